@@ -1,0 +1,118 @@
+# Onyx-C: one GNU Makefile. `make` builds, `make check` installs what the tests
+# need, starts real ZooKeeper and Artemis, and runs every test.
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+INCDIR   ?= $(PREFIX)/include
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+
+CC       ?= cc
+PKGS      = jansson libbsd libqpid-proton
+OPT      ?= -O2 -g
+WARN      = -std=gnu11 -Wall -Wextra -Werror
+CPPFLAGS += -DTHREADED -D_GNU_SOURCE -DONYX_VERSION='"$(VERSION)"'
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
+ALL_LIBS   = $(PKG_LIBS) -lzookeeper_mt -lpthread $(LDLIBS)
+
+# Where objects go: build/ normally, build-san/ for the sanitizer build.
+B ?= build
+
+PROGS     = onyx-queue
+LIB_SRCS  = $(wildcard lib/*.c)
+LIB_OBJS  = $(LIB_SRCS:lib/%.c=$(B)/lib/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
+TOOL_SRCS = $(wildcard tests/tools/*.c)
+TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
+BINS      = $(PROGS:%=$(B)/bin/%)
+
+.PHONY: all bins check test unit deps install uninstall lint sanitize \
+	sandbox sandbox-stop bench clean
+.DELETE_ON_ERROR:
+
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h include/onyx/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libonyx.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: cmd/%.c $(B)/libonyx.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libonyx.a $(ALL_LIBS)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libonyx.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -lcmocka
+
+$(B)/tools/%: tests/tools/%.c $(B)/libonyx.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libonyx.a $(ALL_LIBS)
+
+lib/libonyx.a: $(B)/libonyx.a
+	cp $< $@
+
+# The one test command: install what is missing, build, run everything
+# against a real ZooKeeper and Artemis that tests/run starts and stops.
+check:
+	scripts/deps
+	$(MAKE) all
+	tests/run
+
+# Only the unit tests (no services needed).
+unit: all
+	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BINS)
+
+deps:
+	scripts/deps
+
+sanitize:
+	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	    unit
+
+sandbox:
+	scripts/deps
+	scripts/services start .sandbox
+	@echo "services up; load them with: . .sandbox/env"
+
+sandbox-stop:
+	scripts/services stop .sandbox
+
+bench: all
+	bench/queue-throughput
+
+lint:
+	clang-format --dry-run --Werror cmd/*.c lib/*.c lib/*.h include/onyx/*.h \
+	    tests/unit/*.c tests/tools/*.c
+	mandoc -Tlint -Wwarning man/*.[1-9]
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(INCDIR)/onyx \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	for f in man/*.7; do [ ! -e "$$f" ] || install -m 644 "$$f" \
+	    $(DESTDIR)$(MANDIR)/man7/; done
+	for f in include/onyx/*.h; do [ ! -e "$$f" ] || install -m 644 "$$f" \
+	    $(DESTDIR)$(INCDIR)/onyx/; done
+	for p in $(PROGS); do \
+	    install -m 644 completions/$$p.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; \
+	    install -m 644 completions/_$$p $(DESTDIR)$(ZSHCOMPDIR)/_$$p; done
+
+uninstall:
+	for p in $(PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p \
+	    $(DESTDIR)$(MANDIR)/man1/$$p.1 $(DESTDIR)$(BASHCOMPDIR)/$$p \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_$$p; done
+
+clean:
+	rm -rf build build-san lib/libonyx.a

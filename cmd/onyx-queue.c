@@ -1,0 +1,338 @@
+/* cmd/onyx-queue.c: move JSON lines between shell pipelines and Artemis queues. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/err.h>
+#include <bsd/stdlib.h>
+#include <jansson.h>
+
+#include "../lib/amqp.h"
+#include "../lib/conf.h"
+#include "../lib/log.h"
+#include "../lib/mgmt.h"
+#include "../lib/queue.h"
+#include "../lib/status.h"
+
+#ifndef ONYX_VERSION
+#define ONYX_VERSION "0.0.0"
+#endif
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void __attribute__((noreturn))
+usage(int code)
+{
+	FILE *f = code == 0 ? stdout : stderr;
+
+	fprintf(f,
+	    "usage: onyx-queue send [-b size] [-t ms] [--done] queue\n"
+	    "       onyx-queue recv [-b size] [-n count] [-t ms] [-w ms]\n"
+	    "                       [--until-done [--keep-done]] queue\n"
+	    "       onyx-queue stat [--json] queue ...\n"
+	    "       onyx-queue create | delete | purge queue ...\n"
+	    "common: [-v] [-B url] [-u user] [--password-file file]\n"
+	    "        [-h | --help] [-V | --version]\n");
+	exit(code);
+}
+
+static long
+number(const char *s, const char *what, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > INT_MAX) {
+		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
+		usage(EX_USAGE);
+	}
+	return v;
+}
+
+enum {
+	OPT_DONE = 256,
+	OPT_UNTIL_DONE,
+	OPT_KEEP_DONE,
+	OPT_JSON,
+	OPT_PASSWORD_FILE,
+};
+
+static const struct option longopts[] = {
+	{ "batch-size", required_argument, NULL, 'b' },
+	{ "broker", required_argument, NULL, 'B' },
+	{ "done", no_argument, NULL, OPT_DONE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "keep-done", no_argument, NULL, OPT_KEEP_DONE },
+	{ "count", required_argument, NULL, 'n' },
+	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "batch-timeout", required_argument, NULL, 't' },
+	{ "until-done", no_argument, NULL, OPT_UNTIL_DONE },
+	{ "user", required_argument, NULL, 'u' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "timeout", required_argument, NULL, 'w' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n,
+    bool json)
+{
+	struct onyx_mgmt *m;
+	char err[1024];
+	int i, st, rc = 0;
+	bool table = !json && isatty(STDOUT_FILENO);
+
+	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK) {
+		warnx("cannot reach the broker's management: %s",
+		    onyx_amqp_error(a));
+		return onyx_status_exit(st);
+	}
+	if (table && strcmp(cmd, "stat") == 0)
+		printf("%-40s %12s %10s\n", "QUEUE", "MESSAGES", "CONSUMERS");
+	for (i = 0; i < n; i++) {
+		const char *q = queues[i];
+		json_t *out = NULL;
+		long long x, y;
+		bool created;
+
+		if (strcmp(cmd, "stat") == 0) {
+			if ((st = onyx_mgmt_queue_stat(m, q, &x, &y, err,
+			    sizeof(err))) == ONYX_OK) {
+				if (table)
+					printf("%-40s %12lld %10lld\n", q, x, y);
+				else
+					out = json_pack("{s:s,s:I,s:I}", "queue", q,
+					    "messages", (json_int_t)x, "consumers",
+					    (json_int_t)y);
+			}
+		} else if (strcmp(cmd, "create") == 0) {
+			if ((st = onyx_mgmt_queue_create(m, q, &created, err,
+			    sizeof(err))) == ONYX_OK)
+				out = json_pack("{s:s,s:b}", "queue", q, "created",
+				    created);
+		} else if (strcmp(cmd, "delete") == 0) {
+			if ((st = onyx_mgmt_queue_delete(m, q, err,
+			    sizeof(err))) == ONYX_OK)
+				out = json_pack("{s:s,s:b}", "queue", q, "deleted",
+				    1);
+		} else {
+			if ((st = onyx_mgmt_queue_purge(m, q, &x, err,
+			    sizeof(err))) == ONYX_OK)
+				out = json_pack("{s:s,s:I}", "queue", q, "purged",
+				    (json_int_t)x);
+		}
+		if (st != ONYX_OK) {
+			warnx("%s %s: %s", cmd, q, err);
+			rc = onyx_status_exit(st);
+			if (st != ONYX_ENOENT && st != ONYX_EREJECTED)
+				break;	/* the connection is gone */
+			continue;
+		}
+		if (out != NULL) {
+			json_dumpf(out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			putchar('\n');
+			fflush(stdout);
+			json_decref(out);
+		}
+	}
+	onyx_mgmt_close(m);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct onyx_conf conf;
+	struct onyx_amqp *a = NULL;
+	struct sigaction sa;
+	char err[1024];
+	const char *cmd;
+	long batch = 1000, batch_timeout = 100, timeout = -1;
+	unsigned long long count = 0;
+	bool done = false, until_done = false, keep_done = false, json = false;
+	bool seen_b = false, seen_t = false;
+	int ch, st, rc = 0;
+
+	setprogname("onyx-queue");
+	onyx_log_init();
+	onyx_conf_defaults(&conf);
+	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+	while ((ch = getopt_long(argc, argv, "B:b:hn:t:u:Vvw:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'B':
+			if (onyx_conf_set(&conf, "broker", optarg, err,
+			    sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--broker: %s", err);
+			break;
+		case 'b':
+			batch = number(optarg, "--batch-size", 1);
+			seen_b = true;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			count = (unsigned long long)number(optarg, "--count", 1);
+			break;
+		case 't':
+			batch_timeout = number(optarg, "--batch-timeout", 0);
+			seen_t = true;
+			break;
+		case 'u':
+			if (onyx_conf_set(&conf, "user", optarg, err,
+			    sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--user: %s", err);
+			break;
+		case 'V':
+			printf("onyx-queue %s\n", ONYX_VERSION);
+			return 0;
+		case 'v':
+			onyx_log_set_level(ONYX_LOG_INFO);
+			break;
+		case 'w':
+			timeout = number(optarg, "--timeout", 0);
+			break;
+		case OPT_DONE:
+			done = true;
+			break;
+		case OPT_UNTIL_DONE:
+			until_done = true;
+			break;
+		case OPT_KEEP_DONE:
+			keep_done = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_PASSWORD_FILE:
+			if (onyx_conf_set(&conf, "password-file", optarg, err,
+			    sizeof(err)) != ONYX_OK)
+				errx(EX_CONFIG, "--password-file: %s", err);
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		warnx("no command given");
+		usage(EX_USAGE);
+	}
+	cmd = argv[0];
+	argc--;
+	argv++;
+	if (strcmp(cmd, "send") != 0 && strcmp(cmd, "recv") != 0 &&
+	    strcmp(cmd, "stat") != 0 && strcmp(cmd, "create") != 0 &&
+	    strcmp(cmd, "delete") != 0 && strcmp(cmd, "purge") != 0) {
+		warnx("unknown command '%s'", cmd);
+		usage(EX_USAGE);
+	}
+	/* Refuse options that mean nothing for the command. */
+	if (done && strcmp(cmd, "send") != 0)
+		errx(EX_USAGE, "--done only applies to send");
+	if ((until_done || keep_done || count || timeout >= 0) &&
+	    strcmp(cmd, "recv") != 0)
+		errx(EX_USAGE, "--until-done, --keep-done, --count and "
+		    "--timeout only apply to recv");
+	if (keep_done && !until_done)
+		errx(EX_USAGE, "--keep-done needs --until-done");
+	if ((seen_b || seen_t) && strcmp(cmd, "send") != 0 &&
+	    strcmp(cmd, "recv") != 0)
+		errx(EX_USAGE, "--batch-size and --batch-timeout only apply to "
+		    "send and recv");
+	if (json && strcmp(cmd, "stat") != 0)
+		errx(EX_USAGE, "--json only applies to stat");
+	if (argc < 1)
+		errx(EX_USAGE, "%s: no queue named", cmd);
+	if ((strcmp(cmd, "send") == 0 || strcmp(cmd, "recv") == 0) && argc > 1)
+		errx(EX_USAGE, "%s takes one queue, not %d", cmd, argc);
+	for (int i = 0; i < argc; i++)
+		if (argv[i][0] == '\0')
+			errx(EX_USAGE, "the queue name is empty");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((st = onyx_amqp_connect(&conf, 10000, &a, err, sizeof(err))) !=
+	    ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	onyx_amqp_set_interrupt(a, &stop);
+
+	if (strcmp(cmd, "send") == 0) {
+		struct onyx_send_opts o = {
+			.queue = argv[0], .fd = STDIN_FILENO, .name = "stdin",
+			.batch = (int)batch, .batch_timeout_ms = (int)batch_timeout,
+			.done = done, .txn_timeout_ms = 60000,
+		};
+		struct onyx_send_result r;
+
+		st = onyx_queue_send(a, &o, &r, err, sizeof(err));
+		if (st != ONYX_OK && st != ONYX_EINTR) {
+			warnx("%s; %llu segments were sent to '%s' before it%s",
+			    err, r.sent, o.queue,
+			    st == ONYX_EDATA ? ", none after" : "");
+			rc = onyx_status_exit(st);
+		} else
+			onyx_log(ONYX_LOG_INFO, "sent %llu segments to '%s' in %llu "
+			    "transactions%s", r.sent, o.queue, r.batches,
+			    r.sentinel ? ", then the sentinel" : "");
+	} else if (strcmp(cmd, "recv") == 0) {
+		struct onyx_recv_opts o = {
+			.queue = argv[0], .out = stdout, .batch = (int)batch,
+			.batch_timeout_ms = (int)batch_timeout, .count = count,
+			.until_done = until_done, .keep_done = keep_done,
+			.timeout_ms = (int)timeout, .txn_timeout_ms = 60000,
+		};
+		struct onyx_recv_result r;
+		static char obuf[1 << 16];
+
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+		st = onyx_queue_recv(a, &o, &r, err, sizeof(err));
+		if (st != ONYX_OK) {
+			warnx("%s", err);
+			rc = onyx_status_exit(st);
+		} else if (r.end == ONYX_RECV_TIMEOUT &&
+		    (until_done || count > 0)) {
+			warnx("timed out after %ld ms without a message on '%s': "
+			    "%llu segments received, %s", timeout, o.queue,
+			    r.received, until_done ? "no sentinel" :
+			    "fewer than asked");
+			rc = EX_TEMPFAIL;
+		} else if (r.end == ONYX_RECV_DONE && !until_done)
+			onyx_log(ONYX_LOG_INFO, "stopped at the sentinel on '%s' "
+			    "(left on the queue)", o.queue);
+		onyx_log(ONYX_LOG_INFO, "received %llu segments from '%s'",
+		    r.received, o.queue);
+	} else
+		rc = cmd_admin(a, cmd, argv, argc, json);
+
+	onyx_amqp_close(a);
+	if (fclose(stdout) != 0 && rc == 0) {
+		warn("stdout");
+		rc = EX_IOERR;
+	}
+	return rc;
+}

@@ -1,0 +1,1108 @@
+/* lib/amqp.c: a blocking AMQP 1.0 client over a proton connection driver and our own socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <proton/codec.h>
+#include <proton/condition.h>
+#include <proton/connection.h>
+#include <proton/connection_driver.h>
+#include <proton/delivery.h>
+#include <proton/disposition.h>
+#include <proton/event.h>
+#include <proton/link.h>
+#include <proton/message.h>
+#include <proton/object.h>
+#include <proton/sasl.h>
+#include <proton/session.h>
+#include <proton/terminus.h>
+#include <proton/transport.h>
+
+#include "amqp.h"
+#include "buf.h"
+#include "status.h"
+
+/* Delivery states the 0.37 headers lack (AMQP 1.0 transactions, part 4). */
+#define TXN_DECLARE 0x31
+#define TXN_DISCHARGE 0x32
+#define TXN_DECLARED 0x33
+#define TXN_STATE 0x34
+
+#define IDLE_TIMEOUT_MS 60000
+
+PN_HANDLE(SEEN)
+
+struct onyx_link {
+	struct onyx_amqp *a;
+	pn_link_t *l;
+	char *address;
+	int window;
+	bool receiver;
+	struct onyx_buf buf;	/* the last received message */
+	struct onyx_link *next;
+};
+
+struct onyx_amqp {
+	pn_connection_driver_t drv;
+	int fd;
+	pn_session_t *ssn;
+	struct onyx_link *links;
+	pn_link_t *coord;
+	pn_delivery_t *ctl;		/* declare or discharge in flight */
+	struct onyx_txn txn;
+	pn_delivery_t **acc;		/* accepted inside the transaction */
+	size_t nacc, capacc;
+	long pending;			/* transfers without an outcome */
+	long refused;			/* transfers refused since the last check */
+	uint64_t tag;
+	bool dead;
+	int status;			/* why dead */
+	volatile sig_atomic_t *intr;
+	char url[512];			/* redacted, for messages */
+	char err[512];
+	struct onyx_buf enc;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+seterr(struct onyx_amqp *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->err, sizeof(a->err), fmt, ap);
+	va_end(ap);
+}
+
+static void
+die(struct onyx_amqp *a, int st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!a->dead) {
+		va_start(ap, fmt);
+		vsnprintf(a->err, sizeof(a->err), fmt, ap);
+		va_end(ap);
+		a->status = st;
+	}
+	a->dead = true;
+	onyx_txn_step(&a->txn, ONYX_TXN_EV_LOST);
+	a->ctl = NULL;
+	a->nacc = 0;
+	a->pending = 0;
+}
+
+static const char *
+cond_text(pn_condition_t *c, char *buf, size_t len)
+{
+	const char *n = pn_condition_get_name(c);
+	const char *d = pn_condition_get_description(c);
+
+	if (n == NULL && d == NULL)
+		snprintf(buf, len, "no reason given");
+	else if (d == NULL)
+		snprintf(buf, len, "%s", n);
+	else if (n == NULL)
+		snprintf(buf, len, "%s", d);
+	else
+		snprintf(buf, len, "%s: %s", n, d);
+	return buf;
+}
+
+static bool
+seen(pn_delivery_t *d)
+{
+	pn_record_t *r = pn_delivery_attachments(d);
+
+	if (pn_record_get(r, SEEN) != NULL)
+		return true;
+	pn_record_def(r, SEEN, PN_VOID);
+	pn_record_set(r, SEEN, (void *)1);
+	return false;
+}
+
+/* The outcome inside a transactional state: list[txn-id, outcome]. */
+static uint64_t
+txn_outcome(pn_data_t *data)
+{
+	uint64_t o = 0;
+
+	pn_data_rewind(data);
+	if (!pn_data_next(data) || pn_data_type(data) != PN_LIST)
+		return 0;
+	pn_data_enter(data);
+	if (pn_data_next(data) && pn_data_next(data) &&
+	    pn_data_type(data) == PN_DESCRIBED) {
+		pn_data_enter(data);
+		if (pn_data_next(data) && pn_data_type(data) == PN_ULONG)
+			o = pn_data_get_ulong(data);
+		pn_data_exit(data);
+	}
+	pn_data_exit(data);
+	return o;
+}
+
+static void
+on_send_outcome(struct onyx_amqp *a, pn_delivery_t *d)
+{
+	uint64_t st = pn_delivery_remote_state(d);
+	bool ok;
+	char why[256];
+
+	if (st == 0 && !pn_delivery_settled(d))
+		return;
+	if (seen(d))
+		return;
+	if (st == TXN_STATE)
+		st = txn_outcome(pn_disposition_data(pn_delivery_remote(d)));
+	ok = st == PN_ACCEPTED;
+	if (!ok) {
+		a->refused++;
+		seterr(a, "the broker refused a message (state 0x%llx): %s",
+		    (unsigned long long)st,
+		    cond_text(pn_disposition_condition(pn_delivery_remote(d)),
+		    why, sizeof(why)));
+	}
+	pn_delivery_settle(d);
+	if (a->pending > 0)
+		a->pending--;
+}
+
+static void
+on_ctl(struct onyx_amqp *a, pn_delivery_t *d)
+{
+	uint64_t st = pn_delivery_remote_state(d);
+	char why[256];
+
+	if (d != a->ctl || (st == 0 && !pn_delivery_settled(d)))
+		return;
+	a->ctl = NULL;
+	if (st == TXN_DECLARED) {
+		pn_data_t *data = pn_disposition_data(pn_delivery_remote(d));
+		pn_data_rewind(data);
+		pn_data_next(data);
+		if (pn_data_type(data) == PN_LIST) {
+			pn_data_enter(data);
+			pn_data_next(data);
+		}
+		if (pn_data_type(data) == PN_BINARY) {
+			pn_bytes_t id = pn_data_get_binary(data);
+			if (onyx_txn_set_id(&a->txn, id.start, id.size) == 0 &&
+			    onyx_txn_step(&a->txn, ONYX_TXN_EV_DECLARED) == 0) {
+				pn_delivery_settle(d);
+				return;
+			}
+		}
+		seterr(a, "the broker declared a transaction without a usable id");
+		onyx_txn_step(&a->txn, ONYX_TXN_EV_REJECTED);
+	} else if (st == PN_ACCEPTED) {
+		onyx_txn_step(&a->txn, ONYX_TXN_EV_ACCEPTED);
+	} else {
+		seterr(a, "the broker rejected the transaction %s: %s",
+		    a->txn.state == ONYX_TXN_DECLARING ? "declare" : "discharge",
+		    cond_text(pn_disposition_condition(pn_delivery_remote(d)),
+		    why, sizeof(why)));
+		onyx_txn_step(&a->txn, ONYX_TXN_EV_REJECTED);
+	}
+	pn_delivery_settle(d);
+}
+
+static void
+on_event(struct onyx_amqp *a, pn_event_t *e)
+{
+	char why[384];
+	pn_link_t *l;
+	pn_delivery_t *d;
+	pn_condition_t *c;
+
+	switch (pn_event_type(e)) {
+	case PN_CONNECTION_REMOTE_CLOSE:
+		c = pn_connection_remote_condition(pn_event_connection(e));
+		die(a, ONYX_EUNAVAIL, "%s closed the connection: %s", a->url,
+		    cond_text(c, why, sizeof(why)));
+		pn_connection_close(pn_event_connection(e));
+		break;
+	case PN_SESSION_REMOTE_CLOSE:
+		c = pn_session_remote_condition(pn_event_session(e));
+		die(a, ONYX_EUNAVAIL, "%s closed the session: %s", a->url,
+		    cond_text(c, why, sizeof(why)));
+		pn_session_close(pn_event_session(e));
+		break;
+	case PN_LINK_REMOTE_CLOSE:
+	case PN_LINK_REMOTE_DETACH:
+		l = pn_event_link(e);
+		c = pn_link_remote_condition(l);
+		if (pn_condition_is_set(c))
+			seterr(a, "%s", cond_text(c, why, sizeof(why)));
+		else
+			seterr(a, "the broker detached the link '%s'",
+			    pn_link_name(l));
+		if (l == a->coord)
+			die(a, ONYX_EUNAVAIL,
+			    "the broker closed the transaction coordinator: %s",
+			    why);
+		pn_link_close(l);
+		break;
+	case PN_TRANSPORT_ERROR:
+		c = pn_transport_condition(pn_event_transport(e));
+		cond_text(c, why, sizeof(why));
+		if (pn_condition_get_name(c) != NULL &&
+		    strcmp(pn_condition_get_name(c),
+		    "amqp:unauthorized-access") == 0)
+			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url, why);
+		else
+			die(a, ONYX_EUNAVAIL, "connection to %s failed: %s", a->url,
+			    why);
+		break;
+	case PN_TRANSPORT_CLOSED:
+		die(a, ONYX_EUNAVAIL, "connection to %s closed", a->url);
+		break;
+	case PN_DELIVERY:
+		d = pn_event_delivery(e);
+		l = pn_delivery_link(d);
+		if (!pn_link_is_sender(l))
+			break;
+		if (l == a->coord)
+			on_ctl(a, d);
+		else if (pn_delivery_updated(d))
+			on_send_outcome(a, d);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+process(struct onyx_amqp *a)
+{
+	pn_event_t *e;
+
+	while ((e = pn_connection_driver_next_event(&a->drv)) != NULL)
+		on_event(a, e);
+	if (pn_connection_driver_finished(&a->drv))
+		die(a, ONYX_EUNAVAIL, "connection to %s closed", a->url);
+}
+
+/* Move bytes between the socket and the engine without blocking. */
+static int
+shovel(struct onyx_amqp *a)
+{
+	int moved = 0;
+
+	for (;;) {
+		pn_rwbytes_t rb = pn_connection_driver_read_buffer(&a->drv);
+		ssize_t n;
+		if (rb.size == 0)
+			break;
+		n = read(a->fd, rb.start, rb.size);
+		if (n > 0) {
+			pn_connection_driver_read_done(&a->drv, n);
+			moved = 1;
+			if ((size_t)n < rb.size)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			pn_connection_driver_read_close(&a->drv);
+			moved = 1;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			pn_connection_driver_errorf(&a->drv, "onyx:io",
+			    "read from %s: %s", a->url, strerror(errno));
+			pn_connection_driver_close(&a->drv);
+			moved = 1;
+		}
+		break;
+	}
+	process(a);
+	for (;;) {
+		pn_bytes_t wb = pn_connection_driver_write_buffer(&a->drv);
+		ssize_t n;
+		if (wb.size == 0)
+			break;
+		n = send(a->fd, wb.start, wb.size, MSG_NOSIGNAL);
+		if (n > 0) {
+			pn_connection_driver_write_done(&a->drv, n);
+			moved = 1;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		pn_connection_driver_errorf(&a->drv, "onyx:io", "write to %s: %s",
+		    a->url, strerror(errno));
+		pn_connection_driver_close(&a->drv);
+		moved = 1;
+		break;
+	}
+	process(a);
+	return moved;
+}
+
+/*
+ * One turn of the I/O loop: move what can move now; if nothing did, sleep in
+ * poll until the socket or fd is ready or timeout_ms passes. Returns 1 when
+ * fd is readable, 0 otherwise, or an error status.
+ */
+static int
+pump(struct onyx_amqp *a, int timeout_ms, int fd, bool intr)
+{
+	struct pollfd p[2];
+	int64_t now, next;
+	int n, t = timeout_ms;
+
+	if (a->dead)
+		return a->status;
+	if (intr && a->intr != NULL && *a->intr)
+		return ONYX_EINTR;
+	if (shovel(a) && fd < 0)
+		return a->dead ? a->status : 0;
+	if (a->dead)
+		return a->status;
+	now = now_ms();
+	next = pn_transport_tick(a->drv.transport, now);
+	shovel(a);
+	if (next > 0 && (t < 0 || next - now < t))
+		t = next - now < 0 ? 0 : (int)(next - now);
+	p[0].fd = a->fd;
+	p[0].events = POLLIN;
+	if (pn_connection_driver_write_buffer(&a->drv).size > 0)
+		p[0].events |= POLLOUT;
+	p[1].fd = fd;
+	p[1].events = POLLIN;
+	p[0].revents = p[1].revents = 0;
+	n = poll(p, fd >= 0 ? 2 : 1, t);
+	if (n < 0 && errno != EINTR) {
+		die(a, ONYX_ERR, "poll: %s", strerror(errno));
+		return a->status;
+	}
+	if (intr && a->intr != NULL && *a->intr)
+		return ONYX_EINTR;
+	if (n > 0 && p[0].revents)
+		shovel(a);
+	if (a->dead)
+		return a->status;
+	return n > 0 && fd >= 0 && p[1].revents ? 1 : 0;
+}
+
+static int
+remaining(int64_t deadline)
+{
+	int64_t r;
+
+	if (deadline < 0)
+		return -1;
+	r = deadline - now_ms();
+	return r < 0 ? 0 : (int)r;
+}
+
+static int64_t
+deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+static int
+tcp_connect(const char *host, const char *port, int timeout_ms, char *err,
+    size_t errlen, const char *url)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, rc, e = 0, one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve the broker %s: %s", url,
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct pollfd p;
+		socklen_t sl = sizeof(e);
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno != EINPROGRESS) {
+			e = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		p.fd = fd;
+		p.events = POLLOUT;
+		rc = poll(&p, 1, timeout_ms);
+		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 &&
+		    e == 0)
+			break;
+		if (rc == 0)
+			e = ETIMEDOUT;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot connect to the broker at %s: %s", url,
+		    strerror(e ? e : ECONNREFUSED));
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static void
+put_symbol_cap(pn_terminus_t *t, const char *sym)
+{
+	pn_data_t *caps = pn_terminus_capabilities(t);
+
+	pn_data_put_symbol(caps, pn_bytes(strlen(sym), sym));
+}
+
+int
+onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
+    struct onyx_amqp **out, char *err, size_t errlen)
+{
+	struct onyx_amqp *a;
+	struct onyx_url u;
+	pn_transport_t *t;
+	pn_sasl_t *sasl;
+	char cid[64];
+	int64_t deadline = deadline_of(timeout_ms);
+	int st;
+	const char *user, *pass;
+
+	*out = NULL;
+	if ((st = onyx_url_parse(c->broker, &u, err, errlen)) != ONYX_OK)
+		return st;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ONYX_ERR;
+	}
+	onyx_txn_init(&a->txn);
+	onyx_url_redact(c->broker, a->url, sizeof(a->url));
+	a->fd = tcp_connect(u.host, u.port, timeout_ms, err, errlen, a->url);
+	if (a->fd < 0) {
+		free(a);
+		return ONYX_EUNAVAIL;
+	}
+	if (pn_connection_driver_init(&a->drv, NULL, NULL) != 0) {
+		close(a->fd);
+		free(a);
+		snprintf(err, errlen, "out of memory");
+		return ONYX_ERR;
+	}
+	user = u.user[0] ? u.user : c->user;
+	pass = u.password[0] ? u.password : c->password;
+	t = a->drv.transport;
+	sasl = pn_sasl(t);
+	pn_sasl_set_allow_insecure_mechs(sasl, true);
+	if (user[0] != '\0') {
+		pn_sasl_allowed_mechs(sasl, "PLAIN");
+		pn_connection_set_user(a->drv.connection, user);
+		pn_connection_set_password(a->drv.connection, pass);
+	} else
+		pn_sasl_allowed_mechs(sasl, "ANONYMOUS");
+	pn_transport_set_idle_timeout(t, IDLE_TIMEOUT_MS);
+	snprintf(cid, sizeof(cid), "onyx-%ld-%lld", (long)getpid(),
+	    (long long)now_ms());
+	pn_connection_set_container(a->drv.connection, cid);
+	pn_connection_set_hostname(a->drv.connection, u.host);
+	pn_connection_open(a->drv.connection);
+	a->ssn = pn_session(a->drv.connection);
+	pn_session_set_incoming_capacity(a->ssn, 64 * 1024 * 1024);
+	pn_session_open(a->ssn);
+	while (!a->dead &&
+	    !(pn_session_state(a->ssn) & PN_REMOTE_ACTIVE)) {
+		if (remaining(deadline) == 0) {
+			die(a, ONYX_ETIMEDOUT, "no answer from the broker at %s "
+			    "within %d ms", a->url, timeout_ms);
+			break;
+		}
+		pump(a, remaining(deadline), -1, false);
+	}
+	if (a->dead) {
+		st = a->status;
+		snprintf(err, errlen, "%s", a->err);
+		onyx_amqp_close(a);
+		return st;
+	}
+	*out = a;
+	return ONYX_OK;
+}
+
+const char *
+onyx_amqp_error(const struct onyx_amqp *a)
+{
+	return a->err;
+}
+
+void
+onyx_amqp_set_interrupt(struct onyx_amqp *a, volatile sig_atomic_t *flag)
+{
+	a->intr = flag;
+}
+
+static void
+link_free(struct onyx_link *ol)
+{
+	struct onyx_link **pp;
+
+	for (pp = &ol->a->links; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == ol) {
+			*pp = ol->next;
+			break;
+		}
+	free(ol->address);
+	onyx_buf_free(&ol->buf);
+	free(ol);
+}
+
+void
+onyx_amqp_close(struct onyx_amqp *a)
+{
+	int64_t deadline;
+
+	if (a == NULL)
+		return;
+	while (a->links != NULL)
+		onyx_amqp_link_close(a->links);
+	if (!a->dead && a->drv.connection != NULL) {
+		pn_connection_close(a->drv.connection);
+		deadline = deadline_of(2000);
+		while (!a->dead && !pn_connection_driver_finished(&a->drv) &&
+		    remaining(deadline) > 0) {
+			if (!(pn_connection_state(a->drv.connection) &
+			    PN_REMOTE_ACTIVE))
+				break;
+			pump(a, remaining(deadline), -1, false);
+		}
+		/* write what is left, the close frame above all */
+		shovel(a);
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	pn_connection_driver_destroy(&a->drv);
+	free(a->acc);
+	onyx_buf_free(&a->enc);
+	free(a);
+}
+
+static int
+attach(struct onyx_amqp *a, pn_link_t *l, struct onyx_link **out,
+    const char *what)
+{
+	struct onyx_link *ol;
+	int64_t deadline = deadline_of(30000);
+
+	pn_link_open(l);
+	while (!a->dead && !(pn_link_state(l) & (PN_REMOTE_ACTIVE |
+	    PN_REMOTE_CLOSED))) {
+		if (remaining(deadline) == 0) {
+			seterr(a, "the broker did not attach %s within 30 s", what);
+			return ONYX_ETIMEDOUT;
+		}
+		pump(a, remaining(deadline), -1, false);
+	}
+	if (a->dead)
+		return a->status;
+	/* A refused attach comes as an attach without terminus, then a detach. */
+	pump(a, 0, -1, false);
+	if (pn_link_state(l) & PN_REMOTE_CLOSED) {
+		char why[512];
+		strlcpy(why, a->err, sizeof(why));
+		seterr(a, "the broker refused %s: %s", what, why);
+		pn_link_close(l);
+		pn_link_free(l);
+		return ONYX_EREJECTED;
+	}
+	if ((ol = calloc(1, sizeof(*ol))) == NULL)
+		return ONYX_ERR;
+	ol->a = a;
+	ol->l = l;
+	ol->next = a->links;
+	a->links = ol;
+	*out = ol;
+	return ONYX_OK;
+}
+
+int
+onyx_amqp_sender(struct onyx_amqp *a, const char *address, bool anycast,
+    struct onyx_link **out)
+{
+	char name[300], what[320];
+	pn_link_t *l;
+	int st;
+
+	if (a->dead)
+		return a->status;
+	snprintf(name, sizeof(name), "send:%s:%llu", address,
+	    (unsigned long long)++a->tag);
+	l = pn_sender(a->ssn, name);
+	pn_terminus_set_address(pn_link_target(l), address);
+	if (anycast)
+		put_symbol_cap(pn_link_target(l), "queue");
+	pn_terminus_set_address(pn_link_source(l), name);
+	pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
+	pn_link_set_rcv_settle_mode(l, PN_RCV_FIRST);
+	snprintf(what, sizeof(what), "a sender to '%s'", address);
+	if ((st = attach(a, l, out, what)) != ONYX_OK)
+		return st;
+	(*out)->address = strdup(address);
+	return ONYX_OK;
+}
+
+static void
+top_up(struct onyx_link *ol)
+{
+	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l);
+
+	if (have <= ol->window / 2)
+		pn_link_flow(ol->l, ol->window - have);
+}
+
+int
+onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
+    struct onyx_link **out)
+{
+	char name[300], what[320];
+	pn_link_t *l;
+	const char *ra;
+	int st;
+
+	if (a->dead)
+		return a->status;
+	snprintf(name, sizeof(name), "recv:%s:%llu",
+	    address ? address : "dynamic", (unsigned long long)++a->tag);
+	l = pn_receiver(a->ssn, name);
+	if (address != NULL) {
+		pn_terminus_set_address(pn_link_source(l), address);
+		put_symbol_cap(pn_link_source(l), "queue");
+	} else
+		pn_terminus_set_dynamic(pn_link_source(l), true);
+	pn_terminus_set_address(pn_link_target(l), name);
+	pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
+	pn_link_set_rcv_settle_mode(l, PN_RCV_FIRST);
+	snprintf(what, sizeof(what), "a receiver from '%s'",
+	    address ? address : "a temporary queue");
+	if ((st = attach(a, l, out, what)) != ONYX_OK)
+		return st;
+	ra = address ? address :
+	    pn_terminus_get_address(pn_link_remote_source(l));
+	(*out)->address = strdup(ra ? ra : "");
+	(*out)->receiver = true;
+	(*out)->window = window < 1 ? 1 : window;
+	top_up(*out);
+	return ONYX_OK;
+}
+
+const char *
+onyx_amqp_link_address(const struct onyx_link *l)
+{
+	return l->address ? l->address : "";
+}
+
+void
+onyx_amqp_set_window(struct onyx_link *l, int window)
+{
+	l->window = window < 1 ? 1 : window;
+}
+
+void
+onyx_amqp_link_close(struct onyx_link *ol)
+{
+	struct onyx_amqp *a = ol->a;
+	pn_delivery_t *d;
+	int64_t deadline;
+
+	if (!a->dead && ol->receiver) {
+		/* Hand back what arrived on credit and was never read. */
+		while ((d = pn_link_current(ol->l)) != NULL) {
+			pn_link_advance(ol->l);
+			pn_delivery_update(d, PN_RELEASED);
+			pn_delivery_settle(d);
+		}
+	}
+	if (!a->dead) {
+		pn_link_close(ol->l);
+		deadline = deadline_of(2000);
+		while (!a->dead && !(pn_link_state(ol->l) & PN_REMOTE_CLOSED) &&
+		    remaining(deadline) > 0)
+			pump(a, remaining(deadline), -1, false);
+	}
+	pn_link_free(ol->l);
+	link_free(ol);
+}
+
+int
+onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
+{
+	struct onyx_amqp *a = ol->a;
+	pn_delivery_t *d;
+	uint64_t tag;
+
+	while (!a->dead && pn_link_credit(ol->l) <= 0) {
+		int rc = pump(a, -1, -1, false);
+		if (rc < 0)
+			return rc;
+	}
+	if (a->dead)
+		return a->status;
+	if (txn && a->txn.state != ONYX_TXN_ACTIVE) {
+		seterr(a, "send inside a transaction that is %s",
+		    onyx_txn_state_name(a->txn.state));
+		return ONYX_ERR;
+	}
+	tag = ++a->tag;
+	d = pn_delivery(ol->l, pn_dtag((const char *)&tag, sizeof(tag)));
+	if (txn) {
+		pn_data_t *data = pn_disposition_data(pn_delivery_local(d));
+		pn_data_clear(data);
+		pn_data_put_list(data);
+		pn_data_enter(data);
+		pn_data_put_binary(data, pn_bytes(a->txn.idlen,
+		    (const char *)a->txn.id));
+		pn_data_exit(data);
+		pn_delivery_update(d, TXN_STATE);
+	}
+	pn_link_send(ol->l, bytes, size);
+	pn_link_advance(ol->l);
+	a->pending++;
+	/* Keep the socket busy without waiting for anything. */
+	if (pn_connection_driver_write_buffer(&a->drv).size >= 64 * 1024)
+		shovel(a);
+	return a->dead ? a->status : ONYX_OK;
+}
+
+int
+onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+
+	while (!a->dead && a->pending > 0) {
+		int rc;
+		if (remaining(deadline) == 0) {
+			seterr(a, "the broker did not confirm %ld messages within "
+			    "%d ms", a->pending, timeout_ms);
+			return ONYX_ETIMEDOUT;
+		}
+		rc = pump(a, remaining(deadline), -1, false);
+		if (rc < 0)
+			return rc;
+	}
+	if (a->dead)
+		return a->status;
+	if (a->refused > 0) {
+		a->refused = 0;
+		return ONYX_EREJECTED;
+	}
+	return ONYX_OK;
+}
+
+int
+onyx_amqp_recv(struct onyx_link *ol, int timeout_ms, struct onyx_amqp_msg *m)
+{
+	struct onyx_amqp *a = ol->a;
+	int64_t deadline = deadline_of(timeout_ms);
+	pn_delivery_t *d;
+
+	for (;;) {
+		int rc;
+		if (a->dead)
+			return a->status;
+		d = pn_link_current(ol->l);
+		if (d != NULL && pn_delivery_readable(d) && !pn_delivery_partial(d))
+			break;
+		if (d == NULL || !pn_delivery_partial(d))
+			top_up(ol);
+		if (timeout_ms >= 0 && remaining(deadline) == 0)
+			return ONYX_ETIMEDOUT;
+		rc = pump(a, remaining(deadline), -1, true);
+		if (rc < 0)
+			return rc;
+	}
+	ol->buf.len = 0;
+	for (;;) {
+		size_t n = pn_delivery_pending(d);
+		ssize_t got;
+		if (n == 0)
+			n = 1024;
+		if (onyx_buf_reserve(&ol->buf, n) != 0)
+			return ONYX_ERR;
+		got = pn_link_recv(ol->l, ol->buf.p + ol->buf.len, n);
+		if (got == PN_EOS)
+			break;
+		if (got < 0) {
+			seterr(a, "reading a message: error %zd", got);
+			return ONYX_ERR;
+		}
+		ol->buf.len += (size_t)got;
+	}
+	pn_link_advance(ol->l);
+	top_up(ol);
+	m->handle = d;
+	m->bytes = ol->buf.p;
+	m->size = ol->buf.len;
+	return ONYX_OK;
+}
+
+int
+onyx_amqp_accept(struct onyx_amqp *a, struct onyx_amqp_msg *m)
+{
+	pn_delivery_t *d = m->handle;
+
+	if (a->dead)
+		return a->status;
+	if (a->txn.state == ONYX_TXN_ACTIVE) {
+		pn_data_t *data = pn_disposition_data(pn_delivery_local(d));
+		if (a->nacc == a->capacc) {
+			size_t cap = a->capacc ? a->capacc * 2 : 256;
+			pn_delivery_t **p = reallocarray(a->acc, cap, sizeof(*p));
+			if (p == NULL)
+				return ONYX_ERR;
+			a->acc = p;
+			a->capacc = cap;
+		}
+		pn_data_clear(data);
+		pn_data_put_list(data);
+		pn_data_enter(data);
+		pn_data_put_binary(data, pn_bytes(a->txn.idlen,
+		    (const char *)a->txn.id));
+		pn_data_put_described(data);
+		pn_data_enter(data);
+		pn_data_put_ulong(data, PN_ACCEPTED);
+		pn_data_put_list(data);
+		pn_data_exit(data);
+		pn_data_exit(data);
+		pn_delivery_update(d, TXN_STATE);
+		a->acc[a->nacc++] = d;
+	} else {
+		pn_delivery_update(d, PN_ACCEPTED);
+		pn_delivery_settle(d);
+	}
+	return ONYX_OK;
+}
+
+void
+onyx_amqp_release(struct onyx_amqp *a, struct onyx_amqp_msg *m)
+{
+	if (a->dead)
+		return;
+	pn_delivery_update(m->handle, PN_RELEASED);
+	pn_delivery_settle(m->handle);
+}
+
+static int
+ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
+{
+	pn_message_t *msg;
+	pn_data_t *body;
+	pn_rwbytes_t rw = { 0, NULL };
+	ssize_t n;
+	uint64_t tag;
+
+	if (a->coord == NULL) {
+		pn_link_t *l = pn_sender(a->ssn, "txn-ctrl");
+		struct onyx_link *ol;
+		int st;
+		pn_terminus_set_type(pn_link_target(l), PN_COORDINATOR);
+		put_symbol_cap(pn_link_target(l), "amqp:local-transactions");
+		pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
+		if ((st = attach(a, l, &ol, "the transaction coordinator")) !=
+		    ONYX_OK)
+			return st;
+		a->coord = l;
+	}
+	while (!a->dead && pn_link_credit(a->coord) <= 0) {
+		int rc = pump(a, -1, -1, false);
+		if (rc < 0)
+			return rc;
+	}
+	if (a->dead)
+		return a->status;
+	msg = pn_message();
+	body = pn_message_body(msg);
+	pn_data_put_described(body);
+	pn_data_enter(body);
+	pn_data_put_ulong(body, what);
+	pn_data_put_list(body);
+	pn_data_enter(body);
+	if (what == TXN_DISCHARGE) {
+		pn_data_put_binary(body, pn_bytes(a->txn.idlen,
+		    (const char *)a->txn.id));
+		pn_data_put_bool(body, fail);
+	}
+	pn_data_exit(body);
+	pn_data_exit(body);
+	tag = ++a->tag;
+	a->ctl = pn_delivery(a->coord, pn_dtag((const char *)&tag, sizeof(tag)));
+	n = pn_message_send(msg, a->coord, &rw);
+	free(rw.start);
+	pn_message_free(msg);
+	if (n < 0) {
+		seterr(a, "cannot encode a transaction control message");
+		return ONYX_ERR;
+	}
+	return ONYX_OK;
+}
+
+static int
+ctl_wait(struct onyx_amqp *a, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+
+	while (!a->dead && a->ctl != NULL) {
+		if (remaining(deadline) == 0) {
+			/*
+			 * A discharge that never answers (ARTEMIS-5694): drop the
+			 * connection so the broker rolls back what it can, and
+			 * report the outcome as unknown.
+			 */
+			die(a, ONYX_ETIMEDOUT, "the broker did not answer a "
+			    "transaction %s within %d ms",
+			    a->txn.state == ONYX_TXN_DECLARING ? "declare" :
+			    "discharge", timeout_ms);
+			pn_connection_driver_close(&a->drv);
+			shovel(a);
+			return ONYX_ETIMEDOUT;
+		}
+		pump(a, remaining(deadline), -1, false);
+	}
+	return a->dead ? a->status : ONYX_OK;
+}
+
+int
+onyx_amqp_txn_declare(struct onyx_amqp *a, int timeout_ms)
+{
+	int st;
+
+	if (a->dead)
+		return a->status;
+	if (onyx_txn_step(&a->txn, ONYX_TXN_EV_DECLARE) != 0) {
+		seterr(a, "declare while a transaction is %s",
+		    onyx_txn_state_name(a->txn.state));
+		return ONYX_ERR;
+	}
+	a->nacc = 0;
+	a->refused = 0;
+	if ((st = ctl_send(a, TXN_DECLARE, false)) != ONYX_OK)
+		return st;
+	if ((st = ctl_wait(a, timeout_ms)) != ONYX_OK)
+		return st;
+	return a->txn.state == ONYX_TXN_ACTIVE ? ONYX_OK : ONYX_EREJECTED;
+}
+
+static int
+discharge(struct onyx_amqp *a, bool fail, int timeout_ms)
+{
+	int st;
+	size_t i;
+
+	if (onyx_txn_step(&a->txn, fail ? ONYX_TXN_EV_ROLLBACK :
+	    ONYX_TXN_EV_COMMIT) != 0) {
+		seterr(a, "discharge while a transaction is %s",
+		    onyx_txn_state_name(a->txn.state));
+		return ONYX_ERR;
+	}
+	if ((st = ctl_send(a, TXN_DISCHARGE, fail)) != ONYX_OK)
+		return st;
+	st = ctl_wait(a, timeout_ms);
+	if (a->txn.state == ONYX_TXN_IN_DOUBT ||
+	    (st != ONYX_OK && !fail && a->txn.outcome == ONYX_TXN_UNKNOWN)) {
+		onyx_txn_step(&a->txn, ONYX_TXN_EV_RESET);
+		return ONYX_EINDOUBT;
+	}
+	if (st != ONYX_OK)
+		return st;
+	if (a->txn.outcome == ONYX_TXN_COMMITTED) {
+		for (i = 0; i < a->nacc; i++)
+			pn_delivery_settle(a->acc[i]);
+	} else {
+		/* Unsettled deliveries stay with us after a rollback: hand them back. */
+		for (i = 0; i < a->nacc; i++) {
+			pn_delivery_update(a->acc[i], PN_RELEASED);
+			pn_delivery_settle(a->acc[i]);
+		}
+	}
+	a->nacc = 0;
+	shovel(a);
+	if (!fail && a->txn.outcome != ONYX_TXN_COMMITTED)
+		return ONYX_EREJECTED;
+	return ONYX_OK;
+}
+
+int
+onyx_amqp_txn_commit(struct onyx_amqp *a, int timeout_ms)
+{
+	int st;
+
+	if (a->dead)
+		return a->status;
+	st = onyx_amqp_settle_sends(a, timeout_ms);
+	if (st == ONYX_EREJECTED) {
+		char why[512];
+		strlcpy(why, a->err, sizeof(why));
+		discharge(a, true, timeout_ms);
+		seterr(a, "%s; the transaction was rolled back", why);
+		return ONYX_EREJECTED;
+	}
+	if (st != ONYX_OK)
+		return st == ONYX_ETIMEDOUT ? ONYX_EINDOUBT : st;
+	return discharge(a, false, timeout_ms);
+}
+
+int
+onyx_amqp_txn_rollback(struct onyx_amqp *a, int timeout_ms)
+{
+	if (a->dead)
+		return a->status;
+	/* outcomes of the transfers do not matter: they are void either way */
+	onyx_amqp_settle_sends(a, timeout_ms);
+	a->refused = 0;
+	if (a->dead)
+		return a->status;
+	return discharge(a, true, timeout_ms);
+}
+
+const struct onyx_txn *
+onyx_amqp_txn(const struct onyx_amqp *a)
+{
+	return &a->txn;
+}
+
+int
+onyx_amqp_wait(struct onyx_amqp *a, int timeout_ms, int fd)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+
+	for (;;) {
+		int rc = pump(a, remaining(deadline), fd, true);
+		if (rc != 0)
+			return rc;
+		if (remaining(deadline) == 0)
+			return 0;
+	}
+}

@@ -1,0 +1,151 @@
+/* lib/amqp.h: one AMQP 1.0 connection to the broker, driven synchronously by one thread. */
+#ifndef ONYX_AMQP_H
+#define ONYX_AMQP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "txn.h"
+
+struct onyx_amqp;
+struct onyx_link;
+
+/* One received message, owned by the connection until accepted or released. */
+struct onyx_amqp_msg {
+	void *handle;		/* the delivery */
+	const char *bytes;	/* the encoded message; valid until the next recv */
+	size_t size;
+};
+
+/*
+ * onyx_amqp_connect: connect to c->broker with SASL PLAIN (c->user,
+ * c->password; ANONYMOUS when no user) and open a session. Waits at most
+ * timeout_ms. Returns ONYX_OK with *out set, or ONYX_EUNAVAIL (cannot
+ * connect: the message names the URL), ONYX_EAUTH (credentials refused),
+ * ONYX_ETIMEDOUT, ONYX_ECONFIG (bad URL), with err filled. The caller owns
+ * *out and frees it with onyx_amqp_close.
+ */
+int onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
+    struct onyx_amqp **out, char *err, size_t errlen);
+
+/*
+ * onyx_amqp_close: close links and the connection in order (an open
+ * transaction is rolled back by the broker, received but unaccepted
+ * messages go back to their queue), then free a. NULL is fine.
+ */
+void onyx_amqp_close(struct onyx_amqp *a);
+
+/* onyx_amqp_error: the text of the last error on a, never NULL. */
+const char *onyx_amqp_error(const struct onyx_amqp *a);
+
+/*
+ * onyx_amqp_set_interrupt: waits that may be interrupted (recv, wait)
+ * return ONYX_EINTR once *flag is non-zero. Commits are never interrupted.
+ */
+void onyx_amqp_set_interrupt(struct onyx_amqp *a, volatile sig_atomic_t *flag);
+
+/*
+ * onyx_amqp_sender: attach a sender to address; with anycast, the link asks
+ * for a queue (the broker creates the queue if missing). Returns ONYX_OK,
+ * or an error (ONYX_EREJECTED when the broker refused the link) with the
+ * reason in onyx_amqp_error(a). The link belongs to a.
+ */
+int onyx_amqp_sender(struct onyx_amqp *a, const char *address, bool anycast,
+    struct onyx_link **out);
+
+/*
+ * onyx_amqp_receiver: attach a receiver to queue address with a credit
+ * window of window messages (topped up when half is used). A NULL address
+ * asks for a dynamic (temporary) queue whose name onyx_amqp_link_address
+ * gives. Returns like onyx_amqp_sender.
+ */
+int onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
+    struct onyx_link **out);
+
+/* onyx_amqp_link_address: the address of l (for a dynamic one, the broker's). */
+const char *onyx_amqp_link_address(const struct onyx_link *l);
+
+/* onyx_amqp_set_window: change the credit window of receiver l (>= 1). */
+void onyx_amqp_set_window(struct onyx_link *l, int window);
+
+/*
+ * onyx_amqp_link_close: release the received messages of l not yet accepted
+ * (they go back to the queue undelivered), detach and free l.
+ */
+void onyx_amqp_link_close(struct onyx_link *l);
+
+/*
+ * onyx_amqp_send: transfer one encoded message on sender l; with txn, inside
+ * the active transaction (which must exist). Waits for credit. Returns
+ * ONYX_OK once the transfer is queued: its outcome arrives later, see
+ * onyx_amqp_settle_sends. Errors: the connection's status.
+ */
+int onyx_amqp_send(struct onyx_link *l, const void *bytes, size_t size,
+    bool txn);
+
+/*
+ * onyx_amqp_settle_sends: wait until every transfer sent so far has its
+ * outcome. Returns ONYX_OK when all were accepted, ONYX_EREJECTED when any
+ * was refused (the reason in onyx_amqp_error), ONYX_ETIMEDOUT, or the
+ * connection's error.
+ */
+int onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms);
+
+/*
+ * onyx_amqp_recv: the next whole message on receiver l, waiting at most
+ * timeout_ms (-1: forever). Returns ONYX_OK with *m filled, ONYX_ETIMEDOUT,
+ * ONYX_EINTR, or the connection's error.
+ */
+int onyx_amqp_recv(struct onyx_link *l, int timeout_ms,
+    struct onyx_amqp_msg *m);
+
+/*
+ * onyx_amqp_accept: accept m. Inside an active transaction the accept joins
+ * it (m is settled when the transaction commits); otherwise m is settled at
+ * once. Returns ONYX_OK or an error.
+ */
+int onyx_amqp_accept(struct onyx_amqp *a, struct onyx_amqp_msg *m);
+
+/*
+ * onyx_amqp_release: give m back to its queue undelivered (the delivery
+ * count does not grow) and settle it.
+ */
+void onyx_amqp_release(struct onyx_amqp *a, struct onyx_amqp_msg *m);
+
+/*
+ * onyx_amqp_txn_declare: declare a transaction and wait for its id.
+ * Returns ONYX_OK, ONYX_EREJECTED, ONYX_ETIMEDOUT or the connection's error.
+ */
+int onyx_amqp_txn_declare(struct onyx_amqp *a, int timeout_ms);
+
+/*
+ * onyx_amqp_txn_commit: wait for the outcomes of the transaction's transfers,
+ * then discharge it. Returns ONYX_OK when committed (the accepted messages
+ * are settled). When a transfer or the discharge was refused the transaction
+ * is rolled back and ONYX_EREJECTED returned; ONYX_EINDOUBT when the
+ * connection dropped before the answer (it may or may not have committed);
+ * ONYX_ETIMEDOUT when the broker did not answer in time (the connection is
+ * then closed: the outcome is in doubt too).
+ */
+int onyx_amqp_txn_commit(struct onyx_amqp *a, int timeout_ms);
+
+/*
+ * onyx_amqp_txn_rollback: discharge the active transaction with fail=true;
+ * its transfers are dropped and its accepted messages released back to
+ * their queues. Returns ONYX_OK or an error.
+ */
+int onyx_amqp_txn_rollback(struct onyx_amqp *a, int timeout_ms);
+
+/* onyx_amqp_txn: the transaction state of a. */
+const struct onyx_txn *onyx_amqp_txn(const struct onyx_amqp *a);
+
+/*
+ * onyx_amqp_wait: service the connection (heartbeats, incoming frames) until
+ * fd (when >= 0) is readable, timeout_ms passes, or an interrupt. Returns 1
+ * when fd is readable, 0 on timeout, ONYX_EINTR or the connection's error.
+ */
+int onyx_amqp_wait(struct onyx_amqp *a, int timeout_ms, int fd);
+
+#endif

@@ -1,0 +1,62 @@
+/* lib/conf.h: the settings every program shares: environment first, flags over it. */
+#ifndef ONYX_CONF_H
+#define ONYX_CONF_H
+
+#include <stddef.h>
+
+struct onyx_conf {
+	char zk[512];		/* ZooKeeper connect string, host:port[,...] */
+	char cluster[128];	/* deployment id: znodes live under /onyx/<cluster> */
+	char broker[512];	/* AMQP URL of the broker */
+	char user[128];		/* broker user */
+	char password[256];	/* broker password */
+};
+
+struct onyx_url {
+	char host[256];
+	char port[16];
+	char user[128];
+	char password[256];
+};
+
+#define ONYX_DEFAULT_ZK "127.0.0.1:2181"
+#define ONYX_DEFAULT_CLUSTER "default"
+#define ONYX_DEFAULT_BROKER "amqp://127.0.0.1:5672"
+
+/* onyx_conf_defaults: fill c with the built-in defaults. */
+void onyx_conf_defaults(struct onyx_conf *c);
+
+/*
+ * onyx_conf_from_env: override c with ONYX_ZK, ONYX_CLUSTER, ONYX_BROKER,
+ * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD and ONYX_BROKER_PASSWORD_FILE (the
+ * file wins over the variable). Returns ONYX_OK, or ONYX_ECONFIG with err
+ * naming the variable or file.
+ */
+int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
+
+/*
+ * onyx_conf_set: override one setting from a flag. key is one of "zk",
+ * "cluster", "broker", "user", "password-file". Returns ONYX_OK or
+ * ONYX_ECONFIG (bad value or unreadable file) with err filled.
+ */
+int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
+    char *err, size_t errlen);
+
+/*
+ * onyx_conf_read_secret: read the first line of file path into buf (the
+ * newline dropped). Returns ONYX_OK or ONYX_ECONFIG with err naming the file.
+ */
+int onyx_conf_read_secret(const char *path, char *buf, size_t len, char *err,
+    size_t errlen);
+
+/*
+ * onyx_url_parse: split amqp://[user[:password]@]host[:port] into u (port
+ * defaults to 5672). Returns ONYX_OK or ONYX_ECONFIG with err naming the URL.
+ */
+int onyx_url_parse(const char *url, struct onyx_url *u, char *err,
+    size_t errlen);
+
+/* onyx_url_redact: copy url to buf with any password replaced by "***". */
+void onyx_url_redact(const char *url, char *buf, size_t len);
+
+#endif

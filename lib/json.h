@@ -1,0 +1,44 @@
+/* lib/json.h: JSON helpers over jansson: strict parsing with positions, JSON paths. */
+#ifndef ONYX_JSON_H
+#define ONYX_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/*
+ * onyx_json_parse_object: parse text[0..len) as exactly one JSON object.
+ * On success *out holds a new reference and ONYX_OK is returned. Otherwise
+ * ONYX_EDATA, *out is NULL and err says why: "column C: <parser message>"
+ * for malformed text, "a JSON array, not an object" for other values.
+ */
+int onyx_json_parse_object(const char *text, size_t len, json_t **out,
+    char *err, size_t errlen);
+
+/*
+ * onyx_json_parse_doc: parse a whole document (any JSON value). Errors say
+ * "line L, column C: <parser message>". Returns ONYX_OK or ONYX_EDATA.
+ */
+int onyx_json_parse_doc(const char *text, size_t len, json_t **out,
+    char *err, size_t errlen);
+
+/* onyx_json_type_name: "an object", "an array", "a string", ... for v. */
+const char *onyx_json_type_name(const json_t *v);
+
+/*
+ * onyx_json_path_key: write base.key (or base."key" when key is not a plain
+ * identifier, as "onyx/type" is) to buf. Returns buf.
+ */
+char *onyx_json_path_key(char *buf, size_t len, const char *base,
+    const char *key);
+
+/* onyx_json_path_index: write base[i] to buf. Returns buf. */
+char *onyx_json_path_index(char *buf, size_t len, const char *base, size_t i);
+
+/*
+ * onyx_json_has_newline: whether text[0..len) holds a raw newline, which
+ * would break a JSON-lines stream.
+ */
+int onyx_json_has_newline(const char *text, size_t len);
+
+#endif

@@ -1,0 +1,54 @@
+/* lib/mgmt.h: Artemis management requests over AMQP (queue counts, create, delete, purge). */
+#ifndef ONYX_MGMT_H
+#define ONYX_MGMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "amqp.h"
+
+struct onyx_mgmt;
+
+/*
+ * onyx_mgmt_open: a management client on connection a (a sender to
+ * activemq.management and a temporary reply queue). Returns ONYX_OK or the
+ * link error; the message is in onyx_amqp_error(a). Free with
+ * onyx_mgmt_close before closing a.
+ */
+int onyx_mgmt_open(struct onyx_amqp *a, struct onyx_mgmt **out);
+void onyx_mgmt_close(struct onyx_mgmt *m);
+
+/*
+ * onyx_mgmt_call: read attribute (when attribute is not NULL) or invoke
+ * operation on resource ("queue.NAME", "broker", ...) with params, a JSON
+ * array text. On ONYX_OK *result is a new reference to the answer's value.
+ * Errors: ONYX_ENOENT when the resource does not exist, ONYX_EREJECTED when
+ * the broker refused (err holds its text), ONYX_ETIMEDOUT, or the
+ * connection's error.
+ */
+int onyx_mgmt_call(struct onyx_mgmt *m, const char *resource,
+    const char *attribute, const char *operation, const char *params,
+    json_t **result, char *err, size_t errlen);
+
+/* onyx_mgmt_queue_stat: messages (held and being delivered) and consumers. */
+int onyx_mgmt_queue_stat(struct onyx_mgmt *m, const char *queue,
+    long long *messages, long long *consumers, char *err, size_t errlen);
+
+/*
+ * onyx_mgmt_queue_create: create the durable anycast queue (and address)
+ * queue; *created says whether it was missing.
+ */
+int onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue,
+    bool *created, char *err, size_t errlen);
+
+/* onyx_mgmt_queue_delete: delete queue and its address. ONYX_ENOENT if absent. */
+int onyx_mgmt_queue_delete(struct onyx_mgmt *m, const char *queue, char *err,
+    size_t errlen);
+
+/* onyx_mgmt_queue_purge: remove every message of queue; *removed counts them. */
+int onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,
+    long long *removed, char *err, size_t errlen);
+
+#endif

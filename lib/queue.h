@@ -1,0 +1,74 @@
+/* lib/queue.h: moving JSON lines between file descriptors and a broker queue in transactions. */
+#ifndef ONYX_QUEUE_H
+#define ONYX_QUEUE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "amqp.h"
+
+struct onyx_send_opts {
+	const char *queue;
+	int fd;			/* JSON lines come from here */
+	const char *name;	/* of the input, for messages ("stdin") */
+	int batch;		/* segments per transaction, > 0 */
+	int batch_timeout_ms;	/* commit a partial batch when input stalls */
+	bool done;		/* append the sentinel after the last line */
+	int txn_timeout_ms;	/* bound on the broker's answers */
+};
+
+struct onyx_send_result {
+	unsigned long long sent;	/* segments committed */
+	unsigned long long batches;	/* transactions committed */
+	unsigned long long bad_line;	/* the line that stopped us, or 0 */
+	bool sentinel;			/* the sentinel was committed */
+};
+
+/*
+ * onyx_queue_send: send every line of opts->fd as one segment, batch lines
+ * a transaction. A line that is not a JSON object stops the run: the lines
+ * before it are committed, nothing after it is sent, no sentinel; returns
+ * ONYX_EDATA with err naming the line. An interrupt commits what was read
+ * and returns ONYX_EINTR (no sentinel). Other errors: the connection's, with
+ * only whole batches on the queue. res counts what was committed.
+ */
+int onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *opts,
+    struct onyx_send_result *res, char *err, size_t errlen);
+
+struct onyx_recv_opts {
+	const char *queue;
+	FILE *out;		/* segments go here, one line each */
+	int batch;		/* segments per transaction, > 0 */
+	int batch_timeout_ms;	/* commit a partial batch after this idle time */
+	unsigned long long count;	/* stop after this many; 0: no limit */
+	bool until_done;	/* stop at the sentinel: success */
+	bool keep_done;		/* with until_done: leave the sentinel queued */
+	int timeout_ms;		/* stop after this long without a message; -1 */
+	int txn_timeout_ms;
+};
+
+enum onyx_recv_end {
+	ONYX_RECV_COUNT,	/* count reached */
+	ONYX_RECV_DONE,		/* the sentinel was met */
+	ONYX_RECV_TIMEOUT,	/* --timeout passed without a message */
+	ONYX_RECV_INTERRUPTED,
+};
+
+struct onyx_recv_result {
+	unsigned long long received;	/* segments written and committed */
+	enum onyx_recv_end end;
+	bool sentinel_consumed;
+};
+
+/*
+ * onyx_queue_recv: write segments of opts->queue to opts->out, accepting
+ * them in a transaction only after they are written and flushed. Returns
+ * ONYX_OK with res->end saying why it stopped, ONYX_EDATA when a message is
+ * not a JSON object (left on the queue, err names it; everything before it
+ * committed), ONYX_EIO when the output fails (the unflushed batch is not
+ * accepted and goes back to the queue), or the connection's error.
+ */
+int onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *opts,
+    struct onyx_recv_result *res, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,221 @@
+/* lib/wire.c: encoding and decoding segments and the sentinel as AMQP messages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <proton/codec.h>
+#include <proton/message.h>
+
+#include "status.h"
+#include "wire.h"
+
+struct onyx_wire {
+	pn_message_t *msg;
+	struct onyx_buf body;	/* joined data sections */
+};
+
+struct onyx_wire *
+onyx_wire_new(void)
+{
+	struct onyx_wire *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	if ((w->msg = pn_message()) == NULL) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+onyx_wire_free(struct onyx_wire *w)
+{
+	if (w == NULL)
+		return;
+	pn_message_free(w->msg);
+	onyx_buf_free(&w->body);
+	free(w);
+}
+
+/*
+ * A segment is encoded by hand: it is the hot path, and the layout is fixed.
+ * header: durable = true
+ * properties: six nulls, then content-type (symbol) "application/json"
+ * amqp-value: str8 or str32 body
+ */
+static const unsigned char seg_prefix[] = {
+	0x00, 0x53, 0x70, 0xc0, 0x02, 0x01, 0x41,
+	0x00, 0x53, 0x73, 0xc0, 0x19, 0x07,
+	0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
+	0xa3, 0x10, 'a', 'p', 'p', 'l', 'i', 'c', 'a', 't', 'i', 'o', 'n', '/',
+	'j', 's', 'o', 'n',
+	0x00, 0x53, 0x77,
+};
+
+int
+onyx_wire_encode_segment(struct onyx_buf *out, const char *json, size_t len)
+{
+	unsigned char hdr[5];
+	size_t hl;
+
+	if (len > 0xffffffffu)
+		return -1;
+	if (len <= 0xff) {
+		hdr[0] = 0xa1;
+		hdr[1] = (unsigned char)len;
+		hl = 2;
+	} else {
+		hdr[0] = 0xb1;
+		hdr[1] = (unsigned char)(len >> 24);
+		hdr[2] = (unsigned char)(len >> 16);
+		hdr[3] = (unsigned char)(len >> 8);
+		hdr[4] = (unsigned char)len;
+		hl = 5;
+	}
+	if (onyx_buf_reserve(out, sizeof(seg_prefix) + hl + len) != 0)
+		return -1;
+	memcpy(out->p + out->len, seg_prefix, sizeof(seg_prefix));
+	out->len += sizeof(seg_prefix);
+	memcpy(out->p + out->len, hdr, hl);
+	out->len += hl;
+	memcpy(out->p + out->len, json, len);
+	out->len += len;
+	return 0;
+}
+
+int
+onyx_wire_encode_sentinel(struct onyx_buf *out)
+{
+	pn_message_t *m = pn_message();
+	pn_data_t *props;
+	char tmp[512];
+	size_t n = sizeof(tmp);
+	int rc = -1;
+
+	if (m == NULL)
+		return -1;
+	pn_message_set_durable(m, true);
+	pn_message_set_subject(m, ONYX_WIRE_SENTINEL_SUBJECT);
+	props = pn_message_properties(m);
+	pn_data_put_map(props);
+	pn_data_enter(props);
+	pn_data_put_string(props, pn_bytes(strlen(ONYX_WIRE_SENTINEL_PROP),
+	    ONYX_WIRE_SENTINEL_PROP));
+	pn_data_put_bool(props, true);
+	pn_data_exit(props);
+	pn_data_put_null(pn_message_body(m));
+	if (pn_message_encode(m, tmp, &n) != 0)
+		goto done;
+	rc = onyx_buf_append(out, tmp, n);
+done:
+	pn_message_free(m);
+	return rc;
+}
+
+static bool
+is_sentinel(pn_message_t *m)
+{
+	pn_data_t *p = pn_message_properties(m);
+	size_t n, i;
+
+	pn_data_rewind(p);
+	if (!pn_data_next(p) || pn_data_type(p) != PN_MAP)
+		return false;
+	n = pn_data_get_map(p);
+	pn_data_enter(p);
+	for (i = 0; i + 1 < n + 1 && i < n; i += 2) {
+		pn_bytes_t k;
+		if (!pn_data_next(p))
+			break;
+		if (pn_data_type(p) != PN_STRING && pn_data_type(p) != PN_SYMBOL) {
+			pn_data_next(p);
+			continue;
+		}
+		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p) :
+		    pn_data_get_symbol(p);
+		if (!pn_data_next(p))
+			break;
+		if (k.size == strlen(ONYX_WIRE_SENTINEL_PROP) &&
+		    memcmp(k.start, ONYX_WIRE_SENTINEL_PROP, k.size) == 0 &&
+		    pn_data_type(p) == PN_BOOL && pn_data_get_bool(p)) {
+			pn_data_exit(p);
+			return true;
+		}
+	}
+	pn_data_exit(p);
+	return false;
+}
+
+static const char *
+type_desc(pn_type_t t)
+{
+	switch (t) {
+	case PN_NULL: return "empty (null)";
+	case PN_MAP: return "an AMQP map";
+	case PN_LIST: return "an AMQP list";
+	case PN_ARRAY: return "an AMQP array";
+	case PN_SYMBOL: return "an AMQP symbol";
+	default: return "not text";
+	}
+}
+
+int
+onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
+    enum onyx_wire_kind *kind, const char **body, size_t *len, char *err,
+    size_t errlen)
+{
+	pn_data_t *b;
+	pn_bytes_t s;
+
+	*body = NULL;
+	*len = 0;
+	pn_message_clear(w->msg);
+	if (pn_message_decode(w->msg, bytes, size) != 0) {
+		snprintf(err, errlen, "the message cannot be decoded as AMQP: %s",
+		    pn_error_text(pn_message_error(w->msg)));
+		return ONYX_EDATA;
+	}
+	if (is_sentinel(w->msg)) {
+		*kind = ONYX_WIRE_SENTINEL;
+		return ONYX_OK;
+	}
+	*kind = ONYX_WIRE_SEGMENT;
+	b = pn_message_body(w->msg);
+	pn_data_rewind(b);
+	if (!pn_data_next(b)) {
+		snprintf(err, errlen, "the message has no body");
+		return ONYX_EDATA;
+	}
+	switch (pn_data_type(b)) {
+	case PN_STRING:
+		s = pn_data_get_string(b);
+		break;
+	case PN_BINARY:
+		s = pn_data_get_binary(b);
+		/* several data sections arrive as consecutive binaries */
+		if (pn_data_next(b)) {
+			w->body.len = 0;
+			if (onyx_buf_append(&w->body, s.start, s.size) != 0)
+				return ONYX_ERR;
+			do {
+				pn_bytes_t more;
+				if (pn_data_type(b) != PN_BINARY)
+					break;
+				more = pn_data_get_binary(b);
+				if (onyx_buf_append(&w->body, more.start,
+				    more.size) != 0)
+					return ONYX_ERR;
+			} while (pn_data_next(b));
+			s = pn_bytes(w->body.len, w->body.p);
+		}
+		break;
+	default:
+		snprintf(err, errlen, "the body is %s, not JSON text",
+		    type_desc(pn_data_type(b)));
+		return ONYX_EDATA;
+	}
+	*body = s.start;
+	*len = s.size;
+	return ONYX_OK;
+}

@@ -1,0 +1,353 @@
+/* lib/zk.c: ZooKeeper session handling and retrying synchronous calls over libzookeeper_mt. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zookeeper/zookeeper.h>
+
+#include "status.h"
+#include "zk.h"
+
+struct onyx_zk {
+	zhandle_t *zh;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;		/* last session state seen by the watcher */
+	bool expired;
+	int retry_ms;
+	char hosts[512];
+};
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct onyx_zk *z = ctx;
+
+	(void)zh;
+	(void)path;
+	if (type != ZOO_SESSION_EVENT)
+		return;
+	pthread_mutex_lock(&z->mu);
+	z->state = state;
+	if (state == ZOO_EXPIRED_SESSION_STATE)
+		z->expired = true;
+	pthread_cond_broadcast(&z->cv);
+	pthread_mutex_unlock(&z->mu);
+}
+
+int
+onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
+    struct onyx_zk **out, char *err, size_t errlen)
+{
+	struct onyx_zk *z;
+	struct timespec ts;
+	int rc = 0;
+
+	*out = NULL;
+	if ((z = calloc(1, sizeof(*z))) == NULL)
+		return ONYX_ERR;
+	pthread_mutex_init(&z->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&z->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	z->retry_ms = 30000;
+	snprintf(z->hosts, sizeof(z->hosts), "%s", hosts);
+	zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+	zoo_set_log_stream(stderr);
+	z->zh = zookeeper_init(hosts, watcher, session_ms, NULL, z, 0);
+	if (z->zh == NULL) {
+		snprintf(err, errlen, "ZooKeeper %s: %s", hosts, strerror(errno));
+		free(z);
+		return ONYX_EUNAVAIL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += connect_ms / 1000;
+	ts.tv_nsec += (connect_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&z->mu);
+	while (z->state != ZOO_CONNECTED_STATE && !z->expired && rc == 0)
+		rc = pthread_cond_timedwait(&z->cv, &z->mu, &ts);
+	pthread_mutex_unlock(&z->mu);
+	if (z->state != ZOO_CONNECTED_STATE) {
+		snprintf(err, errlen, "cannot reach ZooKeeper at %s within %d ms",
+		    hosts, connect_ms);
+		onyx_zk_close(z);
+		return ONYX_EUNAVAIL;
+	}
+	*out = z;
+	return ONYX_OK;
+}
+
+void
+onyx_zk_close(struct onyx_zk *z)
+{
+	if (z == NULL)
+		return;
+	if (z->zh != NULL)
+		zookeeper_close(z->zh);
+	pthread_cond_destroy(&z->cv);
+	pthread_mutex_destroy(&z->mu);
+	free(z);
+}
+
+bool
+onyx_zk_expired(const struct onyx_zk *z)
+{
+	return z->expired || zoo_state(z->zh) == ZOO_EXPIRED_SESSION_STATE;
+}
+
+long long
+onyx_zk_session_id(const struct onyx_zk *z)
+{
+	const clientid_t *c = zoo_client_id(z->zh);
+
+	return c ? (long long)c->client_id : 0;
+}
+
+void
+onyx_zk_set_retry(struct onyx_zk *z, int retry_ms)
+{
+	z->retry_ms = retry_ms;
+}
+
+/* Map a ZooKeeper code to ours; fill err for failures. */
+static int
+map(struct onyx_zk *z, int rc, const char *op, const char *path, char *err,
+    size_t errlen)
+{
+	int st;
+
+	switch (rc) {
+	case ZOK: return ONYX_OK;
+	case ZNONODE: st = ONYX_ENOENT; break;
+	case ZNODEEXISTS: st = ONYX_EEXIST; break;
+	case ZBADVERSION: st = ONYX_EVERSION; break;
+	case ZNOTEMPTY: st = ONYX_ENOTEMPTY; break;
+	case ZSESSIONEXPIRED:
+		z->expired = true;
+		st = ONYX_EEXPIRED;
+		break;
+	case ZCONNECTIONLOSS:
+	case ZOPERATIONTIMEOUT:
+		st = ONYX_EUNAVAIL;
+		break;
+	default: st = ONYX_ERR; break;
+	}
+	snprintf(err, errlen, "ZooKeeper %s %s: %s", op, path, zerror(rc));
+	return st;
+}
+
+/* Whether to retry rc, sleeping a little; false once the time is up. */
+static bool
+retry(struct onyx_zk *z, int rc, long long start, int *delay)
+{
+	if (rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT)
+		return false;
+	if (onyx_zk_expired(z) || mono_ms() - start >= z->retry_ms)
+		return false;
+	usleep(*delay * 1000);
+	if (*delay < 1000)
+		*delay *= 2;
+	return true;
+}
+
+int
+onyx_zk_create(struct onyx_zk *z, const char *path, const void *data, int len,
+    int flags, char *created, size_t createdlen, char *err, size_t errlen)
+{
+	long long start = mono_ms();
+	int rc, delay = 50, tries = 0;
+	char buf[1024];
+
+	do {
+		rc = zoo_create(z->zh, path, data, data ? len : -1,
+		    &ZOO_OPEN_ACL_UNSAFE, flags, buf, sizeof(buf));
+		/*
+		 * A retried plain create that meets its own node: the first try
+		 * went through before the connection dropped.
+		 */
+		if (rc == ZNODEEXISTS && tries > 0 && !(flags & ZOO_SEQUENCE)) {
+			snprintf(buf, sizeof(buf), "%s", path);
+			rc = ZOK;
+		}
+		tries++;
+	} while (retry(z, rc, start, &delay));
+	if (rc == ZOK && created != NULL)
+		snprintf(created, createdlen, "%s", buf);
+	return map(z, rc, "create", path, err, errlen);
+}
+
+int
+onyx_zk_ensure_path(struct onyx_zk *z, const char *path, char *err,
+    size_t errlen)
+{
+	char p[1024];
+	size_t i, n = strlen(path);
+	int st;
+
+	if (n == 0 || n >= sizeof(p) || path[0] != '/') {
+		snprintf(err, errlen, "ZooKeeper path '%s' is not absolute", path);
+		return ONYX_ERR;
+	}
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(p, path, i);
+		p[i] = '\0';
+		st = onyx_zk_create(z, p, NULL, 0, 0, NULL, 0, err, errlen);
+		if (st != ONYX_OK && st != ONYX_EEXIST)
+			return st;
+	}
+	return ONYX_OK;
+}
+
+int
+onyx_zk_get(struct onyx_zk *z, const char *path, char **data, int *len,
+    int *version, char *err, size_t errlen)
+{
+	long long start = mono_ms();
+	int rc, delay = 50, cap = 64 * 1024, n;
+	struct Stat st;
+	char *buf;
+
+	*data = NULL;
+	for (;;) {
+		if ((buf = malloc(cap + 1)) == NULL)
+			return ONYX_ERR;
+		do {
+			n = cap;
+			rc = zoo_get(z->zh, path, 0, buf, &n, &st);
+		} while (retry(z, rc, start, &delay));
+		if (rc == ZOK && st.dataLength > cap) {
+			cap = st.dataLength;
+			free(buf);
+			continue;
+		}
+		break;
+	}
+	if (rc != ZOK) {
+		free(buf);
+		return map(z, rc, "get", path, err, errlen);
+	}
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	*data = buf;
+	if (len)
+		*len = n;
+	if (version)
+		*version = st.version;
+	return ONYX_OK;
+}
+
+int
+onyx_zk_set(struct onyx_zk *z, const char *path, const void *data, int len,
+    int version, char *err, size_t errlen)
+{
+	long long start = mono_ms();
+	int rc, delay = 50;
+
+	do
+		rc = zoo_set(z->zh, path, data, len, version);
+	while (retry(z, rc, start, &delay));
+	return map(z, rc, "set", path, err, errlen);
+}
+
+int
+onyx_zk_delete(struct onyx_zk *z, const char *path, int version, char *err,
+    size_t errlen)
+{
+	long long start = mono_ms();
+	int rc, delay = 50, tries = 0;
+
+	do {
+		rc = zoo_delete(z->zh, path, version);
+		if (rc == ZNONODE && tries > 0 && version == -1)
+			rc = ZOK;	/* our first try went through */
+		tries++;
+	} while (retry(z, rc, start, &delay));
+	return map(z, rc, "delete", path, err, errlen);
+}
+
+int
+onyx_zk_exists(struct onyx_zk *z, const char *path, char *err, size_t errlen)
+{
+	long long start = mono_ms();
+	int rc, delay = 50;
+	struct Stat st;
+
+	do
+		rc = zoo_exists(z->zh, path, 0, &st);
+	while (retry(z, rc, start, &delay));
+	return map(z, rc, "exists", path, err, errlen);
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+onyx_zk_children(struct onyx_zk *z, const char *path, char ***names,
+    int *count, char *err, size_t errlen)
+{
+	long long start = mono_ms();
+	int rc, delay = 50, i;
+	struct String_vector v;
+	char **out;
+
+	*names = NULL;
+	*count = 0;
+	memset(&v, 0, sizeof(v));
+	do
+		rc = zoo_get_children(z->zh, path, 0, &v);
+	while (retry(z, rc, start, &delay));
+	if (rc != ZOK)
+		return map(z, rc, "children", path, err, errlen);
+	if ((out = calloc(v.count + 1, sizeof(*out))) == NULL) {
+		deallocate_String_vector(&v);
+		return ONYX_ERR;
+	}
+	for (i = 0; i < v.count; i++)
+		if ((out[i] = strdup(v.data[i])) == NULL) {
+			deallocate_String_vector(&v);
+			onyx_zk_free_names(out);
+			return ONYX_ERR;
+		}
+	deallocate_String_vector(&v);
+	qsort(out, i, sizeof(*out), cmp);
+	*names = out;
+	*count = i;
+	return ONYX_OK;
+}
+
+void
+onyx_zk_free_names(char **names)
+{
+	char **p;
+
+	if (names == NULL)
+		return;
+	for (p = names; *p != NULL; p++)
+		free(*p);
+	free(names);
+}

@@ -1,0 +1,76 @@
+/* lib/zk.h: a ZooKeeper session with synchronous calls that ride out connection loss. */
+#ifndef ONYX_ZK_H
+#define ONYX_ZK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct onyx_zk;
+
+/*
+ * onyx_zk_connect: open a session to hosts (a connect string) with the
+ * given session timeout, waiting at most connect_ms for the first
+ * connection. Returns ONYX_OK with *out set, ONYX_EUNAVAIL (err names the
+ * connect string) or ONYX_ERR. Free with onyx_zk_close.
+ */
+int onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
+    struct onyx_zk **out, char *err, size_t errlen);
+
+/* onyx_zk_close: end the session (its ephemeral nodes go) and free z. */
+void onyx_zk_close(struct onyx_zk *z);
+
+/* onyx_zk_expired: whether the session has expired (every call then fails). */
+bool onyx_zk_expired(const struct onyx_zk *z);
+
+/* onyx_zk_session_id: the session id, 0 before the first connection. */
+long long onyx_zk_session_id(const struct onyx_zk *z);
+
+/*
+ * onyx_zk_set_retry: how long a call retries after connection loss before
+ * it returns ONYX_EUNAVAIL (default 30000 ms).
+ */
+void onyx_zk_set_retry(struct onyx_zk *z, int retry_ms);
+
+/*
+ * Synchronous calls. Each returns ONYX_OK or: ONYX_ENOENT, ONYX_EEXIST,
+ * ONYX_EVERSION (version given and different), ONYX_ENOTEMPTY,
+ * ONYX_EEXPIRED (the session is gone: start a new one), ONYX_EUNAVAIL (no
+ * server answered within the retry time), ONYX_ERR, with err saying which
+ * path failed and why. A call that lost its connection is retried; a
+ * create retried that finds its own node reports ONYX_OK.
+ */
+
+/* onyx_zk_create: create path with data; flags are ZOO_EPHEMERAL etc.
+ * The created path (with a sequence suffix) goes to created when not NULL. */
+int onyx_zk_create(struct onyx_zk *z, const char *path, const void *data,
+    int len, int flags, char *created, size_t createdlen, char *err,
+    size_t errlen);
+
+/* onyx_zk_ensure_path: create path and its missing parents, empty, persistent. */
+int onyx_zk_ensure_path(struct onyx_zk *z, const char *path, char *err,
+    size_t errlen);
+
+/* onyx_zk_get: the data of path in a new malloc'd NUL-terminated *data
+ * (caller frees), its length, and its version when version is not NULL. */
+int onyx_zk_get(struct onyx_zk *z, const char *path, char **data, int *len,
+    int *version, char *err, size_t errlen);
+
+/* onyx_zk_set: replace the data; version -1 for any. */
+int onyx_zk_set(struct onyx_zk *z, const char *path, const void *data,
+    int len, int version, char *err, size_t errlen);
+
+/* onyx_zk_delete: delete path; version -1 for any. */
+int onyx_zk_delete(struct onyx_zk *z, const char *path, int version,
+    char *err, size_t errlen);
+
+/* onyx_zk_exists: ONYX_OK when path exists, ONYX_ENOENT when not. */
+int onyx_zk_exists(struct onyx_zk *z, const char *path, char *err,
+    size_t errlen);
+
+/* onyx_zk_children: the sorted child names of path in a new NULL-terminated
+ * array (*names; free with onyx_zk_free_names) and their count. */
+int onyx_zk_children(struct onyx_zk *z, const char *path, char ***names,
+    int *count, char *err, size_t errlen);
+void onyx_zk_free_names(char **names);
+
+#endif
