@@ -291,8 +291,8 @@ main(int argc, char *argv[])
 
 		st = onyx_queue_send(a, &o, &r, err, sizeof(err));
 		if (st != ONYX_OK && st != ONYX_EINTR) {
-			warnx("%s; %llu segments were sent to '%s' before it%s",
-			    err, r.sent, o.queue,
+			warnx("%s; %llu segment%s sent to '%s' before it%s",
+			    err, r.sent, r.sent == 1 ? " was" : "s were", o.queue,
 			    st == ONYX_EDATA ? ", none after" : "");
 			rc = onyx_status_exit(st);
 		} else

@@ -238,8 +238,14 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 	switch (pn_event_type(e)) {
 	case PN_CONNECTION_REMOTE_CLOSE:
 		c = pn_connection_remote_condition(pn_event_connection(e));
-		die(a, ONYX_EUNAVAIL, "%s closed the connection: %s", a->url,
-		    cond_text(c, why, sizeof(why)));
+		cond_text(c, why, sizeof(why));
+		if (pn_condition_get_name(c) != NULL &&
+		    strcmp(pn_condition_get_name(c),
+		    "amqp:unauthorized-access") == 0)
+			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url, why);
+		else
+			die(a, ONYX_EUNAVAIL, "%s closed the connection: %s",
+			    a->url, why);
 		pn_connection_close(pn_event_connection(e));
 		break;
 	case PN_SESSION_REMOTE_CLOSE:

@@ -16,7 +16,8 @@ onyx_json_parse_object(const char *text, size_t len, json_t **out, char *err,
 	*out = NULL;
 	v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
 	if (v == NULL) {
-		snprintf(err, errlen, "column %d: %s", je.column, je.text);
+		snprintf(err, errlen, "not JSON (column %d: %s)", je.column,
+		    je.text);
 		return ONYX_EDATA;
 	}
 	if (!json_is_object(v)) {

@@ -9,7 +9,7 @@
 /*
  * onyx_json_parse_object: parse text[0..len) as exactly one JSON object.
  * On success *out holds a new reference and ONYX_OK is returned. Otherwise
- * ONYX_EDATA, *out is NULL and err says why: "column C: <parser message>"
+ * ONYX_EDATA, *out is NULL and err says why: "not JSON (column C: <parser message>)"
  * for malformed text, "a JSON array, not an object" for other values.
  */
 int onyx_json_parse_object(const char *text, size_t len, json_t **out,

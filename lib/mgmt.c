@@ -179,7 +179,12 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 		return st;
 	}
 	free(text);
-	if (arr == NULL || !json_is_array(arr)) {
+	if (arr == NULL) {
+		/* an operation without a value (void) may answer with no body */
+		*result = json_null();
+		return ONYX_OK;
+	}
+	if (!json_is_array(arr)) {
 		json_decref(arr);
 		snprintf(err, errlen, "the management answer is not a JSON array");
 		return ONYX_ERR;

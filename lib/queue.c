@@ -83,9 +83,6 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		r = onyx_lineio_next(&in, &line, &len);
 		if (r == 0) {
 			int wait = -1;
-			r = onyx_lineio_fill(&in);
-			if (r != 0)
-				continue;	/* data, or end of input */
 			if (open) {
 				long long left = batch_start + o->batch_timeout_ms -
 				    mono_ms();
@@ -99,6 +96,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 				}
 				wait = (int)left;
 			}
+			/* Serve the connection while stdin has nothing for us. */
 			st = onyx_amqp_wait(a, wait, o->fd);
 			if (st == ONYX_EINTR)
 				break;
@@ -106,6 +104,9 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 				fail_conn(a, st, err, errlen, "sending");
 				goto out;
 			}
+			if (st == 1)
+				onyx_lineio_fill(&in);
+			st = ONYX_OK;
 			continue;
 		}
 		if (r < 0) {
@@ -113,7 +114,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 				snprintf(err, errlen, "%s: %s", o->name,
 				    strerror(in.err));
 				st = ONYX_EIO;
-				/* commit nothing more: input was cut short */
+				/* commit the whole lines read before the error */
 				goto partial;
 			}
 			break;
@@ -123,7 +124,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		if (onyx_json_parse_object(line, len, &v, why, sizeof(why)) !=
 		    ONYX_OK) {
 			res->bad_line = in.lineno;
-			snprintf(err, errlen, "%s:%llu: not a JSON object: %s",
+			snprintf(err, errlen, "%s:%llu: %s",
 			    o->name, in.lineno, why);
 			st = ONYX_EDATA;
 			goto partial;

@@ -9,6 +9,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "log.h"
 #include "status.h"
 #include "zk.h"
 
@@ -67,7 +68,9 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 	pthread_condattr_destroy(&ca);
 	z->retry_ms = 30000;
 	snprintf(z->hosts, sizeof(z->hosts), "%s", hosts);
-	zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+	/* the client's own chatter only when asked for; we report errors ourselves */
+	zoo_set_debug_level(onyx_log_level() >= ONYX_LOG_DEBUG ?
+	    ZOO_LOG_LEVEL_WARN : (ZooLogLevel)0);
 	zoo_set_log_stream(stderr);
 	z->zh = zookeeper_init(hosts, watcher, session_ms, NULL, z, 0);
 	if (z->zh == NULL) {

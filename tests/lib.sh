@@ -1,0 +1,72 @@
+# tests/lib.sh: shared setup for the integration tests (TAP, a temp dir,
+# cleanup of every process a test starts, unique queue names).
+# Services come from tests/run, which exports ONYX_BROKER, ONYX_ZK, ...
+set -eu
+export LC_ALL=C
+: "${ONYX_BIN:?run the tests through tests/run (make check)}"
+PATH=$ONYX_BIN:$ONYX_TOOLS:$PATH
+T=$(mktemp -d "${TMPDIR:-/tmp}/onyx-test.XXXXXX")
+PIDS=
+_n=0
+_failed=0
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+	pkill -9 -P $$ 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# A queue name unique to this test file and run.
+TESTNAME=$(basename "$0" .t)
+qname() { echo "$TESTNAME-$$-$1"; }
+
+plan() { echo "1..$1"; }
+ok() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+not_ok() { _n=$((_n + 1)); echo "not ok $_n - $1"; _failed=1; }
+# check NAME COMMAND...: ok when the command succeeds
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+# is GOT EXPECTED NAME
+is() {
+	if [ "$1" = "$2" ]; then ok "$3"; else
+		not_ok "$3"
+		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
+	fi
+}
+# like GOT PATTERN NAME (grep -E on the text)
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok "$3"; else
+		not_ok "$3"
+		printf '#   got:      %s\n#   expected: /%s/\n' "$1" "$2"
+	fi
+}
+# run_rc CMD...: run, keep stdout in $OUT, stderr in $ERR, status in $RC
+run_rc() {
+	set +e
+	"$@" > "$T/out" 2> "$T/err"
+	RC=$?
+	set -e
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+}
+# messages QUEUE: the message count the broker reports
+messages() { onyx-queue stat --json "$1" | jq -r .messages; }
+# gen N [START]: N distinct segments of about 100 bytes
+gen() {
+	awk -v n="$1" -v s="${2:-0}" 'BEGIN { for (i = s; i < s + n; i++)
+	    printf "{\"id\":%d,\"pad\":\"%s\"}\n", i,
+	    substr("abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdef", 1, 80) }'
+}
+# wait_lines FILE N [SECONDS]: wait until FILE has at least N lines
+wait_lines() {
+	local i
+	for i in $(seq 1 $((${3:-60} * 10))); do
+		[ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+done_testing() { exit "$_failed"; }

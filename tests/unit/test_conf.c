@@ -1,0 +1,166 @@
+/* tests/unit/test_conf.c: configuration precedence (defaults, environment, flags) and URLs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../lib/conf.h"
+#include "../../lib/status.h"
+
+static void
+clear_env(void)
+{
+	unsetenv("ONYX_ZK");
+	unsetenv("ONYX_CLUSTER");
+	unsetenv("ONYX_BROKER");
+	unsetenv("ONYX_BROKER_USER");
+	unsetenv("ONYX_BROKER_PASSWORD");
+	unsetenv("ONYX_BROKER_PASSWORD_FILE");
+}
+
+static void
+defaults(void **state)
+{
+	struct onyx_conf c;
+	char err[256];
+
+	(void)state;
+	clear_env();
+	onyx_conf_defaults(&c);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
+	assert_string_equal(c.zk, "127.0.0.1:2181");
+	assert_string_equal(c.cluster, "default");
+	assert_string_equal(c.broker, "amqp://127.0.0.1:5672");
+	assert_string_equal(c.user, "");
+}
+
+static void
+env_then_flags(void **state)
+{
+	struct onyx_conf c;
+	char err[256];
+
+	(void)state;
+	clear_env();
+	setenv("ONYX_ZK", "zk1:2181,zk2:2181", 1);
+	setenv("ONYX_CLUSTER", "prod", 1);
+	setenv("ONYX_BROKER", "amqp://b:5673", 1);
+	setenv("ONYX_BROKER_USER", "alice", 1);
+	setenv("ONYX_BROKER_PASSWORD", "s3cret", 1);
+	onyx_conf_defaults(&c);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
+	assert_string_equal(c.zk, "zk1:2181,zk2:2181");
+	assert_string_equal(c.cluster, "prod");
+	assert_string_equal(c.broker, "amqp://b:5673");
+	assert_string_equal(c.user, "alice");
+	assert_string_equal(c.password, "s3cret");
+	/* a flag wins over the environment */
+	assert_int_equal(onyx_conf_set(&c, "broker", "amqp://other:1", err,
+	    sizeof(err)), ONYX_OK);
+	assert_string_equal(c.broker, "amqp://other:1");
+	assert_int_equal(onyx_conf_set(&c, "cluster", "test-2", err,
+	    sizeof(err)), ONYX_OK);
+	assert_string_equal(c.cluster, "test-2");
+	clear_env();
+}
+
+static void
+password_file_wins(void **state)
+{
+	struct onyx_conf c;
+	char err[256], path[] = "/tmp/onyx-conf-XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "from-file\nsecond\n", 17), 17);
+	close(fd);
+	clear_env();
+	setenv("ONYX_BROKER_PASSWORD", "from-env", 1);
+	setenv("ONYX_BROKER_PASSWORD_FILE", path, 1);
+	onyx_conf_defaults(&c);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
+	assert_string_equal(c.password, "from-file");
+	unlink(path);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_non_null(strstr(err, "ONYX_BROKER_PASSWORD_FILE: "));
+	assert_non_null(strstr(err, path));
+	clear_env();
+}
+
+static void
+bad_values(void **state)
+{
+	struct onyx_conf c;
+	char err[256];
+
+	(void)state;
+	clear_env();
+	onyx_conf_defaults(&c);
+	setenv("ONYX_CLUSTER", "a/b", 1);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_string_equal(err, "ONYX_CLUSTER: cluster name 'a/b': only "
+	    "letters, digits, '-', '_' and '.' are allowed");
+	clear_env();
+	setenv("ONYX_BROKER", "http://x", 1);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_non_null(strstr(err, "only amqp:// is supported"));
+	clear_env();
+	assert_int_equal(onyx_conf_set(&c, "cluster", "..", err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_int_equal(onyx_conf_set(&c, "zk", "", err, sizeof(err)),
+	    ONYX_ECONFIG);
+}
+
+static void
+urls(void **state)
+{
+	struct onyx_url u;
+	char err[256], buf[256];
+
+	(void)state;
+	assert_int_equal(onyx_url_parse("amqp://h:1234", &u, err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(u.host, "h");
+	assert_string_equal(u.port, "1234");
+	assert_int_equal(onyx_url_parse("amqp://u:p@h", &u, err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(u.user, "u");
+	assert_string_equal(u.password, "p");
+	assert_string_equal(u.port, "5672");
+	assert_int_equal(onyx_url_parse("127.0.0.1:99", &u, err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(onyx_url_parse("amqp://[::1]:5", &u, err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(u.host, "::1");
+	assert_string_equal(u.port, "5");
+	assert_int_equal(onyx_url_parse("amqp://h:x", &u, err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_int_equal(onyx_url_parse("amqp://", &u, err, sizeof(err)),
+	    ONYX_ECONFIG);
+	onyx_url_redact("amqp://u:secret@h:1", buf, sizeof(buf));
+	assert_string_equal(buf, "amqp://u:***@h:1");
+	onyx_url_redact("amqp://h:1", buf, sizeof(buf));
+	assert_string_equal(buf, "amqp://h:1");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(env_then_flags),
+		cmocka_unit_test(password_file_wins),
+		cmocka_unit_test(bad_values),
+		cmocka_unit_test(urls),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
