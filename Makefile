@@ -10,7 +10,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
 CC       ?= cc
-PKGS      = jansson libbsd libqpid-proton
+PKGS      = jansson libbsd libqpid-proton libmd
 OPT      ?= -O2 -g
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -DTHREADED -D_GNU_SOURCE -DONYX_VERSION='"$(VERSION)"'
@@ -22,7 +22,7 @@ ALL_LIBS   = $(PKG_LIBS) -lzookeeper_mt -lpthread $(LDLIBS)
 # Where objects go: build/ normally, build-san/ for the sanitizer build.
 B ?= build
 
-PROGS     = onyx-queue
+PROGS     = onyx-queue onyx-plan
 LIB_SRCS  = $(wildcard lib/*.c)
 LIB_OBJS  = $(LIB_SRCS:lib/%.c=$(B)/lib/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -91,8 +91,8 @@ bench: all
 	bench/queue-throughput
 
 lint:
-	clang-format --dry-run --Werror cmd/*.c lib/*.c lib/*.h include/onyx/*.h \
-	    tests/unit/*.c tests/tools/*.c
+	clang-format --dry-run --Werror $(wildcard cmd/*.c lib/*.c lib/*.h \
+	    include/onyx/*.h tests/unit/*.c tests/tools/*.c)
 	mandoc -Tlint -Wwarning man/*.[1-9]
 
 install: $(BINS)

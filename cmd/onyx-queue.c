@@ -34,8 +34,7 @@ on_signal(int sig)
 	stop = 1;
 }
 
-static void __attribute__((noreturn))
-usage(int code)
+static void __attribute__((noreturn)) usage(int code)
 {
 	FILE *f = code == 0 ? stdout : stderr;
 
@@ -58,7 +57,8 @@ number(const char *s, const char *what, long min)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > INT_MAX) {
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
+	    v > INT_MAX) {
 		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
 		usage(EX_USAGE);
 	}
@@ -74,26 +74,25 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{ "batch-size", required_argument, NULL, 'b' },
-	{ "broker", required_argument, NULL, 'B' },
-	{ "done", no_argument, NULL, OPT_DONE },
-	{ "help", no_argument, NULL, 'h' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "keep-done", no_argument, NULL, OPT_KEEP_DONE },
-	{ "count", required_argument, NULL, 'n' },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	{ "batch-timeout", required_argument, NULL, 't' },
-	{ "until-done", no_argument, NULL, OPT_UNTIL_DONE },
-	{ "user", required_argument, NULL, 'u' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "timeout", required_argument, NULL, 'w' },
-	{ NULL, 0, NULL, 0 },
+    {"batch-size", required_argument, NULL, 'b'},
+    {"broker", required_argument, NULL, 'B'},
+    {"done", no_argument, NULL, OPT_DONE},
+    {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"keep-done", no_argument, NULL, OPT_KEEP_DONE},
+    {"count", required_argument, NULL, 'n'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"batch-timeout", required_argument, NULL, 't'},
+    {"until-done", no_argument, NULL, OPT_UNTIL_DONE},
+    {"user", required_argument, NULL, 'u'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"timeout", required_argument, NULL, 'w'},
+    {NULL, 0, NULL, 0},
 };
 
 static int
-cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n,
-    bool json)
+cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n, bool json)
 {
 	struct onyx_mgmt *m;
 	char err[1024];
@@ -114,40 +113,43 @@ cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n,
 		bool created;
 
 		if (strcmp(cmd, "stat") == 0) {
-			if ((st = onyx_mgmt_queue_stat(m, q, &x, &y, err,
-			    sizeof(err))) == ONYX_OK) {
+			if ((st = onyx_mgmt_queue_stat(
+			         m, q, &x, &y, err, sizeof(err))) == ONYX_OK) {
 				if (table)
-					printf("%-40s %12lld %10lld\n", q, x, y);
+					printf(
+					    "%-40s %12lld %10lld\n", q, x, y);
 				else
-					out = json_pack("{s:s,s:I,s:I}", "queue", q,
-					    "messages", (json_int_t)x, "consumers",
-					    (json_int_t)y);
+					out =
+					    json_pack("{s:s,s:I,s:I}", "queue",
+					        q, "messages", (json_int_t)x,
+					        "consumers", (json_int_t)y);
 			}
 		} else if (strcmp(cmd, "create") == 0) {
-			if ((st = onyx_mgmt_queue_create(m, q, &created, err,
-			    sizeof(err))) == ONYX_OK)
-				out = json_pack("{s:s,s:b}", "queue", q, "created",
-				    created);
+			if ((st = onyx_mgmt_queue_create(
+			         m, q, &created, err, sizeof(err))) == ONYX_OK)
+				out = json_pack("{s:s,s:b}", "queue", q,
+				    "created", created);
 		} else if (strcmp(cmd, "delete") == 0) {
-			if ((st = onyx_mgmt_queue_delete(m, q, err,
-			    sizeof(err))) == ONYX_OK)
-				out = json_pack("{s:s,s:b}", "queue", q, "deleted",
-				    1);
+			if ((st = onyx_mgmt_queue_delete(
+			         m, q, err, sizeof(err))) == ONYX_OK)
+				out = json_pack(
+				    "{s:s,s:b}", "queue", q, "deleted", 1);
 		} else {
-			if ((st = onyx_mgmt_queue_purge(m, q, &x, err,
-			    sizeof(err))) == ONYX_OK)
-				out = json_pack("{s:s,s:I}", "queue", q, "purged",
-				    (json_int_t)x);
+			if ((st = onyx_mgmt_queue_purge(
+			         m, q, &x, err, sizeof(err))) == ONYX_OK)
+				out = json_pack("{s:s,s:I}", "queue", q,
+				    "purged", (json_int_t)x);
 		}
 		if (st != ONYX_OK) {
 			warnx("%s %s: %s", cmd, q, err);
 			rc = onyx_status_exit(st);
 			if (st != ONYX_ENOENT && st != ONYX_EREJECTED)
-				break;	/* the connection is gone */
+				break; /* the connection is gone */
 			continue;
 		}
 		if (out != NULL) {
-			json_dumpf(out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			json_dumpf(
+			    out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			putchar('\n');
 			fflush(stdout);
 			json_decref(out);
@@ -176,22 +178,22 @@ main(int argc, char *argv[])
 	onyx_conf_defaults(&conf);
 	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
 		errx(EX_CONFIG, "%s", err);
-	while ((ch = getopt_long(argc, argv, "B:b:hn:t:u:Vvw:", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(
+	            argc, argv, "B:b:hn:t:u:Vvw:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'B':
 			if (onyx_conf_set(&conf, "broker", optarg, err,
-			    sizeof(err)) != ONYX_OK)
+			        sizeof(err)) != ONYX_OK)
 				errx(EX_USAGE, "--broker: %s", err);
 			break;
 		case 'b':
 			batch = number(optarg, "--batch-size", 1);
 			seen_b = true;
 			break;
-		case 'h':
-			usage(0);
+		case 'h': usage(0);
 		case 'n':
-			count = (unsigned long long)number(optarg, "--count", 1);
+			count =
+			    (unsigned long long)number(optarg, "--count", 1);
 			break;
 		case 't':
 			batch_timeout = number(optarg, "--batch-timeout", 0);
@@ -199,37 +201,22 @@ main(int argc, char *argv[])
 			break;
 		case 'u':
 			if (onyx_conf_set(&conf, "user", optarg, err,
-			    sizeof(err)) != ONYX_OK)
+			        sizeof(err)) != ONYX_OK)
 				errx(EX_USAGE, "--user: %s", err);
 			break;
-		case 'V':
-			printf("onyx-queue %s\n", ONYX_VERSION);
-			return 0;
-		case 'v':
-			onyx_log_set_level(ONYX_LOG_INFO);
-			break;
-		case 'w':
-			timeout = number(optarg, "--timeout", 0);
-			break;
-		case OPT_DONE:
-			done = true;
-			break;
-		case OPT_UNTIL_DONE:
-			until_done = true;
-			break;
-		case OPT_KEEP_DONE:
-			keep_done = true;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
+		case 'V': printf("onyx-queue %s\n", ONYX_VERSION); return 0;
+		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
+		case 'w': timeout = number(optarg, "--timeout", 0); break;
+		case OPT_DONE: done = true; break;
+		case OPT_UNTIL_DONE: until_done = true; break;
+		case OPT_KEEP_DONE: keep_done = true; break;
+		case OPT_JSON: json = true; break;
 		case OPT_PASSWORD_FILE:
 			if (onyx_conf_set(&conf, "password-file", optarg, err,
-			    sizeof(err)) != ONYX_OK)
+			        sizeof(err)) != ONYX_OK)
 				errx(EX_CONFIG, "--password-file: %s", err);
 			break;
-		default:
-			usage(EX_USAGE);
+		default: usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
@@ -252,13 +239,15 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--done only applies to send");
 	if ((until_done || keep_done || count || timeout >= 0) &&
 	    strcmp(cmd, "recv") != 0)
-		errx(EX_USAGE, "--until-done, --keep-done, --count and "
+		errx(EX_USAGE,
+		    "--until-done, --keep-done, --count and "
 		    "--timeout only apply to recv");
 	if (keep_done && !until_done)
 		errx(EX_USAGE, "--keep-done needs --until-done");
 	if ((seen_b || seen_t) && strcmp(cmd, "send") != 0 &&
 	    strcmp(cmd, "recv") != 0)
-		errx(EX_USAGE, "--batch-size and --batch-timeout only apply to "
+		errx(EX_USAGE,
+		    "--batch-size and --batch-timeout only apply to "
 		    "send and recv");
 	if (json && strcmp(cmd, "stat") != 0)
 		errx(EX_USAGE, "--json only applies to stat");
@@ -283,28 +272,39 @@ main(int argc, char *argv[])
 
 	if (strcmp(cmd, "send") == 0) {
 		struct onyx_send_opts o = {
-			.queue = argv[0], .fd = STDIN_FILENO, .name = "stdin",
-			.batch = (int)batch, .batch_timeout_ms = (int)batch_timeout,
-			.done = done, .txn_timeout_ms = 60000,
+		    .queue = argv[0],
+		    .fd = STDIN_FILENO,
+		    .name = "stdin",
+		    .batch = (int)batch,
+		    .batch_timeout_ms = (int)batch_timeout,
+		    .done = done,
+		    .txn_timeout_ms = 60000,
 		};
 		struct onyx_send_result r;
 
 		st = onyx_queue_send(a, &o, &r, err, sizeof(err));
 		if (st != ONYX_OK && st != ONYX_EINTR) {
 			warnx("%s; %llu segment%s sent to '%s' before it%s",
-			    err, r.sent, r.sent == 1 ? " was" : "s were", o.queue,
-			    st == ONYX_EDATA ? ", none after" : "");
+			    err, r.sent, r.sent == 1 ? " was" : "s were",
+			    o.queue, st == ONYX_EDATA ? ", none after" : "");
 			rc = onyx_status_exit(st);
 		} else
-			onyx_log(ONYX_LOG_INFO, "sent %llu segments to '%s' in %llu "
-			    "transactions%s", r.sent, o.queue, r.batches,
+			onyx_log(ONYX_LOG_INFO,
+			    "sent %llu segments to '%s' in %llu "
+			    "transactions%s",
+			    r.sent, o.queue, r.batches,
 			    r.sentinel ? ", then the sentinel" : "");
 	} else if (strcmp(cmd, "recv") == 0) {
 		struct onyx_recv_opts o = {
-			.queue = argv[0], .out = stdout, .batch = (int)batch,
-			.batch_timeout_ms = (int)batch_timeout, .count = count,
-			.until_done = until_done, .keep_done = keep_done,
-			.timeout_ms = (int)timeout, .txn_timeout_ms = 60000,
+		    .queue = argv[0],
+		    .out = stdout,
+		    .batch = (int)batch,
+		    .batch_timeout_ms = (int)batch_timeout,
+		    .count = count,
+		    .until_done = until_done,
+		    .keep_done = keep_done,
+		    .timeout_ms = (int)timeout,
+		    .txn_timeout_ms = 60000,
 		};
 		struct onyx_recv_result r;
 		static char obuf[1 << 16];
@@ -316,14 +316,17 @@ main(int argc, char *argv[])
 			rc = onyx_status_exit(st);
 		} else if (r.end == ONYX_RECV_TIMEOUT &&
 		    (until_done || count > 0)) {
-			warnx("timed out after %ld ms without a message on '%s': "
-			    "%llu segments received, %s", timeout, o.queue,
-			    r.received, until_done ? "no sentinel" :
-			    "fewer than asked");
+			warnx(
+			    "timed out after %ld ms without a message on '%s': "
+			    "%llu segments received, %s",
+			    timeout, o.queue, r.received,
+			    until_done ? "no sentinel" : "fewer than asked");
 			rc = EX_TEMPFAIL;
 		} else if (r.end == ONYX_RECV_DONE && !until_done)
-			onyx_log(ONYX_LOG_INFO, "stopped at the sentinel on '%s' "
-			    "(left on the queue)", o.queue);
+			onyx_log(ONYX_LOG_INFO,
+			    "stopped at the sentinel on '%s' "
+			    "(left on the queue)",
+			    o.queue);
 		onyx_log(ONYX_LOG_INFO, "received %llu segments from '%s'",
 		    r.received, o.queue);
 	} else

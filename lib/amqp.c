@@ -50,8 +50,17 @@ struct onyx_link {
 	char *address;
 	int window;
 	bool receiver;
-	struct onyx_buf buf;	/* the last received message */
+	struct onyx_buf buf; /* the last received message */
 	struct onyx_link *next;
+};
+
+/* One transaction: its state, its control delivery, its accepted messages. */
+struct txslot {
+	struct onyx_txn txn;
+	pn_delivery_t *ctl;  /* declare or discharge in flight */
+	pn_delivery_t **acc; /* accepted inside the transaction */
+	size_t nacc, capacc;
+	char err[512]; /* why it failed */
 };
 
 struct onyx_amqp {
@@ -60,17 +69,16 @@ struct onyx_amqp {
 	pn_session_t *ssn;
 	struct onyx_link *links;
 	pn_link_t *coord;
-	pn_delivery_t *ctl;		/* declare or discharge in flight */
-	struct onyx_txn txn;
-	pn_delivery_t **acc;		/* accepted inside the transaction */
-	size_t nacc, capacc;
-	long pending;			/* transfers without an outcome */
-	long refused;			/* transfers refused since the last check */
+	struct txslot cur;  /* the transaction being built */
+	struct txslot prev; /* a commit in flight, when prev_busy */
+	bool prev_busy;
+	long pending; /* transfers without an outcome */
+	long refused; /* transfers refused since the last check */
 	uint64_t tag;
 	bool dead;
-	int status;			/* why dead */
+	int status; /* why dead */
 	volatile sig_atomic_t *intr;
-	char url[512];			/* redacted, for messages */
+	char url[512]; /* redacted, for messages */
 	char err[512];
 	struct onyx_buf enc;
 };
@@ -106,9 +114,14 @@ die(struct onyx_amqp *a, int st, const char *fmt, ...)
 		a->status = st;
 	}
 	a->dead = true;
-	onyx_txn_step(&a->txn, ONYX_TXN_EV_LOST);
-	a->ctl = NULL;
-	a->nacc = 0;
+	onyx_txn_step(&a->cur.txn, ONYX_TXN_EV_LOST);
+	a->cur.ctl = NULL;
+	a->cur.nacc = 0;
+	if (a->prev_busy) {
+		onyx_txn_step(&a->prev.txn, ONYX_TXN_EV_LOST);
+		a->prev.ctl = NULL;
+		a->prev.nacc = 0;
+	}
 	a->pending = 0;
 }
 
@@ -181,7 +194,7 @@ on_send_outcome(struct onyx_amqp *a, pn_delivery_t *d)
 		seterr(a, "the broker refused a message (state 0x%llx): %s",
 		    (unsigned long long)st,
 		    cond_text(pn_disposition_condition(pn_delivery_remote(d)),
-		    why, sizeof(why)));
+		        why, sizeof(why)));
 	}
 	pn_delivery_settle(d);
 	if (a->pending > 0)
@@ -192,11 +205,18 @@ static void
 on_ctl(struct onyx_amqp *a, pn_delivery_t *d)
 {
 	uint64_t st = pn_delivery_remote_state(d);
+	struct txslot *t;
 	char why[256];
 
-	if (d != a->ctl || (st == 0 && !pn_delivery_settled(d)))
+	if (d == a->cur.ctl)
+		t = &a->cur;
+	else if (a->prev_busy && d == a->prev.ctl)
+		t = &a->prev;
+	else
 		return;
-	a->ctl = NULL;
+	if (st == 0 && !pn_delivery_settled(d))
+		return;
+	t->ctl = NULL;
 	if (st == TXN_DECLARED) {
 		pn_data_t *data = pn_disposition_data(pn_delivery_remote(d));
 		pn_data_rewind(data);
@@ -207,22 +227,25 @@ on_ctl(struct onyx_amqp *a, pn_delivery_t *d)
 		}
 		if (pn_data_type(data) == PN_BINARY) {
 			pn_bytes_t id = pn_data_get_binary(data);
-			if (onyx_txn_set_id(&a->txn, id.start, id.size) == 0 &&
-			    onyx_txn_step(&a->txn, ONYX_TXN_EV_DECLARED) == 0) {
+			if (onyx_txn_set_id(&t->txn, id.start, id.size) == 0 &&
+			    onyx_txn_step(&t->txn, ONYX_TXN_EV_DECLARED) == 0) {
 				pn_delivery_settle(d);
 				return;
 			}
 		}
-		seterr(a, "the broker declared a transaction without a usable id");
-		onyx_txn_step(&a->txn, ONYX_TXN_EV_REJECTED);
+		snprintf(t->err, sizeof(t->err),
+		    "the broker declared a transaction without a usable id");
+		onyx_txn_step(&t->txn, ONYX_TXN_EV_REJECTED);
 	} else if (st == PN_ACCEPTED) {
-		onyx_txn_step(&a->txn, ONYX_TXN_EV_ACCEPTED);
+		onyx_txn_step(&t->txn, ONYX_TXN_EV_ACCEPTED);
 	} else {
-		seterr(a, "the broker rejected the transaction %s: %s",
-		    a->txn.state == ONYX_TXN_DECLARING ? "declare" : "discharge",
+		snprintf(t->err, sizeof(t->err),
+		    "the broker rejected the transaction %s: %s",
+		    t->txn.state == ONYX_TXN_DECLARING ? "declare"
+		                                       : "discharge",
 		    cond_text(pn_disposition_condition(pn_delivery_remote(d)),
-		    why, sizeof(why)));
-		onyx_txn_step(&a->txn, ONYX_TXN_EV_REJECTED);
+		        why, sizeof(why)));
+		onyx_txn_step(&t->txn, ONYX_TXN_EV_REJECTED);
 	}
 	pn_delivery_settle(d);
 }
@@ -241,8 +264,9 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 		cond_text(c, why, sizeof(why));
 		if (pn_condition_get_name(c) != NULL &&
 		    strcmp(pn_condition_get_name(c),
-		    "amqp:unauthorized-access") == 0)
-			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url, why);
+		        "amqp:unauthorized-access") == 0)
+			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url,
+			    why);
 		else
 			die(a, ONYX_EUNAVAIL, "%s closed the connection: %s",
 			    a->url, why);
@@ -274,11 +298,12 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 		cond_text(c, why, sizeof(why));
 		if (pn_condition_get_name(c) != NULL &&
 		    strcmp(pn_condition_get_name(c),
-		    "amqp:unauthorized-access") == 0)
-			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url, why);
-		else
-			die(a, ONYX_EUNAVAIL, "connection to %s failed: %s", a->url,
+		        "amqp:unauthorized-access") == 0)
+			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url,
 			    why);
+		else
+			die(a, ONYX_EUNAVAIL, "connection to %s failed: %s",
+			    a->url, why);
 		break;
 	case PN_TRANSPORT_CLOSED:
 		die(a, ONYX_EUNAVAIL, "connection to %s closed", a->url);
@@ -293,8 +318,7 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 		else if (pn_delivery_updated(d))
 			on_send_outcome(a, d);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -353,8 +377,8 @@ shovel(struct onyx_amqp *a)
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
-		pn_connection_driver_errorf(&a->drv, "onyx:io", "write to %s: %s",
-		    a->url, strerror(errno));
+		pn_connection_driver_errorf(&a->drv, "onyx:io",
+		    "write to %s: %s", a->url, strerror(errno));
 		pn_connection_driver_close(&a->drv);
 		moved = 1;
 		break;
@@ -385,7 +409,12 @@ pump(struct onyx_amqp *a, int timeout_ms, int fd, bool intr)
 		return a->status;
 	now = now_ms();
 	next = pn_transport_tick(a->drv.transport, now);
-	shovel(a);
+	/* The tick may emit frames; anything that moves now must be seen by
+	 * the caller before we sleep. */
+	if (shovel(a) && fd < 0)
+		return a->dead ? a->status : 0;
+	if (a->dead)
+		return a->status;
 	if (next > 0 && (t < 0 || next - now < t))
 		t = next - now < 0 ? 0 : (int)(next - now);
 	p[0].fd = a->fd;
@@ -445,8 +474,9 @@ tcp_connect(const char *host, const char *port, int timeout_ms, char *err,
 		struct pollfd p;
 		socklen_t sl = sizeof(e);
 
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
 		if (fd < 0) {
 			e = errno;
 			continue;
@@ -462,7 +492,8 @@ tcp_connect(const char *host, const char *port, int timeout_ms, char *err,
 		p.fd = fd;
 		p.events = POLLOUT;
 		rc = poll(&p, 1, timeout_ms);
-		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 &&
+		if (rc == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 &&
 		    e == 0)
 			break;
 		if (rc == 0)
@@ -472,8 +503,8 @@ tcp_connect(const char *host, const char *port, int timeout_ms, char *err,
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot connect to the broker at %s: %s", url,
-		    strerror(e ? e : ECONNREFUSED));
+		snprintf(err, errlen, "cannot connect to the broker at %s: %s",
+		    url, strerror(e ? e : ECONNREFUSED));
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -508,7 +539,8 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
-	onyx_txn_init(&a->txn);
+	onyx_txn_init(&a->cur.txn);
+	onyx_txn_init(&a->prev.txn);
 	onyx_url_redact(c->broker, a->url, sizeof(a->url));
 	a->fd = tcp_connect(u.host, u.port, timeout_ms, err, errlen, a->url);
 	if (a->fd < 0) {
@@ -541,11 +573,12 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	a->ssn = pn_session(a->drv.connection);
 	pn_session_set_incoming_capacity(a->ssn, 64 * 1024 * 1024);
 	pn_session_open(a->ssn);
-	while (!a->dead &&
-	    !(pn_session_state(a->ssn) & PN_REMOTE_ACTIVE)) {
+	while (!a->dead && !(pn_session_state(a->ssn) & PN_REMOTE_ACTIVE)) {
 		if (remaining(deadline) == 0) {
-			die(a, ONYX_ETIMEDOUT, "no answer from the broker at %s "
-			    "within %d ms", a->url, timeout_ms);
+			die(a, ONYX_ETIMEDOUT,
+			    "no answer from the broker at %s "
+			    "within %d ms",
+			    a->url, timeout_ms);
 			break;
 		}
 		pump(a, remaining(deadline), -1, false);
@@ -602,7 +635,7 @@ onyx_amqp_close(struct onyx_amqp *a)
 		while (!a->dead && !pn_connection_driver_finished(&a->drv) &&
 		    remaining(deadline) > 0) {
 			if (!(pn_connection_state(a->drv.connection) &
-			    PN_REMOTE_ACTIVE))
+			        PN_REMOTE_ACTIVE))
 				break;
 			pump(a, remaining(deadline), -1, false);
 		}
@@ -612,23 +645,25 @@ onyx_amqp_close(struct onyx_amqp *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	pn_connection_driver_destroy(&a->drv);
-	free(a->acc);
+	free(a->cur.acc);
+	free(a->prev.acc);
 	onyx_buf_free(&a->enc);
 	free(a);
 }
 
 static int
-attach(struct onyx_amqp *a, pn_link_t *l, struct onyx_link **out,
-    const char *what)
+attach(
+    struct onyx_amqp *a, pn_link_t *l, struct onyx_link **out, const char *what)
 {
 	struct onyx_link *ol;
 	int64_t deadline = deadline_of(30000);
 
 	pn_link_open(l);
-	while (!a->dead && !(pn_link_state(l) & (PN_REMOTE_ACTIVE |
-	    PN_REMOTE_CLOSED))) {
+	while (!a->dead &&
+	    !(pn_link_state(l) & (PN_REMOTE_ACTIVE | PN_REMOTE_CLOSED))) {
 		if (remaining(deadline) == 0) {
-			seterr(a, "the broker did not attach %s within 30 s", what);
+			seterr(a, "the broker did not attach %s within 30 s",
+			    what);
 			return ONYX_ETIMEDOUT;
 		}
 		pump(a, remaining(deadline), -1, false);
@@ -716,8 +751,8 @@ onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
 	    address ? address : "a temporary queue");
 	if ((st = attach(a, l, out, what)) != ONYX_OK)
 		return st;
-	ra = address ? address :
-	    pn_terminus_get_address(pn_link_remote_source(l));
+	ra = address ? address
+	             : pn_terminus_get_address(pn_link_remote_source(l));
 	(*out)->address = strdup(ra ? ra : "");
 	(*out)->receiver = true;
 	(*out)->window = window < 1 ? 1 : window;
@@ -777,9 +812,9 @@ onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
 	}
 	if (a->dead)
 		return a->status;
-	if (txn && a->txn.state != ONYX_TXN_ACTIVE) {
+	if (txn && a->cur.txn.state != ONYX_TXN_ACTIVE) {
 		seterr(a, "send inside a transaction that is %s",
-		    onyx_txn_state_name(a->txn.state));
+		    onyx_txn_state_name(a->cur.txn.state));
 		return ONYX_ERR;
 	}
 	tag = ++a->tag;
@@ -789,8 +824,8 @@ onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
 		pn_data_clear(data);
 		pn_data_put_list(data);
 		pn_data_enter(data);
-		pn_data_put_binary(data, pn_bytes(a->txn.idlen,
-		    (const char *)a->txn.id));
+		pn_data_put_binary(data,
+		    pn_bytes(a->cur.txn.idlen, (const char *)a->cur.txn.id));
 		pn_data_exit(data);
 		pn_delivery_update(d, TXN_STATE);
 	}
@@ -811,8 +846,10 @@ onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms)
 	while (!a->dead && a->pending > 0) {
 		int rc;
 		if (remaining(deadline) == 0) {
-			seterr(a, "the broker did not confirm %ld messages within "
-			    "%d ms", a->pending, timeout_ms);
+			seterr(a,
+			    "the broker did not confirm %ld messages within "
+			    "%d ms",
+			    a->pending, timeout_ms);
 			return ONYX_ETIMEDOUT;
 		}
 		rc = pump(a, remaining(deadline), -1, false);
@@ -840,7 +877,8 @@ onyx_amqp_recv(struct onyx_link *ol, int timeout_ms, struct onyx_amqp_msg *m)
 		if (a->dead)
 			return a->status;
 		d = pn_link_current(ol->l);
-		if (d != NULL && pn_delivery_readable(d) && !pn_delivery_partial(d))
+		if (d != NULL && pn_delivery_readable(d) &&
+		    !pn_delivery_partial(d))
 			break;
 		if (d == NULL || !pn_delivery_partial(d))
 			top_up(ol);
@@ -882,21 +920,22 @@ onyx_amqp_accept(struct onyx_amqp *a, struct onyx_amqp_msg *m)
 
 	if (a->dead)
 		return a->status;
-	if (a->txn.state == ONYX_TXN_ACTIVE) {
+	if (a->cur.txn.state == ONYX_TXN_ACTIVE) {
 		pn_data_t *data = pn_disposition_data(pn_delivery_local(d));
-		if (a->nacc == a->capacc) {
-			size_t cap = a->capacc ? a->capacc * 2 : 256;
-			pn_delivery_t **p = reallocarray(a->acc, cap, sizeof(*p));
+		if (a->cur.nacc == a->cur.capacc) {
+			size_t cap = a->cur.capacc ? a->cur.capacc * 2 : 256;
+			pn_delivery_t **p =
+			    reallocarray(a->cur.acc, cap, sizeof(*p));
 			if (p == NULL)
 				return ONYX_ERR;
-			a->acc = p;
-			a->capacc = cap;
+			a->cur.acc = p;
+			a->cur.capacc = cap;
 		}
 		pn_data_clear(data);
 		pn_data_put_list(data);
 		pn_data_enter(data);
-		pn_data_put_binary(data, pn_bytes(a->txn.idlen,
-		    (const char *)a->txn.id));
+		pn_data_put_binary(data,
+		    pn_bytes(a->cur.txn.idlen, (const char *)a->cur.txn.id));
 		pn_data_put_described(data);
 		pn_data_enter(data);
 		pn_data_put_ulong(data, PN_ACCEPTED);
@@ -904,7 +943,7 @@ onyx_amqp_accept(struct onyx_amqp *a, struct onyx_amqp_msg *m)
 		pn_data_exit(data);
 		pn_data_exit(data);
 		pn_delivery_update(d, TXN_STATE);
-		a->acc[a->nacc++] = d;
+		a->cur.acc[a->cur.nacc++] = d;
 	} else {
 		pn_delivery_update(d, PN_ACCEPTED);
 		pn_delivery_settle(d);
@@ -926,7 +965,7 @@ ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
 {
 	pn_message_t *msg;
 	pn_data_t *body;
-	pn_rwbytes_t rw = { 0, NULL };
+	pn_rwbytes_t rw = {0, NULL};
 	ssize_t n;
 	uint64_t tag;
 
@@ -957,14 +996,15 @@ ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
 	pn_data_put_list(body);
 	pn_data_enter(body);
 	if (what == TXN_DISCHARGE) {
-		pn_data_put_binary(body, pn_bytes(a->txn.idlen,
-		    (const char *)a->txn.id));
+		pn_data_put_binary(body,
+		    pn_bytes(a->cur.txn.idlen, (const char *)a->cur.txn.id));
 		pn_data_put_bool(body, fail);
 	}
 	pn_data_exit(body);
 	pn_data_exit(body);
 	tag = ++a->tag;
-	a->ctl = pn_delivery(a->coord, pn_dtag((const char *)&tag, sizeof(tag)));
+	a->cur.ctl =
+	    pn_delivery(a->coord, pn_dtag((const char *)&tag, sizeof(tag)));
 	n = pn_message_send(msg, a->coord, &rw);
 	free(rw.start);
 	pn_message_free(msg);
@@ -972,25 +1012,29 @@ ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
 		seterr(a, "cannot encode a transaction control message");
 		return ONYX_ERR;
 	}
+	shovel(a);
 	return ONYX_OK;
 }
 
+/* Wait until slot t's control delivery has its answer. */
 static int
-ctl_wait(struct onyx_amqp *a, int timeout_ms)
+ctl_wait(struct onyx_amqp *a, struct txslot *t, int timeout_ms)
 {
 	int64_t deadline = deadline_of(timeout_ms);
 
-	while (!a->dead && a->ctl != NULL) {
+	while (!a->dead && t->ctl != NULL) {
 		if (remaining(deadline) == 0) {
 			/*
 			 * A discharge that never answers (ARTEMIS-5694): drop the
 			 * connection so the broker rolls back what it can, and
 			 * report the outcome as unknown.
 			 */
-			die(a, ONYX_ETIMEDOUT, "the broker did not answer a "
+			die(a, ONYX_ETIMEDOUT,
+			    "the broker did not answer a "
 			    "transaction %s within %d ms",
-			    a->txn.state == ONYX_TXN_DECLARING ? "declare" :
-			    "discharge", timeout_ms);
+			    t->txn.state == ONYX_TXN_DECLARING ? "declare"
+			                                       : "discharge",
+			    timeout_ms);
 			pn_connection_driver_close(&a->drv);
 			shovel(a);
 			return ONYX_ETIMEDOUT;
@@ -1007,77 +1051,153 @@ onyx_amqp_txn_declare(struct onyx_amqp *a, int timeout_ms)
 
 	if (a->dead)
 		return a->status;
-	if (onyx_txn_step(&a->txn, ONYX_TXN_EV_DECLARE) != 0) {
+	if (onyx_txn_step(&a->cur.txn, ONYX_TXN_EV_DECLARE) != 0) {
 		seterr(a, "declare while a transaction is %s",
-		    onyx_txn_state_name(a->txn.state));
+		    onyx_txn_state_name(a->cur.txn.state));
 		return ONYX_ERR;
 	}
-	a->nacc = 0;
+	a->cur.nacc = 0;
+	a->cur.err[0] = '\0';
 	a->refused = 0;
 	if ((st = ctl_send(a, TXN_DECLARE, false)) != ONYX_OK)
 		return st;
-	if ((st = ctl_wait(a, timeout_ms)) != ONYX_OK)
+	if ((st = ctl_wait(a, &a->cur, timeout_ms)) != ONYX_OK)
 		return st;
-	return a->txn.state == ONYX_TXN_ACTIVE ? ONYX_OK : ONYX_EREJECTED;
+	if (a->cur.txn.state != ONYX_TXN_ACTIVE) {
+		seterr(a, "%s", a->cur.err);
+		return ONYX_EREJECTED;
+	}
+	return ONYX_OK;
 }
 
-static int
-discharge(struct onyx_amqp *a, bool fail, int timeout_ms)
+/* Settle or release the accepted messages of t by its outcome. */
+static void
+finish_accepts(struct onyx_amqp *a, struct txslot *t)
 {
-	int st;
 	size_t i;
 
-	if (onyx_txn_step(&a->txn, fail ? ONYX_TXN_EV_ROLLBACK :
-	    ONYX_TXN_EV_COMMIT) != 0) {
-		seterr(a, "discharge while a transaction is %s",
-		    onyx_txn_state_name(a->txn.state));
-		return ONYX_ERR;
+	if (!a->dead) {
+		for (i = 0; i < t->nacc; i++) {
+			/* Unsettled deliveries stay with us after a rollback:
+			 * hand them back. */
+			if (t->txn.outcome != ONYX_TXN_COMMITTED)
+				pn_delivery_update(t->acc[i], PN_RELEASED);
+			pn_delivery_settle(t->acc[i]);
+		}
+		shovel(a);
 	}
-	if ((st = ctl_send(a, TXN_DISCHARGE, fail)) != ONYX_OK)
-		return st;
-	st = ctl_wait(a, timeout_ms);
-	if (a->txn.state == ONYX_TXN_IN_DOUBT ||
-	    (st != ONYX_OK && !fail && a->txn.outcome == ONYX_TXN_UNKNOWN)) {
-		onyx_txn_step(&a->txn, ONYX_TXN_EV_RESET);
+	t->nacc = 0;
+}
+
+/* The status of a slot whose discharge has been answered (or lost). */
+static int
+outcome(struct onyx_amqp *a, struct txslot *t, bool fail, int st)
+{
+	if (t->txn.state == ONYX_TXN_IN_DOUBT ||
+	    (st != ONYX_OK && !fail && t->txn.outcome == ONYX_TXN_UNKNOWN)) {
+		onyx_txn_step(&t->txn, ONYX_TXN_EV_RESET);
+		t->nacc = 0;
 		return ONYX_EINDOUBT;
 	}
 	if (st != ONYX_OK)
 		return st;
-	if (a->txn.outcome == ONYX_TXN_COMMITTED) {
-		for (i = 0; i < a->nacc; i++)
-			pn_delivery_settle(a->acc[i]);
-	} else {
-		/* Unsettled deliveries stay with us after a rollback: hand them back. */
-		for (i = 0; i < a->nacc; i++) {
-			pn_delivery_update(a->acc[i], PN_RELEASED);
-			pn_delivery_settle(a->acc[i]);
-		}
-	}
-	a->nacc = 0;
-	shovel(a);
-	if (!fail && a->txn.outcome != ONYX_TXN_COMMITTED)
+	finish_accepts(a, t);
+	if (!fail && t->txn.outcome != ONYX_TXN_COMMITTED) {
+		seterr(a, "%s", t->err[0] ? t->err : "the commit was refused");
 		return ONYX_EREJECTED;
+	}
+	return ONYX_OK;
+}
+
+int
+onyx_amqp_txn_commit_end(struct onyx_amqp *a, int timeout_ms)
+{
+	int st;
+
+	if (!a->prev_busy)
+		return a->dead ? a->status : ONYX_OK;
+	st = ctl_wait(a, &a->prev, timeout_ms);
+	st = outcome(a, &a->prev, false, st);
+	a->prev_busy = false;
+	return st;
+}
+
+static void
+swap_slots(struct onyx_amqp *a)
+{
+	struct txslot t = a->prev;
+
+	a->prev = a->cur;
+	a->cur = t;
+	/* the new current slot keeps the old array, empty */
+	onyx_txn_init(&a->cur.txn);
+	a->cur.ctl = NULL;
+	a->cur.nacc = 0;
+	a->cur.err[0] = '\0';
+}
+
+static int
+rollback_now(struct onyx_amqp *a, int timeout_ms)
+{
+	int st;
+
+	if (onyx_txn_step(&a->cur.txn, ONYX_TXN_EV_ROLLBACK) != 0) {
+		seterr(a, "rollback while a transaction is %s",
+		    onyx_txn_state_name(a->cur.txn.state));
+		return ONYX_ERR;
+	}
+	if ((st = ctl_send(a, TXN_DISCHARGE, true)) != ONYX_OK)
+		return st;
+	st = ctl_wait(a, &a->cur, timeout_ms);
+	return outcome(a, &a->cur, true, st);
+}
+
+int
+onyx_amqp_txn_commit_begin(struct onyx_amqp *a, int timeout_ms)
+{
+	int st;
+
+	if (a->dead)
+		return a->status;
+	/* only one commit in flight: collect the previous one first */
+	if ((st = onyx_amqp_txn_commit_end(a, timeout_ms)) != ONYX_OK) {
+		char why[512];
+		strlcpy(why, a->err, sizeof(why));
+		if (!a->dead)
+			rollback_now(a, timeout_ms);
+		seterr(a, "%s", why);
+		return st;
+	}
+	st = onyx_amqp_settle_sends(a, timeout_ms);
+	if (st == ONYX_EREJECTED) {
+		char why[512];
+		strlcpy(why, a->err, sizeof(why));
+		rollback_now(a, timeout_ms);
+		seterr(a, "%s; the transaction was rolled back", why);
+		return ONYX_EREJECTED;
+	}
+	if (st != ONYX_OK)
+		return st == ONYX_ETIMEDOUT ? ONYX_EINDOUBT : st;
+	if (onyx_txn_step(&a->cur.txn, ONYX_TXN_EV_COMMIT) != 0) {
+		seterr(a, "commit while a transaction is %s",
+		    onyx_txn_state_name(a->cur.txn.state));
+		return ONYX_ERR;
+	}
+	if ((st = ctl_send(a, TXN_DISCHARGE, false)) != ONYX_OK)
+		return st;
+	swap_slots(a);
+	a->prev_busy = true;
 	return ONYX_OK;
 }
 
 int
 onyx_amqp_txn_commit(struct onyx_amqp *a, int timeout_ms)
 {
-	int st;
+	int st = onyx_amqp_txn_commit_begin(a, timeout_ms);
 
-	if (a->dead)
-		return a->status;
-	st = onyx_amqp_settle_sends(a, timeout_ms);
-	if (st == ONYX_EREJECTED) {
-		char why[512];
-		strlcpy(why, a->err, sizeof(why));
-		discharge(a, true, timeout_ms);
-		seterr(a, "%s; the transaction was rolled back", why);
-		return ONYX_EREJECTED;
-	}
 	if (st != ONYX_OK)
-		return st == ONYX_ETIMEDOUT ? ONYX_EINDOUBT : st;
-	return discharge(a, false, timeout_ms);
+		return st;
+	return onyx_amqp_txn_commit_end(a, timeout_ms);
 }
 
 int
@@ -1090,13 +1210,19 @@ onyx_amqp_txn_rollback(struct onyx_amqp *a, int timeout_ms)
 	a->refused = 0;
 	if (a->dead)
 		return a->status;
-	return discharge(a, true, timeout_ms);
+	return rollback_now(a, timeout_ms);
 }
 
 const struct onyx_txn *
 onyx_amqp_txn(const struct onyx_amqp *a)
 {
-	return &a->txn;
+	return a->prev_busy ? &a->prev.txn : &a->cur.txn;
+}
+
+bool
+onyx_amqp_txn_pending(const struct onyx_amqp *a)
+{
+	return a->prev_busy;
 }
 
 int

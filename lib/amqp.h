@@ -14,8 +14,8 @@ struct onyx_link;
 
 /* One received message, owned by the connection until accepted or released. */
 struct onyx_amqp_msg {
-	void *handle;		/* the delivery */
-	const char *bytes;	/* the encoded message; valid until the next recv */
+	void *handle;      /* the delivery */
+	const char *bytes; /* the encoded message; valid until the next recv */
 	size_t size;
 };
 
@@ -82,8 +82,8 @@ void onyx_amqp_link_close(struct onyx_link *l);
  * ONYX_OK once the transfer is queued: its outcome arrives later, see
  * onyx_amqp_settle_sends. Errors: the connection's status.
  */
-int onyx_amqp_send(struct onyx_link *l, const void *bytes, size_t size,
-    bool txn);
+int
+onyx_amqp_send(struct onyx_link *l, const void *bytes, size_t size, bool txn);
 
 /*
  * onyx_amqp_settle_sends: wait until every transfer sent so far has its
@@ -98,8 +98,8 @@ int onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms);
  * timeout_ms (-1: forever). Returns ONYX_OK with *m filled, ONYX_ETIMEDOUT,
  * ONYX_EINTR, or the connection's error.
  */
-int onyx_amqp_recv(struct onyx_link *l, int timeout_ms,
-    struct onyx_amqp_msg *m);
+int
+onyx_amqp_recv(struct onyx_link *l, int timeout_ms, struct onyx_amqp_msg *m);
 
 /*
  * onyx_amqp_accept: accept m. Inside an active transaction the accept joins
@@ -132,13 +132,31 @@ int onyx_amqp_txn_declare(struct onyx_amqp *a, int timeout_ms);
 int onyx_amqp_txn_commit(struct onyx_amqp *a, int timeout_ms);
 
 /*
+ * onyx_amqp_txn_commit_begin: like onyx_amqp_txn_commit, but return as soon
+ * as the discharge is sent, so the next transaction can be declared and
+ * filled while the broker commits (one commit in flight at most; a second
+ * begin first collects the first). Errors found before the discharge (a
+ * refused transfer) roll the transaction back and return ONYX_EREJECTED.
+ */
+int onyx_amqp_txn_commit_begin(struct onyx_amqp *a, int timeout_ms);
+
+/*
+ * onyx_amqp_txn_commit_end: wait for the outcome of the commit in flight
+ * (ONYX_OK when there is none). Returns as onyx_amqp_txn_commit.
+ */
+int onyx_amqp_txn_commit_end(struct onyx_amqp *a, int timeout_ms);
+
+/* onyx_amqp_txn_pending: whether a commit is in flight. */
+bool onyx_amqp_txn_pending(const struct onyx_amqp *a);
+
+/*
  * onyx_amqp_txn_rollback: discharge the active transaction with fail=true;
  * its transfers are dropped and its accepted messages released back to
  * their queues. Returns ONYX_OK or an error.
  */
 int onyx_amqp_txn_rollback(struct onyx_amqp *a, int timeout_ms);
 
-/* onyx_amqp_txn: the transaction state of a. */
+/* onyx_amqp_txn: the transaction in flight if any, else the current one. */
 const struct onyx_txn *onyx_amqp_txn(const struct onyx_amqp *a);
 
 /*

@@ -30,11 +30,12 @@ check_cluster(const char *v, char *err, size_t errlen)
 	for (i = 0; v[i]; i++) {
 		char ch = v[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-		    ch == '.')) {
+		        (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		        ch == '.')) {
 			snprintf(err, errlen,
 			    "cluster name '%s': only letters, digits, '-', '_' "
-			    "and '.' are allowed", v);
+			    "and '.' are allowed",
+			    v);
 			return ONYX_ECONFIG;
 		}
 	}
@@ -50,16 +51,16 @@ copy(char *dst, size_t len, const char *v, const char *what, char *err,
     size_t errlen)
 {
 	if (strlcpy(dst, v, len) >= len) {
-		snprintf(err, errlen, "%s is too long (%zu bytes at most)", what,
-		    len - 1);
+		snprintf(err, errlen, "%s is too long (%zu bytes at most)",
+		    what, len - 1);
 		return ONYX_ECONFIG;
 	}
 	return ONYX_OK;
 }
 
 int
-onyx_conf_read_secret(const char *path, char *buf, size_t len, char *err,
-    size_t errlen)
+onyx_conf_read_secret(
+    const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	size_t n;
@@ -93,17 +94,18 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 
 	if (strcmp(key, "zk") == 0) {
 		if (*value == '\0') {
-			snprintf(err, errlen, "the ZooKeeper connect string is empty");
+			snprintf(err, errlen,
+			    "the ZooKeeper connect string is empty");
 			return ONYX_ECONFIG;
 		}
-		return copy(c->zk, sizeof(c->zk), value, "ZooKeeper connect string",
-		    err, errlen);
+		return copy(c->zk, sizeof(c->zk), value,
+		    "ZooKeeper connect string", err, errlen);
 	}
 	if (strcmp(key, "cluster") == 0) {
 		if ((st = check_cluster(value, err, errlen)) != ONYX_OK)
 			return st;
-		return copy(c->cluster, sizeof(c->cluster), value, "cluster name",
-		    err, errlen);
+		return copy(c->cluster, sizeof(c->cluster), value,
+		    "cluster name", err, errlen);
 	}
 	if (strcmp(key, "broker") == 0) {
 		struct onyx_url u;
@@ -119,8 +121,8 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 		return copy(c->password, sizeof(c->password), value,
 		    "broker password", err, errlen);
 	if (strcmp(key, "password-file") == 0)
-		return onyx_conf_read_secret(value, c->password,
-		    sizeof(c->password), err, errlen);
+		return onyx_conf_read_secret(
+		    value, c->password, sizeof(c->password), err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return ONYX_ERR;
 }
@@ -131,22 +133,24 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 	static const struct {
 		const char *var, *key;
 	} map[] = {
-		{ "ONYX_ZK", "zk" },
-		{ "ONYX_CLUSTER", "cluster" },
-		{ "ONYX_BROKER", "broker" },
-		{ "ONYX_BROKER_USER", "user" },
-		{ "ONYX_BROKER_PASSWORD", "password" },
-		{ "ONYX_BROKER_PASSWORD_FILE", "password-file" },
+	    {"ONYX_ZK", "zk"},
+	    {"ONYX_CLUSTER", "cluster"},
+	    {"ONYX_BROKER", "broker"},
+	    {"ONYX_BROKER_USER", "user"},
+	    {"ONYX_BROKER_PASSWORD", "password"},
+	    {"ONYX_BROKER_PASSWORD_FILE", "password-file"},
 	};
 	size_t i;
 	char sub[384];
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *v = getenv(map[i].var);
-		if (v == NULL || (*v == '\0' && strcmp(map[i].key, "user") != 0 &&
-		    strcmp(map[i].key, "password") != 0))
+		if (v == NULL ||
+		    (*v == '\0' && strcmp(map[i].key, "user") != 0 &&
+		        strcmp(map[i].key, "password") != 0))
 			continue;
-		if (onyx_conf_set(c, map[i].key, v, sub, sizeof(sub)) != ONYX_OK) {
+		if (onyx_conf_set(c, map[i].key, v, sub, sizeof(sub)) !=
+		    ONYX_OK) {
 			snprintf(err, errlen, "%s: %s", map[i].var, sub);
 			return ONYX_ECONFIG;
 		}

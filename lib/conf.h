@@ -5,11 +5,12 @@
 #include <stddef.h>
 
 struct onyx_conf {
-	char zk[512];		/* ZooKeeper connect string, host:port[,...] */
-	char cluster[128];	/* deployment id: znodes live under /onyx/<cluster> */
-	char broker[512];	/* AMQP URL of the broker */
-	char user[128];		/* broker user */
-	char password[256];	/* broker password */
+	char zk[512]; /* ZooKeeper connect string, host:port[,...] */
+	char
+	    cluster[128]; /* deployment id: znodes live under /onyx/<cluster> */
+	char broker[512]; /* AMQP URL of the broker */
+	char user[128];   /* broker user */
+	char password[256]; /* broker password */
 };
 
 struct onyx_url {
@@ -46,15 +47,15 @@ int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
  * onyx_conf_read_secret: read the first line of file path into buf (the
  * newline dropped). Returns ONYX_OK or ONYX_ECONFIG with err naming the file.
  */
-int onyx_conf_read_secret(const char *path, char *buf, size_t len, char *err,
-    size_t errlen);
+int onyx_conf_read_secret(
+    const char *path, char *buf, size_t len, char *err, size_t errlen);
 
 /*
  * onyx_url_parse: split amqp://[user[:password]@]host[:port] into u (port
  * defaults to 5672). Returns ONYX_OK or ONYX_ECONFIG with err naming the URL.
  */
-int onyx_url_parse(const char *url, struct onyx_url *u, char *err,
-    size_t errlen);
+int
+onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen);
 
 /* onyx_url_redact: copy url to buf with any password replaced by "***". */
 void onyx_url_redact(const char *url, char *buf, size_t len);

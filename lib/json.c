@@ -7,8 +7,8 @@
 #include "status.h"
 
 int
-onyx_json_parse_object(const char *text, size_t len, json_t **out, char *err,
-    size_t errlen)
+onyx_json_parse_object(
+    const char *text, size_t len, json_t **out, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *v;
@@ -21,7 +21,8 @@ onyx_json_parse_object(const char *text, size_t len, json_t **out, char *err,
 		return ONYX_EDATA;
 	}
 	if (!json_is_object(v)) {
-		snprintf(err, errlen, "%s, not an object", onyx_json_type_name(v));
+		snprintf(
+		    err, errlen, "%s, not an object", onyx_json_type_name(v));
 		json_decref(v);
 		return ONYX_EDATA;
 	}
@@ -30,15 +31,15 @@ onyx_json_parse_object(const char *text, size_t len, json_t **out, char *err,
 }
 
 int
-onyx_json_parse_doc(const char *text, size_t len, json_t **out, char *err,
-    size_t errlen)
+onyx_json_parse_doc(
+    const char *text, size_t len, json_t **out, char *err, size_t errlen)
 {
 	json_error_t je;
 
 	*out = json_loadb(text, len, JSON_DECODE_ANY, &je);
 	if (*out == NULL) {
-		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column,
-		    je.text);
+		snprintf(err, errlen, "line %d, column %d: %s", je.line,
+		    je.column, je.text);
 		return ONYX_EDATA;
 	}
 	return ONYX_OK;
@@ -97,5 +98,6 @@ onyx_json_path_index(char *buf, size_t len, const char *base, size_t i)
 int
 onyx_json_has_newline(const char *text, size_t len)
 {
-	return memchr(text, '\n', len) != NULL || memchr(text, '\r', len) != NULL;
+	return memchr(text, '\n', len) != NULL ||
+	    memchr(text, '\r', len) != NULL;
 }

@@ -12,15 +12,15 @@
  * ONYX_EDATA, *out is NULL and err says why: "not JSON (column C: <parser message>)"
  * for malformed text, "a JSON array, not an object" for other values.
  */
-int onyx_json_parse_object(const char *text, size_t len, json_t **out,
-    char *err, size_t errlen);
+int onyx_json_parse_object(
+    const char *text, size_t len, json_t **out, char *err, size_t errlen);
 
 /*
  * onyx_json_parse_doc: parse a whole document (any JSON value). Errors say
  * "line L, column C: <parser message>". Returns ONYX_OK or ONYX_EDATA.
  */
-int onyx_json_parse_doc(const char *text, size_t len, json_t **out,
-    char *err, size_t errlen);
+int onyx_json_parse_doc(
+    const char *text, size_t len, json_t **out, char *err, size_t errlen);
 
 /* onyx_json_type_name: "an object", "an array", "a string", ... for v. */
 const char *onyx_json_type_name(const json_t *v);
@@ -29,8 +29,8 @@ const char *onyx_json_type_name(const json_t *v);
  * onyx_json_path_key: write base.key (or base."key" when key is not a plain
  * identifier, as "onyx/type" is) to buf. Returns buf.
  */
-char *onyx_json_path_key(char *buf, size_t len, const char *base,
-    const char *key);
+char *
+onyx_json_path_key(char *buf, size_t len, const char *base, const char *key);
 
 /* onyx_json_path_index: write base[i] to buf. Returns buf. */
 char *onyx_json_path_index(char *buf, size_t len, const char *base, size_t i);

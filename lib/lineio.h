@@ -10,8 +10,8 @@ struct onyx_lineio {
 	char *buf;
 	size_t start, end, cap;
 	bool eof;
-	int err;		/* errno of a failed read, or 0 */
-	unsigned long long lineno;	/* number of the line last returned */
+	int err;                   /* errno of a failed read, or 0 */
+	unsigned long long lineno; /* number of the line last returned */
 };
 
 /* onyx_lineio_init: read lines from fd. Returns 0, -1 when out of memory. */

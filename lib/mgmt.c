@@ -31,7 +31,8 @@ onyx_mgmt_open(struct onyx_amqp *a, struct onyx_mgmt **out)
 	if (m == NULL)
 		return ONYX_ERR;
 	m->a = a;
-	if ((st = onyx_amqp_sender(a, MGMT_ADDRESS, false, &m->snd)) != ONYX_OK ||
+	if ((st = onyx_amqp_sender(a, MGMT_ADDRESS, false, &m->snd)) !=
+	        ONYX_OK ||
 	    (st = onyx_amqp_receiver(a, NULL, 4, &m->rcv)) != ONYX_OK) {
 		onyx_mgmt_close(m);
 		return st;
@@ -81,11 +82,12 @@ answer_ok(pn_message_t *msg)
 		pn_bytes_t k;
 		if (!pn_data_next(p))
 			break;
-		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p) :
-		    pn_bytes(0, NULL);
+		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p)
+		                                 : pn_bytes(0, NULL);
 		if (!pn_data_next(p))
 			break;
-		if (k.size == sizeof(key) - 1 && memcmp(k.start, key, k.size) == 0 &&
+		if (k.size == sizeof(key) - 1 &&
+		    memcmp(k.start, key, k.size) == 0 &&
 		    pn_data_type(p) == PN_BOOL) {
 			bool ok = pn_data_get_bool(p);
 			pn_data_exit(p);
@@ -101,7 +103,7 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
     const char *operation, const char *params, json_t **result, char *err,
     size_t errlen)
 {
-	struct onyx_buf enc = { 0 };
+	struct onyx_buf enc = {0};
 	struct onyx_amqp_msg in;
 	pn_data_t *p, *b;
 	pn_bytes_t s;
@@ -141,9 +143,10 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 		st = onyx_amqp_recv(m->rcv, MGMT_TIMEOUT_MS, &in);
 	if (st != ONYX_OK) {
 		if (st == ONYX_ETIMEDOUT)
-			snprintf(err, errlen, "the broker's management did not "
-			    "answer about %s within %d ms", resource,
-			    MGMT_TIMEOUT_MS);
+			snprintf(err, errlen,
+			    "the broker's management did not "
+			    "answer about %s within %d ms",
+			    resource, MGMT_TIMEOUT_MS);
 		else
 			snprintf(err, errlen, "management request on %s: %s",
 			    resource, onyx_amqp_error(m->a));
@@ -171,9 +174,13 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 		    json_is_string(json_array_get(arr, 0)))
 			why = json_string_value(json_array_get(arr, 0));
 		snprintf(err, errlen, "%s", why ? why : "the broker refused");
-		st = (why && (strstr(why, "does not exist") ||
-		    strstr(why, "not find") || strstr(why, "not found") ||
-		    strstr(why, "AMQ229017"))) ? ONYX_ENOENT : ONYX_EREJECTED;
+		st = (why &&
+		         (strstr(why, "does not exist") ||
+		             strstr(why, "not find") ||
+		             strstr(why, "not found") ||
+		             strstr(why, "AMQ229017")))
+		    ? ONYX_ENOENT
+		    : ONYX_EREJECTED;
 		json_decref(arr);
 		free(text);
 		return st;
@@ -186,7 +193,8 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 	}
 	if (!json_is_array(arr)) {
 		json_decref(arr);
-		snprintf(err, errlen, "the management answer is not a JSON array");
+		snprintf(
+		    err, errlen, "the management answer is not a JSON array");
 		return ONYX_ERR;
 	}
 	*result = json_incref(json_array_get(arr, 0));
@@ -208,7 +216,8 @@ get_count(struct onyx_mgmt *m, const char *queue, const char *attr,
 	if ((st = onyx_mgmt_call(m, res, attr, NULL, "[]", &r, err, errlen)) !=
 	    ONYX_OK) {
 		if (st == ONYX_ENOENT || st == ONYX_EREJECTED)
-			snprintf(err, errlen, "queue '%s' does not exist", queue);
+			snprintf(
+			    err, errlen, "queue '%s' does not exist", queue);
 		return st == ONYX_EREJECTED ? ONYX_ENOENT : st;
 	}
 	if (json_is_integer(r))
@@ -219,7 +228,8 @@ get_count(struct onyx_mgmt *m, const char *queue, const char *attr,
 		*v = strtoll(json_string_value(r), NULL, 10);
 	else {
 		json_decref(r);
-		snprintf(err, errlen, "queue '%s': %s is not a number", queue, attr);
+		snprintf(
+		    err, errlen, "queue '%s': %s is not a number", queue, attr);
 		return ONYX_ERR;
 	}
 	json_decref(r);
@@ -263,8 +273,8 @@ onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue, bool *created,
 	json_decref(args);
 	if (params == NULL)
 		return ONYX_ERR;
-	st = onyx_mgmt_call(m, "broker", NULL, "createQueue", params, &r, err,
-	    errlen);
+	st = onyx_mgmt_call(
+	    m, "broker", NULL, "createQueue", params, &r, err, errlen);
 	free(params);
 	if (st != ONYX_OK)
 		return st;
@@ -274,8 +284,8 @@ onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue, bool *created,
 }
 
 int
-onyx_mgmt_queue_delete(struct onyx_mgmt *m, const char *queue, char *err,
-    size_t errlen)
+onyx_mgmt_queue_delete(
+    struct onyx_mgmt *m, const char *queue, char *err, size_t errlen)
 {
 	json_t *args, *r;
 	char *params;
@@ -290,8 +300,8 @@ onyx_mgmt_queue_delete(struct onyx_mgmt *m, const char *queue, char *err,
 	json_decref(args);
 	if (params == NULL)
 		return ONYX_ERR;
-	st = onyx_mgmt_call(m, "broker", NULL, "destroyQueue", params, &r, err,
-	    errlen);
+	st = onyx_mgmt_call(
+	    m, "broker", NULL, "destroyQueue", params, &r, err, errlen);
 	free(params);
 	if (st == ONYX_OK)
 		json_decref(r);
@@ -307,8 +317,8 @@ onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,
 	int st;
 
 	snprintf(res, sizeof(res), "queue.%s", queue);
-	st = onyx_mgmt_call(m, res, NULL, "removeAllMessages", "[]", &r, err,
-	    errlen);
+	st = onyx_mgmt_call(
+	    m, res, NULL, "removeAllMessages", "[]", &r, err, errlen);
 	if (st == ONYX_ENOENT || st == ONYX_EREJECTED) {
 		long long n;
 		if (get_count(m, queue, "messageCount", &n, err, errlen) ==

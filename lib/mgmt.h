@@ -44,8 +44,8 @@ int onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue,
     bool *created, char *err, size_t errlen);
 
 /* onyx_mgmt_queue_delete: delete queue and its address. ONYX_ENOENT if absent. */
-int onyx_mgmt_queue_delete(struct onyx_mgmt *m, const char *queue, char *err,
-    size_t errlen);
+int onyx_mgmt_queue_delete(
+    struct onyx_mgmt *m, const char *queue, char *err, size_t errlen);
 
 /* onyx_mgmt_queue_purge: remove every message of queue; *removed counts them. */
 int onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,

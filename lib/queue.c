@@ -24,34 +24,59 @@ mono_ms(void)
 }
 
 static int
-fail_conn(struct onyx_amqp *a, int st, char *err, size_t errlen,
-    const char *what)
+fail_conn(
+    struct onyx_amqp *a, int st, char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s: %s", what, onyx_amqp_error(a));
 	return st;
 }
 
-/* Commit the open batch of a send; counts it in res. */
+/*
+ * Commit the open batch of a send. The discharge goes out at once and its
+ * answer is collected by the next commit (or now, with wait), so the next
+ * batch is read and sent while the broker writes this one to its journal.
+ * res counts what is known to be committed; *inflight is the size of the
+ * batch whose answer is still to come.
+ */
 static int
 send_commit(struct onyx_amqp *a, const struct onyx_send_opts *o,
-    struct onyx_send_result *res, unsigned long long inbatch, char *err,
-    size_t errlen)
+    struct onyx_send_result *res, unsigned long long *inflight,
+    unsigned long long inbatch, bool wait, char *err, size_t errlen)
 {
-	int st = onyx_amqp_txn_commit(a, o->txn_timeout_ms);
+	int st = onyx_amqp_txn_commit_begin(a, o->txn_timeout_ms);
 
+	if (st == ONYX_OK) {
+		if (*inflight > 0) {
+			res->sent += *inflight;
+			res->batches++;
+		}
+		*inflight = inbatch;
+		inbatch = 0;
+		if (wait)
+			st = onyx_amqp_txn_commit_end(a, o->txn_timeout_ms);
+		if (st == ONYX_OK && wait) {
+			res->sent += *inflight;
+			res->batches++;
+			*inflight = 0;
+		}
+	}
 	if (st != ONYX_OK) {
+		unsigned long long n = *inflight + inbatch;
 		if (st == ONYX_EINDOUBT)
-			snprintf(err, errlen, "the commit of the last %llu "
-			    "segments to '%s' is in doubt (%s): they may or may "
-			    "not be on the queue", inbatch, o->queue,
-			    onyx_amqp_error(a));
+			snprintf(err, errlen,
+			    "the commit of the last %llu "
+			    "segments to '%s' is in doubt (%s): they may or "
+			    "may "
+			    "not be on the queue",
+			    n, o->queue, onyx_amqp_error(a));
 		else
-			snprintf(err, errlen, "commit to '%s' failed: %s",
-			    o->queue, onyx_amqp_error(a));
+			snprintf(err, errlen,
+			    "commit to '%s' failed: %s; the "
+			    "last %llu segments were not sent",
+			    o->queue, onyx_amqp_error(a), n);
+		*inflight = 0;
 		return st;
 	}
-	res->sent += inbatch;
-	res->batches++;
 	return ONYX_OK;
 }
 
@@ -61,8 +86,8 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 {
 	struct onyx_link *snd = NULL;
 	struct onyx_lineio in;
-	struct onyx_buf enc = { 0 };
-	unsigned long long inbatch = 0;
+	struct onyx_buf enc = {0};
+	unsigned long long inbatch = 0, inflight = 0;
 	long long batch_start = 0;
 	bool open = false;
 	int st = ONYX_OK, r;
@@ -84,11 +109,12 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		if (r == 0) {
 			int wait = -1;
 			if (open) {
-				long long left = batch_start + o->batch_timeout_ms -
-				    mono_ms();
+				long long left = batch_start +
+				    o->batch_timeout_ms - mono_ms();
 				if (left <= 0) {
-					if ((st = send_commit(a, o, res, inbatch, err,
-					    errlen)) != ONYX_OK)
+					if ((st = send_commit(a, o, res,
+					         &inflight, inbatch, false, err,
+					         errlen)) != ONYX_OK)
 						goto out;
 					open = false;
 					inbatch = 0;
@@ -124,16 +150,17 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		if (onyx_json_parse_object(line, len, &v, why, sizeof(why)) !=
 		    ONYX_OK) {
 			res->bad_line = in.lineno;
-			snprintf(err, errlen, "%s:%llu: %s",
-			    o->name, in.lineno, why);
+			snprintf(err, errlen, "%s:%llu: %s", o->name, in.lineno,
+			    why);
 			st = ONYX_EDATA;
 			goto partial;
 		}
 		json_decref(v);
 		if (!open) {
-			if ((st = onyx_amqp_txn_declare(a, o->txn_timeout_ms)) !=
-			    ONYX_OK) {
-				fail_conn(a, st, err, errlen, "cannot begin a "
+			if ((st = onyx_amqp_txn_declare(
+			         a, o->txn_timeout_ms)) != ONYX_OK) {
+				fail_conn(a, st, err, errlen,
+				    "cannot begin a "
 				    "transaction");
 				goto out;
 			}
@@ -145,13 +172,14 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			st = ONYX_ERR;
 			goto out;
 		}
-		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) != ONYX_OK) {
+		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
+		    ONYX_OK) {
 			fail_conn(a, st, err, errlen, "sending");
 			goto out;
 		}
 		if (++inbatch == (unsigned long long)o->batch) {
-			if ((st = send_commit(a, o, res, inbatch, err, errlen)) !=
-			    ONYX_OK)
+			if ((st = send_commit(a, o, res, &inflight, inbatch,
+			         false, err, errlen)) != ONYX_OK)
 				goto out;
 			open = false;
 			inbatch = 0;
@@ -160,9 +188,10 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 	/* end of input, or interrupted */
 	if (o->done && st != ONYX_EINTR) {
 		if (!open) {
-			if ((st = onyx_amqp_txn_declare(a, o->txn_timeout_ms)) !=
-			    ONYX_OK) {
-				fail_conn(a, st, err, errlen, "cannot begin a "
+			if ((st = onyx_amqp_txn_declare(
+			         a, o->txn_timeout_ms)) != ONYX_OK) {
+				fail_conn(a, st, err, errlen,
+				    "cannot begin a "
 				    "transaction");
 				goto out;
 			}
@@ -173,13 +202,15 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			st = ONYX_ERR;
 			goto out;
 		}
-		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) != ONYX_OK) {
+		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
+		    ONYX_OK) {
 			fail_conn(a, st, err, errlen, "sending the sentinel");
 			goto out;
 		}
 	}
 	if (open) {
-		int cs = send_commit(a, o, res, inbatch, err, errlen);
+		int cs = send_commit(
+		    a, o, res, &inflight, inbatch, true, err, errlen);
 		if (cs != ONYX_OK) {
 			st = cs;
 			goto out;
@@ -191,7 +222,8 @@ partial:
 	/* Commit the good lines before a bad one; the caller reports the rest. */
 	if (open) {
 		char err2[512];
-		int cs = send_commit(a, o, res, inbatch, err2, sizeof(err2));
+		int cs = send_commit(
+		    a, o, res, &inflight, inbatch, true, err2, sizeof(err2));
 		if (cs != ONYX_OK) {
 			snprintf(err + strlen(err), errlen - strlen(err),
 			    "; and %s", err2);
@@ -199,6 +231,20 @@ partial:
 		}
 	}
 out:
+	/* a commit still in flight: its answer decides what was sent */
+	if (inflight > 0 && onyx_amqp_txn_pending(a)) {
+		int cs = onyx_amqp_txn_commit_end(a, o->txn_timeout_ms);
+		if (cs == ONYX_OK) {
+			res->sent += inflight;
+			res->batches++;
+		} else if (st == ONYX_OK || st == ONYX_EINTR) {
+			snprintf(err, errlen,
+			    "commit to '%s' failed: %s; the last "
+			    "%llu segments were not sent",
+			    o->queue, onyx_amqp_error(a), inflight);
+			st = cs;
+		}
+	}
 	onyx_buf_free(&enc);
 	onyx_lineio_free(&in);
 	if (snd != NULL)
@@ -215,17 +261,19 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	int st;
 
 	if (fflush(o->out) != 0 || ferror(o->out)) {
-		snprintf(err, errlen, "writing the output: %s; the last %llu "
-		    "segments stay on '%s'", strerror(errno), *inbatch,
-		    o->queue);
+		snprintf(err, errlen,
+		    "writing the output: %s; the last %llu "
+		    "segments stay on '%s'",
+		    strerror(errno), *inbatch, o->queue);
 		onyx_amqp_txn_rollback(a, o->txn_timeout_ms);
 		return ONYX_EIO;
 	}
 	st = onyx_amqp_txn_commit(a, o->txn_timeout_ms);
 	if (st != ONYX_OK) {
-		snprintf(err, errlen, "commit on '%s' failed: %s; the last %llu "
-		    "segments written may be delivered again", o->queue,
-		    onyx_amqp_error(a), *inbatch);
+		snprintf(err, errlen,
+		    "commit on '%s' failed: %s; the last %llu "
+		    "segments written may be delivered again",
+		    o->queue, onyx_amqp_error(a), *inbatch);
 		return st;
 	}
 	res->received += *inbatch;
@@ -244,8 +292,9 @@ write_segment(FILE *out, const char *body, size_t len)
 		json_t *v = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
 		int rc = -1;
 		if (v != NULL) {
-			rc = json_dumpf(v, out, JSON_COMPACT | JSON_ENSURE_ASCII |
-			    JSON_PRESERVE_ORDER);
+			rc = json_dumpf(v, out,
+			    JSON_COMPACT | JSON_ENSURE_ASCII |
+			        JSON_PRESERVE_ORDER);
 			json_decref(v);
 		}
 		return rc != 0 || putc('\n', out) == EOF ? -1 : 0;
@@ -286,9 +335,11 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			break;
 		}
 		if (o->count > 0) {
-			unsigned long long left = o->count - res->received - inbatch;
-			onyx_amqp_set_window(rcv, left < (unsigned long long)window ?
-			    (int)left : window);
+			unsigned long long left =
+			    o->count - res->received - inbatch;
+			onyx_amqp_set_window(rcv,
+			    left < (unsigned long long)window ? (int)left
+			                                      : window);
 		}
 		if (wait >= 0) {
 			wait -= (int)(mono_ms() - last);
@@ -296,7 +347,8 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 				wait = 0;
 		}
 		if (open) {
-			long long left = batch_start + o->batch_timeout_ms - mono_ms();
+			long long left =
+			    batch_start + o->batch_timeout_ms - mono_ms();
 			if (left < 0)
 				left = 0;
 			if (wait < 0 || left < wait)
@@ -304,9 +356,10 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		}
 		st = onyx_amqp_recv(rcv, wait, &m);
 		if (st == ONYX_ETIMEDOUT) {
-			if (open && mono_ms() >= batch_start + o->batch_timeout_ms) {
+			if (open &&
+			    mono_ms() >= batch_start + o->batch_timeout_ms) {
 				if ((st = recv_commit(a, o, res, &inbatch, err,
-				    errlen)) != ONYX_OK)
+				         errlen)) != ONYX_OK)
 					goto out;
 				open = false;
 			}
@@ -329,21 +382,25 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		}
 		nmsg++;
 		last = mono_ms();
-		if (onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len, why,
-		    sizeof(why)) == ONYX_OK && kind == ONYX_WIRE_SENTINEL) {
+		if (onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
+		        why, sizeof(why)) == ONYX_OK &&
+		    kind == ONYX_WIRE_SENTINEL) {
 			res->end = ONYX_RECV_DONE;
 			if (o->until_done && !o->keep_done) {
 				if (!open) {
-					if ((st = onyx_amqp_txn_declare(a,
-					    o->txn_timeout_ms)) != ONYX_OK) {
+					if ((st = onyx_amqp_txn_declare(
+					         a, o->txn_timeout_ms)) !=
+					    ONYX_OK) {
 						fail_conn(a, st, err, errlen,
-						    "cannot begin a transaction");
+						    "cannot begin a "
+						    "transaction");
 						goto out;
 					}
 					open = true;
 				}
 				if ((st = onyx_amqp_accept(a, &m)) != ONYX_OK) {
-					fail_conn(a, st, err, errlen, "accepting");
+					fail_conn(
+					    a, st, err, errlen, "accepting");
 					goto out;
 				}
 				res->sentinel_consumed = true;
@@ -353,18 +410,19 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		}
 		if (kind != ONYX_WIRE_SEGMENT || body == NULL ||
 		    onyx_json_parse_object(body, len, &v, why, sizeof(why)) !=
-		    ONYX_OK) {
-			snprintf(err, errlen, "message %llu on '%s' is not a "
-			    "segment: %s; it stays on the queue", nmsg, o->queue,
-			    why);
+		        ONYX_OK) {
+			snprintf(err, errlen,
+			    "message %llu on '%s' is not a "
+			    "segment: %s; it stays on the queue",
+			    nmsg, o->queue, why);
 			onyx_amqp_release(a, &m);
 			st = ONYX_EDATA;
 			goto commit_out;
 		}
 		json_decref(v);
 		if (!open) {
-			if ((st = onyx_amqp_txn_declare(a, o->txn_timeout_ms)) !=
-			    ONYX_OK) {
+			if ((st = onyx_amqp_txn_declare(
+			         a, o->txn_timeout_ms)) != ONYX_OK) {
 				fail_conn(a, st, err, errlen,
 				    "cannot begin a transaction");
 				goto out;
@@ -384,8 +442,8 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			goto out;
 		}
 		if (++inbatch == (unsigned long long)o->batch) {
-			if ((st = recv_commit(a, o, res, &inbatch, err, errlen)) !=
-			    ONYX_OK)
+			if ((st = recv_commit(
+			         a, o, res, &inbatch, err, errlen)) != ONYX_OK)
 				goto out;
 			open = false;
 		}

@@ -9,19 +9,19 @@
 
 struct onyx_send_opts {
 	const char *queue;
-	int fd;			/* JSON lines come from here */
-	const char *name;	/* of the input, for messages ("stdin") */
-	int batch;		/* segments per transaction, > 0 */
-	int batch_timeout_ms;	/* commit a partial batch when input stalls */
-	bool done;		/* append the sentinel after the last line */
-	int txn_timeout_ms;	/* bound on the broker's answers */
+	int fd;               /* JSON lines come from here */
+	const char *name;     /* of the input, for messages ("stdin") */
+	int batch;            /* segments per transaction, > 0 */
+	int batch_timeout_ms; /* commit a partial batch when input stalls */
+	bool done;            /* append the sentinel after the last line */
+	int txn_timeout_ms;   /* bound on the broker's answers */
 };
 
 struct onyx_send_result {
-	unsigned long long sent;	/* segments committed */
-	unsigned long long batches;	/* transactions committed */
-	unsigned long long bad_line;	/* the line that stopped us, or 0 */
-	bool sentinel;			/* the sentinel was committed */
+	unsigned long long sent;     /* segments committed */
+	unsigned long long batches;  /* transactions committed */
+	unsigned long long bad_line; /* the line that stopped us, or 0 */
+	bool sentinel;               /* the sentinel was committed */
 };
 
 /*
@@ -37,25 +37,25 @@ int onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *opts,
 
 struct onyx_recv_opts {
 	const char *queue;
-	FILE *out;		/* segments go here, one line each */
-	int batch;		/* segments per transaction, > 0 */
-	int batch_timeout_ms;	/* commit a partial batch after this idle time */
-	unsigned long long count;	/* stop after this many; 0: no limit */
-	bool until_done;	/* stop at the sentinel: success */
-	bool keep_done;		/* with until_done: leave the sentinel queued */
-	int timeout_ms;		/* stop after this long without a message; -1 */
+	FILE *out;            /* segments go here, one line each */
+	int batch;            /* segments per transaction, > 0 */
+	int batch_timeout_ms; /* commit a partial batch after this idle time */
+	unsigned long long count; /* stop after this many; 0: no limit */
+	bool until_done;          /* stop at the sentinel: success */
+	bool keep_done; /* with until_done: leave the sentinel queued */
+	int timeout_ms; /* stop after this long without a message; -1 */
 	int txn_timeout_ms;
 };
 
 enum onyx_recv_end {
-	ONYX_RECV_COUNT,	/* count reached */
-	ONYX_RECV_DONE,		/* the sentinel was met */
-	ONYX_RECV_TIMEOUT,	/* --timeout passed without a message */
+	ONYX_RECV_COUNT,   /* count reached */
+	ONYX_RECV_DONE,    /* the sentinel was met */
+	ONYX_RECV_TIMEOUT, /* --timeout passed without a message */
 	ONYX_RECV_INTERRUPTED,
 };
 
 struct onyx_recv_result {
-	unsigned long long received;	/* segments written and committed */
+	unsigned long long received; /* segments written and committed */
 	enum onyx_recv_end end;
 	bool sentinel_consumed;
 };

@@ -7,32 +7,22 @@ int
 onyx_status_exit(int st)
 {
 	switch (st) {
-	case ONYX_OK:
-		return 0;
+	case ONYX_OK: return 0;
 	case ONYX_EUNAVAIL:
-	case ONYX_ENOENT:
-		return EX_UNAVAILABLE;
-	case ONYX_EAUTH:
-		return EX_NOPERM;
+	case ONYX_ENOENT: return EX_UNAVAILABLE;
+	case ONYX_EAUTH: return EX_NOPERM;
 	case ONYX_ETIMEDOUT:
 	case ONYX_EEXPIRED:
 	case ONYX_EVERSION:
 	case ONYX_EINDOUBT:
-	case ONYX_EREJECTED:
-		return EX_TEMPFAIL;
-	case ONYX_EDATA:
-		return EX_DATAERR;
-	case ONYX_EUSAGE:
-		return EX_USAGE;
-	case ONYX_EIO:
-		return EX_IOERR;
-	case ONYX_ECONFIG:
-		return EX_CONFIG;
+	case ONYX_EREJECTED: return EX_TEMPFAIL;
+	case ONYX_EDATA: return EX_DATAERR;
+	case ONYX_EUSAGE: return EX_USAGE;
+	case ONYX_EIO: return EX_IOERR;
+	case ONYX_ECONFIG: return EX_CONFIG;
 	case ONYX_EEXIST:
-	case ONYX_ENOTEMPTY:
-		return EX_CANTCREAT;
-	default:
-		return EX_SOFTWARE;
+	case ONYX_ENOTEMPTY: return EX_CANTCREAT;
+	default: return EX_SOFTWARE;
 	}
 }
 

@@ -59,7 +59,9 @@ onyx_txn_step(struct onyx_txn *t, enum onyx_txn_event ev)
 		return -1;
 	case ONYX_TXN_DISCHARGING:
 		if (ev == ONYX_TXN_EV_ACCEPTED) {
-			end(t, t->rollback ? ONYX_TXN_ROLLED_BACK : ONYX_TXN_COMMITTED);
+			end(t,
+			    t->rollback ? ONYX_TXN_ROLLED_BACK
+			                : ONYX_TXN_COMMITTED);
 			return 0;
 		}
 		if (ev == ONYX_TXN_EV_REJECTED) {

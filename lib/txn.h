@@ -6,36 +6,36 @@
 #include <stddef.h>
 
 enum onyx_txn_state {
-	ONYX_TXN_IDLE,		/* no transaction */
-	ONYX_TXN_DECLARING,	/* declare sent, waiting for Declared */
-	ONYX_TXN_ACTIVE,	/* declared: transfers and accepts join it */
-	ONYX_TXN_DISCHARGING,	/* discharge sent, waiting for the outcome */
-	ONYX_TXN_IN_DOUBT,	/* connection lost while discharging a commit */
+	ONYX_TXN_IDLE,        /* no transaction */
+	ONYX_TXN_DECLARING,   /* declare sent, waiting for Declared */
+	ONYX_TXN_ACTIVE,      /* declared: transfers and accepts join it */
+	ONYX_TXN_DISCHARGING, /* discharge sent, waiting for the outcome */
+	ONYX_TXN_IN_DOUBT,    /* connection lost while discharging a commit */
 };
 
 enum onyx_txn_event {
-	ONYX_TXN_EV_DECLARE,	/* we sent a declare */
-	ONYX_TXN_EV_DECLARED,	/* the broker answered Declared with an id */
-	ONYX_TXN_EV_COMMIT,	/* we sent discharge(fail=false) */
-	ONYX_TXN_EV_ROLLBACK,	/* we sent discharge(fail=true) */
-	ONYX_TXN_EV_ACCEPTED,	/* the broker accepted the discharge */
-	ONYX_TXN_EV_REJECTED,	/* the broker rejected the declare or discharge */
-	ONYX_TXN_EV_LOST,	/* the connection dropped */
-	ONYX_TXN_EV_RESET,	/* forget an in-doubt outcome */
+	ONYX_TXN_EV_DECLARE,  /* we sent a declare */
+	ONYX_TXN_EV_DECLARED, /* the broker answered Declared with an id */
+	ONYX_TXN_EV_COMMIT,   /* we sent discharge(fail=false) */
+	ONYX_TXN_EV_ROLLBACK, /* we sent discharge(fail=true) */
+	ONYX_TXN_EV_ACCEPTED, /* the broker accepted the discharge */
+	ONYX_TXN_EV_REJECTED, /* the broker rejected the declare or discharge */
+	ONYX_TXN_EV_LOST,     /* the connection dropped */
+	ONYX_TXN_EV_RESET,    /* forget an in-doubt outcome */
 };
 
 enum onyx_txn_outcome {
-	ONYX_TXN_NONE,		/* nothing ended yet */
+	ONYX_TXN_NONE, /* nothing ended yet */
 	ONYX_TXN_COMMITTED,
-	ONYX_TXN_ROLLED_BACK,	/* by request, by rejection or by connection loss */
-	ONYX_TXN_UNKNOWN,	/* in doubt: the commit may or may not have happened */
+	ONYX_TXN_ROLLED_BACK, /* by request, by rejection or by connection loss */
+	ONYX_TXN_UNKNOWN, /* in doubt: the commit may or may not have happened */
 };
 
 struct onyx_txn {
 	enum onyx_txn_state state;
-	enum onyx_txn_outcome outcome;	/* of the last transaction that ended */
-	bool rollback;			/* the discharge asked for fail=true */
-	unsigned char id[64];		/* the broker's txn-id while declared */
+	enum onyx_txn_outcome outcome; /* of the last transaction that ended */
+	bool rollback;                 /* the discharge asked for fail=true */
+	unsigned char id[64];          /* the broker's txn-id while declared */
 	size_t idlen;
 };
 

@@ -11,7 +11,7 @@
 
 struct onyx_wire {
 	pn_message_t *msg;
-	struct onyx_buf body;	/* joined data sections */
+	struct onyx_buf body; /* joined data sections */
 };
 
 struct onyx_wire *
@@ -45,12 +45,46 @@ onyx_wire_free(struct onyx_wire *w)
  * amqp-value: str8 or str32 body
  */
 static const unsigned char seg_prefix[] = {
-	0x00, 0x53, 0x70, 0xc0, 0x02, 0x01, 0x41,
-	0x00, 0x53, 0x73, 0xc0, 0x19, 0x07,
-	0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
-	0xa3, 0x10, 'a', 'p', 'p', 'l', 'i', 'c', 'a', 't', 'i', 'o', 'n', '/',
-	'j', 's', 'o', 'n',
-	0x00, 0x53, 0x77,
+    0x00,
+    0x53,
+    0x70,
+    0xc0,
+    0x02,
+    0x01,
+    0x41,
+    0x00,
+    0x53,
+    0x73,
+    0xc0,
+    0x19,
+    0x07,
+    0x40,
+    0x40,
+    0x40,
+    0x40,
+    0x40,
+    0x40,
+    0xa3,
+    0x10,
+    'a',
+    'p',
+    'p',
+    'l',
+    'i',
+    'c',
+    'a',
+    't',
+    'i',
+    'o',
+    'n',
+    '/',
+    'j',
+    's',
+    'o',
+    'n',
+    0x00,
+    0x53,
+    0x77,
 };
 
 int
@@ -100,8 +134,8 @@ onyx_wire_encode_sentinel(struct onyx_buf *out)
 	props = pn_message_properties(m);
 	pn_data_put_map(props);
 	pn_data_enter(props);
-	pn_data_put_string(props, pn_bytes(strlen(ONYX_WIRE_SENTINEL_PROP),
-	    ONYX_WIRE_SENTINEL_PROP));
+	pn_data_put_string(props,
+	    pn_bytes(strlen(ONYX_WIRE_SENTINEL_PROP), ONYX_WIRE_SENTINEL_PROP));
 	pn_data_put_bool(props, true);
 	pn_data_exit(props);
 	pn_data_put_null(pn_message_body(m));
@@ -128,12 +162,13 @@ is_sentinel(pn_message_t *m)
 		pn_bytes_t k;
 		if (!pn_data_next(p))
 			break;
-		if (pn_data_type(p) != PN_STRING && pn_data_type(p) != PN_SYMBOL) {
+		if (pn_data_type(p) != PN_STRING &&
+		    pn_data_type(p) != PN_SYMBOL) {
 			pn_data_next(p);
 			continue;
 		}
-		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p) :
-		    pn_data_get_symbol(p);
+		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p)
+		                                 : pn_data_get_symbol(p);
 		if (!pn_data_next(p))
 			break;
 		if (k.size == strlen(ONYX_WIRE_SENTINEL_PROP) &&
@@ -172,7 +207,8 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 	*len = 0;
 	pn_message_clear(w->msg);
 	if (pn_message_decode(w->msg, bytes, size) != 0) {
-		snprintf(err, errlen, "the message cannot be decoded as AMQP: %s",
+		snprintf(err, errlen,
+		    "the message cannot be decoded as AMQP: %s",
 		    pn_error_text(pn_message_error(w->msg)));
 		return ONYX_EDATA;
 	}
@@ -188,9 +224,7 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 		return ONYX_EDATA;
 	}
 	switch (pn_data_type(b)) {
-	case PN_STRING:
-		s = pn_data_get_string(b);
-		break;
+	case PN_STRING: s = pn_data_get_string(b); break;
 	case PN_BINARY:
 		s = pn_data_get_binary(b);
 		/* several data sections arrive as consecutive binaries */
@@ -203,8 +237,8 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 				if (pn_data_type(b) != PN_BINARY)
 					break;
 				more = pn_data_get_binary(b);
-				if (onyx_buf_append(&w->body, more.start,
-				    more.size) != 0)
+				if (onyx_buf_append(
+				        &w->body, more.start, more.size) != 0)
 					return ONYX_ERR;
 			} while (pn_data_next(b));
 			s = pn_bytes(w->body.len, w->body.p);

@@ -36,8 +36,8 @@ void onyx_wire_free(struct onyx_wire *w);
  * onyx_wire_encode_segment: append the encoded message for the JSON text
  * json[0..len) to out. Returns 0, -1 when out of memory.
  */
-int onyx_wire_encode_segment(struct onyx_buf *out, const char *json,
-    size_t len);
+int
+onyx_wire_encode_segment(struct onyx_buf *out, const char *json, size_t len);
 
 /* onyx_wire_encode_sentinel: append the encoded sentinel to out. 0 or -1. */
 int onyx_wire_encode_sentinel(struct onyx_buf *out);

@@ -17,7 +17,7 @@ struct onyx_zk {
 	zhandle_t *zh;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int state;		/* last session state seen by the watcher */
+	int state; /* last session state seen by the watcher */
 	bool expired;
 	int retry_ms;
 	char hosts[512];
@@ -69,12 +69,14 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 	z->retry_ms = 30000;
 	snprintf(z->hosts, sizeof(z->hosts), "%s", hosts);
 	/* the client's own chatter only when asked for; we report errors ourselves */
-	zoo_set_debug_level(onyx_log_level() >= ONYX_LOG_DEBUG ?
-	    ZOO_LOG_LEVEL_WARN : (ZooLogLevel)0);
+	zoo_set_debug_level(onyx_log_level() >= ONYX_LOG_DEBUG
+	        ? ZOO_LOG_LEVEL_WARN
+	        : (ZooLogLevel)0);
 	zoo_set_log_stream(stderr);
 	z->zh = zookeeper_init(hosts, watcher, session_ms, NULL, z, 0);
 	if (z->zh == NULL) {
-		snprintf(err, errlen, "ZooKeeper %s: %s", hosts, strerror(errno));
+		snprintf(
+		    err, errlen, "ZooKeeper %s: %s", hosts, strerror(errno));
 		free(z);
 		return ONYX_EUNAVAIL;
 	}
@@ -90,8 +92,9 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 		rc = pthread_cond_timedwait(&z->cv, &z->mu, &ts);
 	pthread_mutex_unlock(&z->mu);
 	if (z->state != ZOO_CONNECTED_STATE) {
-		snprintf(err, errlen, "cannot reach ZooKeeper at %s within %d ms",
-		    hosts, connect_ms);
+		snprintf(err, errlen,
+		    "cannot reach ZooKeeper at %s within %d ms", hosts,
+		    connect_ms);
 		onyx_zk_close(z);
 		return ONYX_EUNAVAIL;
 	}
@@ -149,9 +152,7 @@ map(struct onyx_zk *z, int rc, const char *op, const char *path, char *err,
 		st = ONYX_EEXPIRED;
 		break;
 	case ZCONNECTIONLOSS:
-	case ZOPERATIONTIMEOUT:
-		st = ONYX_EUNAVAIL;
-		break;
+	case ZOPERATIONTIMEOUT: st = ONYX_EUNAVAIL; break;
 	default: st = ONYX_ERR; break;
 	}
 	snprintf(err, errlen, "ZooKeeper %s %s: %s", op, path, zerror(rc));
@@ -199,15 +200,16 @@ onyx_zk_create(struct onyx_zk *z, const char *path, const void *data, int len,
 }
 
 int
-onyx_zk_ensure_path(struct onyx_zk *z, const char *path, char *err,
-    size_t errlen)
+onyx_zk_ensure_path(
+    struct onyx_zk *z, const char *path, char *err, size_t errlen)
 {
 	char p[1024];
 	size_t i, n = strlen(path);
 	int st;
 
 	if (n == 0 || n >= sizeof(p) || path[0] != '/') {
-		snprintf(err, errlen, "ZooKeeper path '%s' is not absolute", path);
+		snprintf(
+		    err, errlen, "ZooKeeper path '%s' is not absolute", path);
 		return ONYX_ERR;
 	}
 	for (i = 1; i <= n; i++) {
@@ -275,8 +277,8 @@ onyx_zk_set(struct onyx_zk *z, const char *path, const void *data, int len,
 }
 
 int
-onyx_zk_delete(struct onyx_zk *z, const char *path, int version, char *err,
-    size_t errlen)
+onyx_zk_delete(
+    struct onyx_zk *z, const char *path, int version, char *err, size_t errlen)
 {
 	long long start = mono_ms();
 	int rc, delay = 50, tries = 0;
@@ -284,7 +286,7 @@ onyx_zk_delete(struct onyx_zk *z, const char *path, int version, char *err,
 	do {
 		rc = zoo_delete(z->zh, path, version);
 		if (rc == ZNONODE && tries > 0 && version == -1)
-			rc = ZOK;	/* our first try went through */
+			rc = ZOK; /* our first try went through */
 		tries++;
 	} while (retry(z, rc, start, &delay));
 	return map(z, rc, "delete", path, err, errlen);
@@ -310,8 +312,8 @@ cmp(const void *a, const void *b)
 }
 
 int
-onyx_zk_children(struct onyx_zk *z, const char *path, char ***names,
-    int *count, char *err, size_t errlen)
+onyx_zk_children(struct onyx_zk *z, const char *path, char ***names, int *count,
+    char *err, size_t errlen)
 {
 	long long start = mono_ms();
 	int rc, delay = 50, i;

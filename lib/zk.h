@@ -42,13 +42,13 @@ void onyx_zk_set_retry(struct onyx_zk *z, int retry_ms);
 
 /* onyx_zk_create: create path with data; flags are ZOO_EPHEMERAL etc.
  * The created path (with a sequence suffix) goes to created when not NULL. */
-int onyx_zk_create(struct onyx_zk *z, const char *path, const void *data,
-    int len, int flags, char *created, size_t createdlen, char *err,
-    size_t errlen);
+int
+onyx_zk_create(struct onyx_zk *z, const char *path, const void *data, int len,
+    int flags, char *created, size_t createdlen, char *err, size_t errlen);
 
 /* onyx_zk_ensure_path: create path and its missing parents, empty, persistent. */
-int onyx_zk_ensure_path(struct onyx_zk *z, const char *path, char *err,
-    size_t errlen);
+int onyx_zk_ensure_path(
+    struct onyx_zk *z, const char *path, char *err, size_t errlen);
 
 /* onyx_zk_get: the data of path in a new malloc'd NUL-terminated *data
  * (caller frees), its length, and its version when version is not NULL. */
@@ -56,16 +56,16 @@ int onyx_zk_get(struct onyx_zk *z, const char *path, char **data, int *len,
     int *version, char *err, size_t errlen);
 
 /* onyx_zk_set: replace the data; version -1 for any. */
-int onyx_zk_set(struct onyx_zk *z, const char *path, const void *data,
-    int len, int version, char *err, size_t errlen);
+int onyx_zk_set(struct onyx_zk *z, const char *path, const void *data, int len,
+    int version, char *err, size_t errlen);
 
 /* onyx_zk_delete: delete path; version -1 for any. */
-int onyx_zk_delete(struct onyx_zk *z, const char *path, int version,
-    char *err, size_t errlen);
+int onyx_zk_delete(
+    struct onyx_zk *z, const char *path, int version, char *err, size_t errlen);
 
 /* onyx_zk_exists: ONYX_OK when path exists, ONYX_ENOENT when not. */
-int onyx_zk_exists(struct onyx_zk *z, const char *path, char *err,
-    size_t errlen);
+int
+onyx_zk_exists(struct onyx_zk *z, const char *path, char *err, size_t errlen);
 
 /* onyx_zk_children: the sorted child names of path in a new NULL-terminated
  * array (*names; free with onyx_zk_free_names) and their count. */

@@ -6,7 +6,7 @@ plan 8
 q=$(qname send)
 
 # Lines trickle in: 10 a batch commit, the 11th batch never completes.
-(gen 105; sleep 60) | onyx-queue send "$q" -b 10 -t 60000 &
+(gen 105; exec sleep 60) | onyx-queue send "$q" -b 10 -t 60000 &
 SPID=$!
 PIDS="$PIDS $SPID"
 for i in $(seq 1 100); do

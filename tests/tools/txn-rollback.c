@@ -18,7 +18,7 @@ main(int argc, char *argv[])
 	struct onyx_conf c;
 	struct onyx_amqp *a;
 	struct onyx_link *snd, *rcv;
-	struct onyx_buf b = { 0 };
+	struct onyx_buf b = {0};
 	char err[512], seg[64];
 	int nsend, nacc, i, st;
 
@@ -30,10 +30,12 @@ main(int argc, char *argv[])
 	onyx_conf_defaults(&c);
 	if (onyx_conf_from_env(&c, err, sizeof(err)) != ONYX_OK)
 		errx(78, "%s", err);
-	if ((st = onyx_amqp_connect(&c, 10000, &a, err, sizeof(err))) != ONYX_OK)
+	if ((st = onyx_amqp_connect(&c, 10000, &a, err, sizeof(err))) !=
+	    ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
 	if (onyx_amqp_sender(a, argv[1], true, &snd) != ONYX_OK ||
-	    onyx_amqp_receiver(a, argv[1], nacc > 0 ? nacc : 1, &rcv) != ONYX_OK)
+	    onyx_amqp_receiver(a, argv[1], nacc > 0 ? nacc : 1, &rcv) !=
+	        ONYX_OK)
 		errx(69, "%s", onyx_amqp_error(a));
 	if (onyx_amqp_txn_declare(a, 10000) != ONYX_OK)
 		errx(69, "declare: %s", onyx_amqp_error(a));
@@ -58,8 +60,8 @@ main(int argc, char *argv[])
 	printf("accepted %d\n", nacc);
 	if ((st = onyx_amqp_txn_rollback(a, 10000)) != ONYX_OK)
 		errx(69, "rollback: %s", onyx_amqp_error(a));
-	printf("rolled back: %s\n", onyx_amqp_txn(a)->outcome ==
-	    ONYX_TXN_ROLLED_BACK ? "yes" : "no");
+	printf("rolled back: %s\n",
+	    onyx_amqp_txn(a)->outcome == ONYX_TXN_ROLLED_BACK ? "yes" : "no");
 	onyx_amqp_close(a);
 	onyx_buf_free(&b);
 	return 0;

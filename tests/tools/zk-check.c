@@ -44,46 +44,53 @@ main(void)
 	}
 	snprintf(root, sizeof(root), "/onyx-zk-check-%ld/a/b", (long)getpid());
 	check(onyx_zk_ensure_path(z, root, err, sizeof(err)) == ONYX_OK &&
-	    onyx_zk_ensure_path(z, root, err, sizeof(err)) == ONYX_OK,
+	        onyx_zk_ensure_path(z, root, err, sizeof(err)) == ONYX_OK,
 	    "ensure_path creates parents and is idempotent");
 	snprintf(path, sizeof(path), "%s/node", root);
 	check(onyx_zk_create(z, path, "v1", 2, 0, created, sizeof(created), err,
-	    sizeof(err)) == ONYX_OK && strcmp(created, path) == 0,
+	          sizeof(err)) == ONYX_OK &&
+	        strcmp(created, path) == 0,
 	    "create returns the path");
 	check(onyx_zk_create(z, path, "v1", 2, 0, NULL, 0, err, sizeof(err)) ==
-	    ONYX_EEXIST && strstr(err, path) != NULL,
+	            ONYX_EEXIST &&
+	        strstr(err, path) != NULL,
 	    "a second create is EEXIST naming the path");
 	st = onyx_zk_get(z, path, &data, &len, &version, err, sizeof(err));
 	check(st == ONYX_OK && len == 2 && strcmp(data, "v1") == 0 &&
-	    version == 0, "get returns data and version");
+	        version == 0,
+	    "get returns data and version");
 	free(data);
 	check(onyx_zk_set(z, path, "v2", 2, 0, err, sizeof(err)) == ONYX_OK,
 	    "set with the right version");
-	check(onyx_zk_set(z, path, "v3", 2, 0, err, sizeof(err)) ==
-	    ONYX_EVERSION, "set with a stale version is EVERSION");
+	check(
+	    onyx_zk_set(z, path, "v3", 2, 0, err, sizeof(err)) == ONYX_EVERSION,
+	    "set with a stale version is EVERSION");
 	snprintf(created, sizeof(created), "%s/seq-", root);
 	check(onyx_zk_create(z, created, NULL, 0, ZOO_EPHEMERAL_SEQUENTIAL,
-	    created, sizeof(created), err, sizeof(err)) == ONYX_OK &&
-	    strstr(created, "/seq-0000000") != NULL,
+	          created, sizeof(created), err, sizeof(err)) == ONYX_OK &&
+	        strstr(created, "/seq-0000000") != NULL,
 	    "ephemeral sequential create gets a suffix");
 	st = onyx_zk_children(z, root, &names, &count, err, sizeof(err));
 	check(st == ONYX_OK && count == 2 && strcmp(names[0], "node") == 0 &&
-	    strncmp(names[1], "seq-", 4) == 0 && names[2] == NULL,
+	        strncmp(names[1], "seq-", 4) == 0 && names[2] == NULL,
 	    "children are sorted and counted");
 	onyx_zk_free_names(names);
 	check(onyx_zk_delete(z, root, -1, err, sizeof(err)) == ONYX_ENOTEMPTY,
 	    "deleting a parent is ENOTEMPTY");
 	check(onyx_zk_delete(z, path, -1, err, sizeof(err)) == ONYX_OK &&
-	    onyx_zk_exists(z, path, err, sizeof(err)) == ONYX_ENOENT,
+	        onyx_zk_exists(z, path, err, sizeof(err)) == ONYX_ENOENT,
 	    "delete, then exists is ENOENT");
 	check(onyx_zk_get(z, path, &data, &len, NULL, err, sizeof(err)) ==
-	    ONYX_ENOENT && strstr(err, "get") && strstr(err, path),
+	            ONYX_ENOENT &&
+	        strstr(err, "get") && strstr(err, path),
 	    "get of a missing node is ENOENT naming the path");
 	/* ephemeral nodes go with their session */
 	st = onyx_zk_connect(hosts, 10000, 10000, &z2, err, sizeof(err));
 	snprintf(path, sizeof(path), "%s/eph", root);
-	check(st == ONYX_OK && onyx_zk_create(z2, path, "x", 1, ZOO_EPHEMERAL,
-	    NULL, 0, err, sizeof(err)) == ONYX_OK && onyx_zk_session_id(z2) != 0,
+	check(st == ONYX_OK &&
+	        onyx_zk_create(z2, path, "x", 1, ZOO_EPHEMERAL, NULL, 0, err,
+	            sizeof(err)) == ONYX_OK &&
+	        onyx_zk_session_id(z2) != 0,
 	    "a second session creates an ephemeral node");
 	onyx_zk_close(z2);
 	check(onyx_zk_exists(z, path, err, sizeof(err)) == ONYX_ENOENT,

@@ -61,11 +61,12 @@ env_then_flags(void **state)
 	assert_string_equal(c.user, "alice");
 	assert_string_equal(c.password, "s3cret");
 	/* a flag wins over the environment */
-	assert_int_equal(onyx_conf_set(&c, "broker", "amqp://other:1", err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_conf_set(&c, "broker", "amqp://other:1", err, sizeof(err)),
+	    ONYX_OK);
 	assert_string_equal(c.broker, "amqp://other:1");
-	assert_int_equal(onyx_conf_set(&c, "cluster", "test-2", err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_conf_set(&c, "cluster", "test-2", err, sizeof(err)), ONYX_OK);
 	assert_string_equal(c.cluster, "test-2");
 	clear_env();
 }
@@ -88,7 +89,8 @@ password_file_wins(void **state)
 	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
 	assert_string_equal(c.password, "from-file");
 	unlink(path);
-	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
 	assert_non_null(strstr(err, "ONYX_BROKER_PASSWORD_FILE: "));
 	assert_non_null(strstr(err, path));
 	clear_env();
@@ -104,18 +106,21 @@ bad_values(void **state)
 	clear_env();
 	onyx_conf_defaults(&c);
 	setenv("ONYX_CLUSTER", "a/b", 1);
-	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
-	assert_string_equal(err, "ONYX_CLUSTER: cluster name 'a/b': only "
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_string_equal(err,
+	    "ONYX_CLUSTER: cluster name 'a/b': only "
 	    "letters, digits, '-', '_' and '.' are allowed");
 	clear_env();
 	setenv("ONYX_BROKER", "http://x", 1);
-	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
 	assert_non_null(strstr(err, "only amqp:// is supported"));
 	clear_env();
-	assert_int_equal(onyx_conf_set(&c, "cluster", "..", err, sizeof(err)),
-	    ONYX_ECONFIG);
-	assert_int_equal(onyx_conf_set(&c, "zk", "", err, sizeof(err)),
-	    ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_conf_set(&c, "cluster", "..", err, sizeof(err)), ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_conf_set(&c, "zk", "", err, sizeof(err)), ONYX_ECONFIG);
 }
 
 static void
@@ -125,26 +130,26 @@ urls(void **state)
 	char err[256], buf[256];
 
 	(void)state;
-	assert_int_equal(onyx_url_parse("amqp://h:1234", &u, err, sizeof(err)),
-	    ONYX_OK);
+	assert_int_equal(
+	    onyx_url_parse("amqp://h:1234", &u, err, sizeof(err)), ONYX_OK);
 	assert_string_equal(u.host, "h");
 	assert_string_equal(u.port, "1234");
-	assert_int_equal(onyx_url_parse("amqp://u:p@h", &u, err, sizeof(err)),
-	    ONYX_OK);
+	assert_int_equal(
+	    onyx_url_parse("amqp://u:p@h", &u, err, sizeof(err)), ONYX_OK);
 	assert_string_equal(u.user, "u");
 	assert_string_equal(u.password, "p");
 	assert_string_equal(u.port, "5672");
-	assert_int_equal(onyx_url_parse("127.0.0.1:99", &u, err, sizeof(err)),
-	    ONYX_OK);
+	assert_int_equal(
+	    onyx_url_parse("127.0.0.1:99", &u, err, sizeof(err)), ONYX_OK);
 	assert_string_equal(u.host, "127.0.0.1");
-	assert_int_equal(onyx_url_parse("amqp://[::1]:5", &u, err, sizeof(err)),
-	    ONYX_OK);
+	assert_int_equal(
+	    onyx_url_parse("amqp://[::1]:5", &u, err, sizeof(err)), ONYX_OK);
 	assert_string_equal(u.host, "::1");
 	assert_string_equal(u.port, "5");
-	assert_int_equal(onyx_url_parse("amqp://h:x", &u, err, sizeof(err)),
-	    ONYX_ECONFIG);
-	assert_int_equal(onyx_url_parse("amqp://", &u, err, sizeof(err)),
-	    ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_url_parse("amqp://h:x", &u, err, sizeof(err)), ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_url_parse("amqp://", &u, err, sizeof(err)), ONYX_ECONFIG);
 	onyx_url_redact("amqp://u:secret@h:1", buf, sizeof(buf));
 	assert_string_equal(buf, "amqp://u:***@h:1");
 	onyx_url_redact("amqp://h:1", buf, sizeof(buf));
@@ -155,11 +160,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults),
-		cmocka_unit_test(env_then_flags),
-		cmocka_unit_test(password_file_wins),
-		cmocka_unit_test(bad_values),
-		cmocka_unit_test(urls),
+	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(env_then_flags),
+	    cmocka_unit_test(password_file_wins),
+	    cmocka_unit_test(bad_values),
+	    cmocka_unit_test(urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

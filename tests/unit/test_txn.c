@@ -128,7 +128,7 @@ static void
 id_bounds(void **state)
 {
 	struct onyx_txn t;
-	char big[65] = { 0 };
+	char big[65] = {0};
 
 	(void)state;
 	onyx_txn_init(&t);
@@ -142,14 +142,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(commit_ok),
-		cmocka_unit_test(rollback_ok),
-		cmocka_unit_test(commit_rejected_rolls_back),
-		cmocka_unit_test(lost_while_active_rolls_back),
-		cmocka_unit_test(lost_while_committing_is_in_doubt),
-		cmocka_unit_test(lost_while_rolling_back_is_rolled_back),
-		cmocka_unit_test(illegal_transitions),
-		cmocka_unit_test(id_bounds),
+	    cmocka_unit_test(commit_ok),
+	    cmocka_unit_test(rollback_ok),
+	    cmocka_unit_test(commit_rejected_rolls_back),
+	    cmocka_unit_test(lost_while_active_rolls_back),
+	    cmocka_unit_test(lost_while_committing_is_in_doubt),
+	    cmocka_unit_test(lost_while_rolling_back_is_rolled_back),
+	    cmocka_unit_test(illegal_transitions),
+	    cmocka_unit_test(id_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

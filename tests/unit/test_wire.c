@@ -15,7 +15,7 @@
 static void
 segment_round_trip(void **state)
 {
-	struct onyx_buf b = { 0 };
+	struct onyx_buf b = {0};
 	struct onyx_wire *w = onyx_wire_new();
 	enum onyx_wire_kind k;
 	const char *body;
@@ -26,14 +26,15 @@ segment_round_trip(void **state)
 	pn_message_t *m = pn_message();
 
 	(void)state;
-	assert_int_equal(onyx_wire_encode_segment(&b, short_json,
-	    strlen(short_json)), 0);
+	assert_int_equal(
+	    onyx_wire_encode_segment(&b, short_json, strlen(short_json)), 0);
 	/* proton reads our hand encoding as a durable JSON message */
 	assert_int_equal(pn_message_decode(m, b.p, b.len), 0);
 	assert_true(pn_message_is_durable(m));
 	assert_string_equal(pn_message_get_content_type(m), "application/json");
-	assert_int_equal(onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(k, ONYX_WIRE_SEGMENT);
 	assert_int_equal(len, strlen(short_json));
 	assert_memory_equal(body, short_json, len);
@@ -42,10 +43,11 @@ segment_round_trip(void **state)
 	memcpy(long_json, "{\"k\":\"", 6);
 	memcpy(long_json + sizeof(long_json) - 2, "\"}", 2);
 	b.len = 0;
-	assert_int_equal(onyx_wire_encode_segment(&b, long_json,
-	    sizeof(long_json)), 0);
-	assert_int_equal(onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_wire_encode_segment(&b, long_json, sizeof(long_json)), 0);
+	assert_int_equal(
+	    onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(len, sizeof(long_json));
 	assert_memory_equal(body, long_json, len);
 	onyx_buf_free(&b);
@@ -56,7 +58,7 @@ segment_round_trip(void **state)
 static void
 sentinel(void **state)
 {
-	struct onyx_buf b = { 0 };
+	struct onyx_buf b = {0};
 	struct onyx_wire *w = onyx_wire_new();
 	enum onyx_wire_kind k;
 	const char *body;
@@ -65,8 +67,9 @@ sentinel(void **state)
 
 	(void)state;
 	assert_int_equal(onyx_wire_encode_sentinel(&b), 0);
-	assert_int_equal(onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(k, ONYX_WIRE_SENTINEL);
 	onyx_buf_free(&b);
 	onyx_wire_free(w);
@@ -97,17 +100,19 @@ foreign_messages(void **state)
 	pn_message_set_inferred(m, true);
 	pn_data_put_binary(pn_message_body(m), pn_bytes(7, "{\"b\":2}"));
 	n = encode(m, buf, sizeof(buf));
-	assert_int_equal(onyx_wire_decode(w, buf, n, &k, &body, &len, err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_wire_decode(w, buf, n, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(k, ONYX_WIRE_SEGMENT);
 	assert_memory_equal(body, "{\"b\":2}", 7);
 	/* a user's JSON with the marker's name inside the body is a segment */
 	pn_message_clear(m);
-	pn_data_put_string(pn_message_body(m),
-	    pn_bytes(22, "{\"onyx_sentinel\":true}"));
+	pn_data_put_string(
+	    pn_message_body(m), pn_bytes(22, "{\"onyx_sentinel\":true}"));
 	n = encode(m, buf, sizeof(buf));
-	assert_int_equal(onyx_wire_decode(w, buf, n, &k, &body, &len, err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_wire_decode(w, buf, n, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(k, ONYX_WIRE_SEGMENT);
 	/* the property set to false is no sentinel */
 	pn_message_clear(m);
@@ -119,19 +124,22 @@ foreign_messages(void **state)
 	pn_data_exit(p);
 	pn_data_put_string(pn_message_body(m), pn_bytes(2, "{}"));
 	n = encode(m, buf, sizeof(buf));
-	assert_int_equal(onyx_wire_decode(w, buf, n, &k, &body, &len, err,
-	    sizeof(err)), ONYX_OK);
+	assert_int_equal(
+	    onyx_wire_decode(w, buf, n, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(k, ONYX_WIRE_SEGMENT);
 	/* a map body is not text */
 	pn_message_clear(m);
 	pn_data_put_map(pn_message_body(m));
 	n = encode(m, buf, sizeof(buf));
-	assert_int_equal(onyx_wire_decode(w, buf, n, &k, &body, &len, err,
-	    sizeof(err)), ONYX_EDATA);
+	assert_int_equal(
+	    onyx_wire_decode(w, buf, n, &k, &body, &len, err, sizeof(err)),
+	    ONYX_EDATA);
 	assert_string_equal(err, "the body is an AMQP map, not JSON text");
 	/* garbage bytes */
 	assert_int_equal(onyx_wire_decode(w, "\x01\x02\x03", 3, &k, &body, &len,
-	    err, sizeof(err)), ONYX_EDATA);
+	                     err, sizeof(err)),
+	    ONYX_EDATA);
 	pn_message_free(m);
 	onyx_wire_free(w);
 }
@@ -140,9 +148,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(segment_round_trip),
-		cmocka_unit_test(sentinel),
-		cmocka_unit_test(foreign_messages),
+	    cmocka_unit_test(segment_round_trip),
+	    cmocka_unit_test(sentinel),
+	    cmocka_unit_test(foreign_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
