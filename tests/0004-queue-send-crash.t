@@ -5,10 +5,14 @@
 plan 8
 q=$(qname send)
 
-# Lines trickle in: 10 a batch commit, the 11th batch never completes.
-(gen 105; exec sleep 60) | onyx-queue send "$q" -b 10 -t 60000 &
+# 105 lines come in and the input stays open: 10 batches of 10 commit, the
+# 11th never fills (its batch timeout is a minute away) when send is killed.
+mkfifo "$T/feed"
+onyx-queue send "$q" -b 10 -t 60000 < "$T/feed" &
 SPID=$!
 PIDS="$PIDS $SPID"
+exec 3> "$T/feed"
+gen 105 >&3
 for i in $(seq 1 100); do
 	[ "$(messages "$q")" -ge 100 ] && break
 	sleep 0.1
@@ -16,6 +20,7 @@ done
 sleep 0.5
 kill -9 $SPID
 wait $SPID 2>/dev/null || true
+exec 3>&-
 is "$(messages "$q")" 100 "after SIGKILL only the 10 committed batches are queued"
 onyx-queue recv "$q" -n 100 -w 5000 > "$T/got"
 gen 100 > "$T/want"
