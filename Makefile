@@ -30,12 +30,13 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 TOOL_SRCS = $(wildcard tests/tools/*.c)
 TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 BINS      = $(PROGS:%=$(B)/bin/%)
+PLUGINS   = $(B)/examples/libonyx_examples.so
 
 .PHONY: all bins check test unit deps install uninstall lint sanitize \
 	sandbox sandbox-stop bench clean
 .DELETE_ON_ERROR:
 
-all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PLUGINS)
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h include/onyx/*.h)
 	@mkdir -p $(@D)
@@ -45,17 +46,23 @@ $(B)/libonyx.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# -rdynamic: C function plugins call back into the program (onyx_emit_segment).
 $(B)/bin/%: cmd/%.c $(B)/libonyx.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libonyx.a $(ALL_LIBS)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
 
 $(B)/unit/%: tests/unit/%.c $(B)/libonyx.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl -lcmocka
 
 $(B)/tools/%: tests/tools/%.c $(B)/libonyx.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libonyx.a $(ALL_LIBS)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
+
+# The example C function plugin (examples/plugins/).
+$(B)/examples/libonyx_examples.so: examples/plugins/inc.c include/onyx/onyx.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iinclude -shared -fPIC -o $@ $< -ljansson
 
 lib/libonyx.a: $(B)/libonyx.a
 	cp $< $@

@@ -72,6 +72,7 @@ struct onyx_amqp {
 	struct txslot cur;  /* the transaction being built */
 	struct txslot prev; /* a commit in flight, when prev_busy */
 	bool prev_busy;
+	int rr;       /* the receiver served last by recv_any */
 	long pending; /* transfers without an outcome */
 	long refused; /* transfers refused since the last check */
 	uint64_t tag;
@@ -865,29 +866,10 @@ onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms)
 	return ONYX_OK;
 }
 
-int
-onyx_amqp_recv(struct onyx_link *ol, int timeout_ms, struct onyx_amqp_msg *m)
+/* Copy the whole delivery d of ol into ol's buffer and advance. */
+static int
+take(struct onyx_link *ol, pn_delivery_t *d, struct onyx_amqp_msg *m)
 {
-	struct onyx_amqp *a = ol->a;
-	int64_t deadline = deadline_of(timeout_ms);
-	pn_delivery_t *d;
-
-	for (;;) {
-		int rc;
-		if (a->dead)
-			return a->status;
-		d = pn_link_current(ol->l);
-		if (d != NULL && pn_delivery_readable(d) &&
-		    !pn_delivery_partial(d))
-			break;
-		if (d == NULL || !pn_delivery_partial(d))
-			top_up(ol);
-		if (timeout_ms >= 0 && remaining(deadline) == 0)
-			return ONYX_ETIMEDOUT;
-		rc = pump(a, remaining(deadline), -1, true);
-		if (rc < 0)
-			return rc;
-	}
 	ol->buf.len = 0;
 	for (;;) {
 		size_t n = pn_delivery_pending(d);
@@ -900,7 +882,7 @@ onyx_amqp_recv(struct onyx_link *ol, int timeout_ms, struct onyx_amqp_msg *m)
 		if (got == PN_EOS)
 			break;
 		if (got < 0) {
-			seterr(a, "reading a message: error %zd", got);
+			seterr(ol->a, "reading a message: error %zd", got);
 			return ONYX_ERR;
 		}
 		ol->buf.len += (size_t)got;
@@ -911,6 +893,49 @@ onyx_amqp_recv(struct onyx_link *ol, int timeout_ms, struct onyx_amqp_msg *m)
 	m->bytes = ol->buf.p;
 	m->size = ol->buf.len;
 	return ONYX_OK;
+}
+
+int
+onyx_amqp_recv_any(struct onyx_link **links, int n, int timeout_ms,
+    struct onyx_amqp_msg *m, int *which)
+{
+	struct onyx_amqp *a = links[0]->a;
+	int64_t deadline = deadline_of(timeout_ms);
+	int i, k;
+
+	for (;;) {
+		int rc;
+		if (a->dead)
+			return a->status;
+		/* start after the link served last, so no queue starves */
+		for (k = 0; k < n; k++) {
+			struct onyx_link *ol;
+			pn_delivery_t *d;
+			i = (a->rr + 1 + k) % n;
+			ol = links[i];
+			d = pn_link_current(ol->l);
+			if (d != NULL && pn_delivery_readable(d) &&
+			    !pn_delivery_partial(d)) {
+				a->rr = i;
+				if (which != NULL)
+					*which = i;
+				return take(ol, d, m);
+			}
+			if (d == NULL || !pn_delivery_partial(d))
+				top_up(ol);
+		}
+		if (timeout_ms >= 0 && remaining(deadline) == 0)
+			return ONYX_ETIMEDOUT;
+		rc = pump(a, remaining(deadline), -1, true);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int
+onyx_amqp_recv(struct onyx_link *ol, int timeout_ms, struct onyx_amqp_msg *m)
+{
+	return onyx_amqp_recv_any(&ol, 1, timeout_ms, m, NULL);
 }
 
 int

@@ -102,6 +102,14 @@ int
 onyx_amqp_recv(struct onyx_link *l, int timeout_ms, struct onyx_amqp_msg *m);
 
 /*
+ * onyx_amqp_recv_any: the next whole message on any of the n receivers
+ * links (all on one connection), served round-robin; *which (when not
+ * NULL) says which link it came from. Returns as onyx_amqp_recv.
+ */
+int onyx_amqp_recv_any(struct onyx_link **links, int n, int timeout_ms,
+    struct onyx_amqp_msg *m, int *which);
+
+/*
  * onyx_amqp_accept: accept m. Inside an active transaction the accept joins
  * it (m is settled when the transaction commits); otherwise m is settled at
  * once. Returns ONYX_OK or an error.

@@ -1,0 +1,139 @@
+/* lib/fn.c: builtin functions, loading C functions with dlopen, and collecting their results. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "fn.h"
+#include "status.h"
+
+static int
+fn_identity(const char *seg, size_t len, const char *params,
+    struct onyx_emit *out, char *err, size_t errlen)
+{
+	(void)params;
+	(void)err;
+	(void)errlen;
+	return onyx_emit_segment(out, seg, len);
+}
+
+static const struct {
+	const char *name;
+	onyx_fn *fn;
+} builtins[] = {
+    {"identity", fn_identity},
+};
+
+int
+onyx_emit_segment(struct onyx_emit *out, const char *json, size_t len)
+{
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 16;
+		size_t *p = reallocarray(out->len, cap, sizeof(*p));
+		if (p == NULL)
+			return -1;
+		out->len = p;
+		out->cap = cap;
+	}
+	if (onyx_buf_append(&out->data, json, len) != 0)
+		return -1;
+	out->len[out->n++] = len;
+	return 0;
+}
+
+void
+onyx_emit_reset(struct onyx_emit *e)
+{
+	e->data.len = 0;
+	e->n = 0;
+}
+
+void
+onyx_emit_free(struct onyx_emit *e)
+{
+	onyx_buf_free(&e->data);
+	free(e->len);
+	memset(e, 0, sizeof(*e));
+}
+
+static void *
+open_lib(const char *lib, const char *path, char *err, size_t errlen)
+{
+	char buf[1024], full[2048];
+	const char *p;
+	void *h;
+
+	if (strchr(lib, '/') != NULL || path == NULL || *path == '\0') {
+		if ((h = dlopen(lib, RTLD_NOW | RTLD_LOCAL)) == NULL)
+			snprintf(err, errlen, "cannot load '%s': %s", lib,
+			    dlerror());
+		return h;
+	}
+	strlcpy(buf, path, sizeof(buf));
+	for (p = strtok(buf, ":"); p != NULL; p = strtok(NULL, ":")) {
+		snprintf(full, sizeof(full), "%s/%s", p, lib);
+		if (access(full, F_OK) != 0)
+			continue;
+		if ((h = dlopen(full, RTLD_NOW | RTLD_LOCAL)) == NULL)
+			snprintf(err, errlen, "cannot load '%s': %s", full,
+			    dlerror());
+		return h;
+	}
+	snprintf(err, errlen, "no '%s' in the function path %s", lib, path);
+	return NULL;
+}
+
+int
+onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    char *err, size_t errlen)
+{
+	const char *colon = strrchr(spec, ':');
+	char lib[512];
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	strlcpy(f->name, spec, sizeof(f->name));
+	if (colon == NULL) {
+		for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+			if (strcmp(spec, builtins[i].name) == 0) {
+				f->fn = builtins[i].fn;
+				return ONYX_OK;
+			}
+		snprintf(err, errlen,
+		    "no builtin function '%s' (builtins: "
+		    "identity; or give \"libname.so:symbol\")",
+		    spec);
+		return ONYX_ENOENT;
+	}
+	if ((size_t)(colon - spec) >= sizeof(lib) || colon == spec ||
+	    colon[1] == '\0') {
+		snprintf(
+		    err, errlen, "'%s' is not \"libname.so:symbol\"", spec);
+		return ONYX_ENOENT;
+	}
+	memcpy(lib, spec, colon - spec);
+	lib[colon - spec] = '\0';
+	if ((f->handle = open_lib(lib, path, err, errlen)) == NULL)
+		return ONYX_ENOENT;
+	dlerror();
+	*(void **)&f->fn = dlsym(f->handle, colon + 1);
+	if (f->fn == NULL) {
+		snprintf(err, errlen, "no symbol '%s' in '%s'", colon + 1, lib);
+		dlclose(f->handle);
+		f->handle = NULL;
+		return ONYX_ENOENT;
+	}
+	return ONYX_OK;
+}
+
+void
+onyx_fn_release(struct onyx_fnref *f)
+{
+	if (f->handle != NULL)
+		dlclose(f->handle);
+	f->handle = NULL;
+	f->fn = NULL;
+}

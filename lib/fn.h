@@ -1,0 +1,41 @@
+/* lib/fn.h: resolving a task's onyx/fn to code: builtins, or a symbol in a shared object. */
+#ifndef ONYX_FN_H
+#define ONYX_FN_H
+
+#include <stddef.h>
+
+#include "../include/onyx/onyx.h"
+#include "buf.h"
+
+/* Results of one call: segment texts laid end to end. */
+struct onyx_emit {
+	struct onyx_buf data; /* the texts */
+	size_t *len;          /* length of each */
+	size_t n, cap;
+};
+
+struct onyx_fnref {
+	onyx_fn *fn;
+	void *handle; /* dlopen handle, or NULL for a builtin */
+	char name[256];
+};
+
+/*
+ * onyx_fn_resolve: find the code of spec: a builtin name ("identity") or
+ * "libname.so:symbol", the library looked up on path (colon-separated
+ * folders; NULL or "" for the dynamic linker's own search). Returns ONYX_OK,
+ * or ONYX_ENOENT with err naming the library or symbol and the reason.
+ */
+int onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    char *err, size_t errlen);
+
+/* onyx_fn_release: unload what onyx_fn_resolve loaded. */
+void onyx_fn_release(struct onyx_fnref *f);
+
+/* onyx_emit_reset: empty e for the next call (memory kept). */
+void onyx_emit_reset(struct onyx_emit *e);
+
+/* onyx_emit_free: release e's memory. */
+void onyx_emit_free(struct onyx_emit *e);
+
+#endif

@@ -1,0 +1,395 @@
+/* lib/hop.c: the hop loop (read a batch, apply the function, write, commit) and the sealing protocol. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "fn.h"
+#include "hop.h"
+#include "json.h"
+#include "log.h"
+#include "mgmt.h"
+#include "status.h"
+#include "wire.h"
+
+#define MAX_QUEUES 64
+#define CHECK_EVERY_MS 1000 /* idle peers look at SEAL and DONE */
+#define HOLD_MS 300         /* how long a sentinel waits for count 1 */
+
+struct hop {
+	struct onyx_amqp *a;
+	const struct onyx_task_spec *t;
+	struct onyx_mgmt *m;
+	struct onyx_link *in[MAX_QUEUES];
+	struct onyx_link *out[MAX_QUEUES];
+	struct onyx_link *seal_out;
+	struct onyx_link *done_out;
+	struct onyx_wire *w;
+	struct onyx_buf enc;
+	struct onyx_emit emit;
+	struct onyx_hop_stats *stats;
+	char *err;
+	size_t errlen;
+};
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+fail(struct hop *h, int st, const char *what)
+{
+	snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name, what,
+	    onyx_amqp_error(h->a));
+	return st;
+}
+
+static int
+count(struct hop *h, const char *q, long long *n)
+{
+	long long consumers;
+	char e[512];
+	int st = onyx_mgmt_queue_stat(h->m, q, n, &consumers, e, sizeof(e));
+
+	if (st != ONYX_OK)
+		snprintf(h->err, h->errlen, "task '%s': count of '%s': %s",
+		    h->t->name, q, e);
+	return st;
+}
+
+static int
+send_sentinel(struct hop *h, struct onyx_link *l)
+{
+	h->enc.len = 0;
+	if (onyx_wire_encode_sentinel(&h->enc) != 0)
+		return ONYX_ERR;
+	return onyx_amqp_send(l, h->enc.p, h->enc.len, true);
+}
+
+/* In one transaction: take every SEAL marker, write the egress sentinels. */
+static int
+try_seal(struct hop *h, bool *sealed)
+{
+	const struct onyx_task_spec *t = h->t;
+	struct onyx_link *r = NULL;
+	struct onyx_amqp_msg m;
+	long long n;
+	int st, got = 0, i;
+
+	*sealed = false;
+	if ((st = count(h, t->seal_queue, &n)) != ONYX_OK)
+		return st;
+	if (n < t->ningress)
+		return ONYX_OK;
+	if ((st = onyx_amqp_receiver(h->a, t->seal_queue, t->ningress, &r)) !=
+	    ONYX_OK)
+		return fail(h, st, "reading the seal queue");
+	if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) != ONYX_OK) {
+		onyx_amqp_link_close(r);
+		return fail(h, st, "declare");
+	}
+	/* Another peer may hold the markers in its own transaction. */
+	while (
+	    got < t->ningress && (st = onyx_amqp_recv(r, 500, &m)) == ONYX_OK) {
+		if ((st = onyx_amqp_accept(h->a, &m)) != ONYX_OK)
+			break;
+		got++;
+	}
+	if (got < t->ningress) {
+		onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
+		onyx_amqp_link_close(r);
+		if (st != ONYX_OK && st != ONYX_ETIMEDOUT)
+			return fail(h, st, "reading the seal queue");
+		return ONYX_OK;
+	}
+	for (i = 0; i < t->negress && st == ONYX_OK; i++)
+		st = send_sentinel(h, h->out[i]);
+	if (st == ONYX_OK)
+		st = send_sentinel(h, h->done_out);
+	if (st == ONYX_OK)
+		st = onyx_amqp_txn_commit(h->a, t->txn_timeout_ms);
+	onyx_amqp_link_close(r);
+	if (st != ONYX_OK)
+		return fail(h, st, "sealing");
+	onyx_log(ONYX_LOG_INFO, "task %s: sealed: %d egress sentinel%s written",
+	    t->name, t->negress, t->negress == 1 ? "" : "s");
+	*sealed = true;
+	return ONYX_OK;
+}
+
+/*
+ * We hold the sentinel s of ingress j, our batch committed. Finish j when
+ * nothing else of j is pending anywhere; otherwise move s to j's tail.
+ */
+static int
+on_sentinel(struct hop *h, int j, struct onyx_amqp_msg *s, bool *sealed)
+{
+	const struct onyx_task_spec *t = h->t;
+	long long n = -1, until = mono_ms() + HOLD_MS;
+	int st;
+
+	*sealed = false;
+	for (;;) {
+		if ((st = count(h, t->ingress[j], &n)) != ONYX_OK)
+			return st;
+		if (n <= 1 || mono_ms() >= until)
+			break;
+		/* other peers are finishing their batches of j: give them time */
+		if ((st = onyx_amqp_wait(h->a, 50, -1)) < 0)
+			return fail(h, st, "waiting");
+	}
+	if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) != ONYX_OK)
+		return fail(h, st, "declare");
+	if ((st = onyx_amqp_accept(h->a, s)) != ONYX_OK)
+		return fail(h, st, "accepting the sentinel");
+	if (n <= 1)
+		st = send_sentinel(h, h->seal_out);
+	else {
+		/* the link to j sends to j: the sentinel goes to the tail */
+		struct onyx_link *back;
+		if ((st = onyx_amqp_sender(h->a, t->ingress[j], true, &back)) ==
+		    ONYX_OK) {
+			st = send_sentinel(h, back);
+			if (st == ONYX_OK)
+				st = onyx_amqp_txn_commit(
+				    h->a, t->txn_timeout_ms);
+			onyx_amqp_link_close(back);
+			if (st != ONYX_OK)
+				return fail(h, st, "moving the sentinel");
+			h->stats->requeues++;
+			return ONYX_OK;
+		}
+	}
+	if (st == ONYX_OK)
+		st = onyx_amqp_txn_commit(h->a, t->txn_timeout_ms);
+	if (st != ONYX_OK)
+		return fail(h, st, "finishing an ingress queue");
+	onyx_log(ONYX_LOG_INFO, "task %s: ingress %s finished", t->name,
+	    t->ingress[j]);
+	return try_seal(h, sealed);
+}
+
+/* Apply the function to one segment and send its results to every egress. */
+static int
+apply(struct hop *h, const char *body, size_t len)
+{
+	const struct onyx_task_spec *t = h->t;
+	char fe[512] = "";
+	size_t k, off = 0;
+	int i, st;
+
+	onyx_emit_reset(&h->emit);
+	if (t->fn(body, len, t->params ? t->params : "{}", &h->emit, fe,
+	        sizeof(fe)) != 0) {
+		snprintf(h->err, h->errlen,
+		    "task '%s': the function failed: %s", t->name,
+		    fe[0] ? fe : "no reason given");
+		return ONYX_EDATA;
+	}
+	for (k = 0; k < h->emit.n; k++) {
+		size_t l = h->emit.len[k];
+		h->enc.len = 0;
+		if (onyx_wire_encode_segment(
+		        &h->enc, h->emit.data.p + off, l) != 0)
+			return ONYX_ERR;
+		off += l;
+		for (i = 0; i < t->negress; i++)
+			if ((st = onyx_amqp_send(h->out[i], h->enc.p,
+			         h->enc.len, true)) != ONYX_OK)
+				return fail(h, st, "sending");
+	}
+	return ONYX_OK;
+}
+
+static int
+open_links(struct hop *h)
+{
+	const struct onyx_task_spec *t = h->t;
+	int i, st;
+
+	if (t->ningress < 1 || t->ningress > MAX_QUEUES || t->negress < 1 ||
+	    t->negress > MAX_QUEUES) {
+		snprintf(h->err, h->errlen,
+		    "task '%s': 1 to %d ingress and "
+		    "egress queues",
+		    t->name, MAX_QUEUES);
+		return ONYX_EUSAGE;
+	}
+	if ((st = onyx_mgmt_open(h->a, &h->m)) != ONYX_OK)
+		return fail(h, st, "management");
+	for (i = 0; i < t->ningress; i++)
+		if ((st = onyx_amqp_receiver(h->a, t->ingress[i], t->batch_size,
+		         &h->in[i])) != ONYX_OK)
+			return fail(h, st, "reading");
+	for (i = 0; i < t->negress; i++)
+		if ((st = onyx_amqp_sender(
+		         h->a, t->egress[i], true, &h->out[i])) != ONYX_OK)
+			return fail(h, st, "writing");
+	if ((st = onyx_amqp_sender(h->a, t->seal_queue, true, &h->seal_out)) !=
+	        ONYX_OK ||
+	    (st = onyx_amqp_sender(h->a, t->done_queue, true, &h->done_out)) !=
+	        ONYX_OK)
+		return fail(h, st, "opening the task's queues");
+	return ONYX_OK;
+}
+
+/* Idle: has the task sealed elsewhere, or is it ready to seal? */
+static int
+idle_check(struct hop *h, int *end)
+{
+	long long n;
+	bool sealed;
+	int st;
+
+	*end = 0;
+	if ((st = count(h, h->t->done_queue, &n)) != ONYX_OK)
+		return st;
+	if (n >= 1) {
+		*end = ONYX_HOP_DONE;
+		return ONYX_OK;
+	}
+	if ((st = try_seal(h, &sealed)) != ONYX_OK)
+		return st;
+	if (sealed)
+		*end = ONYX_HOP_SEALED;
+	return ONYX_OK;
+}
+
+static int
+loop(struct hop *h, volatile sig_atomic_t *stop)
+{
+	const struct onyx_task_spec *t = h->t;
+	long long last_check = 0;
+	int st, end;
+
+	for (;;) {
+		struct onyx_amqp_msg m, held;
+		long long deadline = 0;
+		int n = 0, j, hj = -1;
+		unsigned long long emitted = 0;
+		bool open = false, sealed;
+
+		if (*stop)
+			return ONYX_HOP_STOPPED;
+		while (n < t->batch_size) {
+			int wait;
+			enum onyx_wire_kind kind;
+			const char *body;
+			size_t len;
+			char why[256];
+
+			wait = n == 0 ? CHECK_EVERY_MS
+			              : (int)(deadline - mono_ms());
+			if (wait < 0)
+				wait = 0;
+			st = onyx_amqp_recv_any(
+			    h->in, t->ningress, wait, &m, &j);
+			if (st == ONYX_ETIMEDOUT || st == ONYX_EINTR)
+				break;
+			if (st != ONYX_OK)
+				return fail(h, st, "reading");
+			if (onyx_wire_decode(h->w, m.bytes, m.size, &kind,
+			        &body, &len, why, sizeof(why)) == ONYX_OK &&
+			    kind == ONYX_WIRE_SENTINEL) {
+				held = m;
+				hj = j;
+				break;
+			}
+			if (kind != ONYX_WIRE_SEGMENT || body == NULL) {
+				/* not ours to read: keep it for the dead-letter
+				 * work to come, and stop */
+				snprintf(h->err, h->errlen,
+				    "task '%s': a message "
+				    "on '%s' is not a segment: %s",
+				    t->name, t->ingress[j], why);
+				onyx_amqp_release(h->a, &m);
+				if (open)
+					onyx_amqp_txn_rollback(
+					    h->a, t->txn_timeout_ms);
+				return ONYX_EDATA;
+			}
+			if (!open) {
+				if ((st = onyx_amqp_txn_declare(
+				         h->a, t->txn_timeout_ms)) != ONYX_OK)
+					return fail(h, st, "declare");
+				open = true;
+				deadline = mono_ms() + t->batch_timeout_ms;
+			}
+			if ((st = apply(h, body, len)) != ONYX_OK) {
+				onyx_amqp_release(h->a, &m);
+				onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
+				return st;
+			}
+			if ((st = onyx_amqp_accept(h->a, &m)) != ONYX_OK)
+				return fail(h, st, "accepting");
+			emitted += h->emit.n;
+			n++;
+		}
+		if (open) {
+			if ((st = onyx_amqp_txn_commit(
+			         h->a, t->txn_timeout_ms)) != ONYX_OK)
+				return fail(h, st, "commit");
+			h->stats->read += n;
+			h->stats->written += emitted;
+			h->stats->batches++;
+		}
+		if (hj >= 0) {
+			if ((st = on_sentinel(h, hj, &held, &sealed)) !=
+			    ONYX_OK)
+				return st;
+			if (sealed)
+				return ONYX_HOP_SEALED;
+			continue;
+		}
+		if (n == 0 && mono_ms() - last_check >= CHECK_EVERY_MS) {
+			last_check = mono_ms();
+			if ((st = idle_check(h, &end)) != ONYX_OK)
+				return st;
+			if (end)
+				return end;
+		}
+	}
+}
+
+int
+onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
+    volatile sig_atomic_t *stop, struct onyx_hop_stats *stats, char *err,
+    size_t errlen)
+{
+	struct hop h;
+	int st, i;
+
+	memset(&h, 0, sizeof(h));
+	memset(stats, 0, sizeof(*stats));
+	h.a = a;
+	h.t = t;
+	h.stats = stats;
+	h.err = err;
+	h.errlen = errlen;
+	if ((h.w = onyx_wire_new()) == NULL)
+		return ONYX_ERR;
+	st = open_links(&h);
+	if (st == ONYX_OK)
+		st = loop(&h, stop);
+	for (i = 0; i < MAX_QUEUES; i++) {
+		if (h.in[i])
+			onyx_amqp_link_close(h.in[i]);
+		if (h.out[i])
+			onyx_amqp_link_close(h.out[i]);
+	}
+	if (h.seal_out)
+		onyx_amqp_link_close(h.seal_out);
+	if (h.done_out)
+		onyx_amqp_link_close(h.done_out);
+	onyx_mgmt_close(h.m);
+	onyx_wire_free(h.w);
+	onyx_buf_free(&h.enc);
+	onyx_emit_free(&h.emit);
+	return st;
+}
