@@ -1,5 +1,6 @@
 /* lib/zk.c: ZooKeeper session handling and retrying synchronous calls over libzookeeper_mt. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 struct onyx_zk {
 	zhandle_t *zh;
+	int wake[2]; /* a byte is written here when a watch fires */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int state; /* last session state seen by the watcher */
@@ -47,6 +49,21 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 		z->expired = true;
 	pthread_cond_broadcast(&z->cv);
 	pthread_mutex_unlock(&z->mu);
+	/* session changes matter to whoever waits on the wake fd too */
+	(void)!write(z->wake[1], "s", 1);
+}
+
+/* Every data and child watch lands here: just wake the owner's loop. */
+static void
+node_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	struct onyx_zk *z = ctx;
+
+	(void)zh;
+	(void)type;
+	(void)state;
+	(void)path;
+	(void)!write(z->wake[1], "w", 1);
 }
 
 int
@@ -67,6 +84,11 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 	pthread_cond_init(&z->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	z->retry_ms = 30000;
+	if (pipe2(z->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(z);
+		return ONYX_ERR;
+	}
 	snprintf(z->hosts, sizeof(z->hosts), "%s", hosts);
 	/* the client's own chatter only when asked for; we report errors ourselves */
 	zoo_set_debug_level(onyx_log_level() >= ONYX_LOG_DEBUG
@@ -111,6 +133,8 @@ onyx_zk_close(struct onyx_zk *z)
 		zookeeper_close(z->zh);
 	pthread_cond_destroy(&z->cv);
 	pthread_mutex_destroy(&z->mu);
+	close(z->wake[0]);
+	close(z->wake[1]);
 	free(z);
 }
 
@@ -225,8 +249,30 @@ onyx_zk_ensure_path(
 }
 
 int
+onyx_zk_wake_fd(const struct onyx_zk *z)
+{
+	return z->wake[0];
+}
+
+void
+onyx_zk_drain(struct onyx_zk *z)
+{
+	char buf[256];
+
+	while (read(z->wake[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+int
 onyx_zk_get(struct onyx_zk *z, const char *path, char **data, int *len,
     int *version, char *err, size_t errlen)
+{
+	return onyx_zk_wget(z, path, false, data, len, version, err, errlen);
+}
+
+int
+onyx_zk_wget(struct onyx_zk *z, const char *path, bool watch, char **data,
+    int *len, int *version, char *err, size_t errlen)
 {
 	long long start = mono_ms();
 	int rc, delay = 50, cap = 64 * 1024, n;
@@ -239,7 +285,8 @@ onyx_zk_get(struct onyx_zk *z, const char *path, char **data, int *len,
 			return ONYX_ERR;
 		do {
 			n = cap;
-			rc = zoo_get(z->zh, path, 0, buf, &n, &st);
+			rc = zoo_wget(z->zh, path, watch ? node_watcher : NULL,
+			    z, buf, &n, &st);
 		} while (retry(z, rc, start, &delay));
 		if (rc == ZOK && st.dataLength > cap) {
 			cap = st.dataLength;
@@ -295,12 +342,20 @@ onyx_zk_delete(
 int
 onyx_zk_exists(struct onyx_zk *z, const char *path, char *err, size_t errlen)
 {
+	return onyx_zk_wexists(z, path, false, err, errlen);
+}
+
+int
+onyx_zk_wexists(struct onyx_zk *z, const char *path, bool watch, char *err,
+    size_t errlen)
+{
 	long long start = mono_ms();
 	int rc, delay = 50;
 	struct Stat st;
 
 	do
-		rc = zoo_exists(z->zh, path, 0, &st);
+		rc = zoo_wexists(z->zh, path, watch ? node_watcher : NULL, z,
+		    &st);
 	while (retry(z, rc, start, &delay));
 	return map(z, rc, "exists", path, err, errlen);
 }
@@ -315,6 +370,13 @@ int
 onyx_zk_children(struct onyx_zk *z, const char *path, char ***names, int *count,
     char *err, size_t errlen)
 {
+	return onyx_zk_wchildren(z, path, false, names, count, err, errlen);
+}
+
+int
+onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
+    char ***names, int *count, char *err, size_t errlen)
+{
 	long long start = mono_ms();
 	int rc, delay = 50, i;
 	struct String_vector v;
@@ -324,7 +386,8 @@ onyx_zk_children(struct onyx_zk *z, const char *path, char ***names, int *count,
 	*count = 0;
 	memset(&v, 0, sizeof(v));
 	do
-		rc = zoo_get_children(z->zh, path, 0, &v);
+		rc = zoo_wget_children(z->zh, path,
+		    watch ? node_watcher : NULL, z, &v);
 	while (retry(z, rc, start, &delay));
 	if (rc != ZOK)
 		return map(z, rc, "children", path, err, errlen);

@@ -73,4 +73,19 @@ int onyx_zk_children(struct onyx_zk *z, const char *path, char ***names,
     int *count, char *err, size_t errlen);
 void onyx_zk_free_names(char **names);
 
+/*
+ * Watches. The w-variants leave a one-shot watch on path (data and
+ * existence, or children). Whatever watch fires, and every session change,
+ * makes onyx_zk_wake_fd readable: poll it, call onyx_zk_drain, then read
+ * again (and so re-arm) what matters. The calls return as their plain forms.
+ */
+int onyx_zk_wake_fd(const struct onyx_zk *z);
+void onyx_zk_drain(struct onyx_zk *z);
+int onyx_zk_wget(struct onyx_zk *z, const char *path, bool watch,
+    char **data, int *len, int *version, char *err, size_t errlen);
+int onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
+    char ***names, int *count, char *err, size_t errlen);
+int onyx_zk_wexists(struct onyx_zk *z, const char *path, bool watch,
+    char *err, size_t errlen);
+
 #endif

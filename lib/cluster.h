@@ -1,0 +1,99 @@
+/* lib/cluster.h: the ZooKeeper layout of a cluster and its JSON records: the contract between the programs. */
+#ifndef ONYX_CLUSTER_H
+#define ONYX_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "hop.h"
+#include "zk.h"
+
+/*
+ * Everything lives under /onyx/<cluster> (see onyx(7)):
+ *
+ * jobs/<job>               the plan (onyx-plan's JSON), by onyx-submit
+ * jobs/<job>/status        {"status": S, "reason": R, "at": ms}; S is
+ *                          "submitted" (onyx-submit), "running",
+ *                          "completed", "failed" (onyx-coord), "killed"
+ *                          (onyx-submit --kill)
+ * jobs/<job>/tasks/<task>  {"status": "waiting"|"running"|"complete",
+ *                          "peers": [ids]}, by onyx-coord
+ * jobs/<job>/done/<task>   {"peer": id, "end": "sealed"|"done", "at": ms},
+ *                          created by the peer that saw the task end
+ * jobs/<job>/stats/<peer>  {"task": T, "read": n, "written": n}, by peers
+ * peers/<peer>             ephemeral {"id", "host", "pid", "at"}, a peer's
+ *                          pulse
+ * assign/<peer>            {"job", "task", "offer": n, "state": S}: the
+ *                          coordinator writes S = "offered"; the peer answers
+ *                          "acked" when it starts and "finished" when the
+ *                          task ended; the coordinator revokes by deleting
+ *                          the node. Versioned sets on both sides.
+ * coord/election/n-        ephemeral sequential: leader election
+ * coord/leader             ephemeral {"id", "host", "pid", "at"}
+ */
+
+/* onyx_cluster_path: "/onyx/<cluster>/<fmt...>" into buf. Returns buf. */
+char *onyx_cluster_path(char *buf, size_t len, const char *cluster,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * onyx_cluster_init: create the fixed folders of cluster if missing.
+ * Returns ONYX_OK or the ZooKeeper error with err filled.
+ */
+int onyx_cluster_init(struct onyx_zk *z, const char *cluster, char *err,
+    size_t errlen);
+
+/*
+ * onyx_cluster_get: read the JSON record at path (a new reference in *out;
+ * its version in *version when not NULL); with watch, leave a watch.
+ * ONYX_EDATA when the data is not JSON. Errors as onyx_zk_get.
+ */
+int onyx_cluster_get(struct onyx_zk *z, const char *path, bool watch,
+    json_t **out, int *version, char *err, size_t errlen);
+
+/* onyx_cluster_set: write v (compact) at path, version -1 for any. */
+int onyx_cluster_set(struct onyx_zk *z, const char *path, const json_t *v,
+    int version, char *err, size_t errlen);
+
+/* onyx_cluster_create: create path holding v with ZooKeeper flags. */
+int onyx_cluster_create(struct onyx_zk *z, const char *path, const json_t *v,
+    int flags, char *err, size_t errlen);
+
+/* onyx_cluster_now: wall-clock milliseconds, for the "at" fields. */
+long long onyx_cluster_now(void);
+
+/* onyx_queue_seal / onyx_queue_done: the internal queues of a task. */
+char *onyx_queue_seal(char *buf, size_t len, const char *job,
+    const char *task);
+char *onyx_queue_done(char *buf, size_t len, const char *job,
+    const char *task);
+
+/* onyx_plan_task: the task object named task in plan, or NULL. */
+json_t *onyx_plan_task(const json_t *plan, const char *task);
+
+/*
+ * A task spec built from a plan, with the storage its pointers use.
+ */
+struct onyx_task_def {
+	struct onyx_task_spec spec;
+	const char *ingress[64], *egress[64];
+	char seal[512], done[512];
+	char *params;		/* malloc'd JSON text */
+	const char *fn;		/* catalog onyx/fn (borrowed from the plan) */
+	const char *type;	/* input, function, output */
+	bool sequential;
+	json_t *plan;		/* a reference, kept while the def lives */
+};
+
+/*
+ * onyx_task_def_from_plan: fill d for task of plan (function left unset).
+ * Returns ONYX_OK, or ONYX_EDATA with err naming what is wrong. Free with
+ * onyx_task_def_free.
+ */
+int onyx_task_def_from_plan(json_t *plan, const char *task,
+    struct onyx_task_def *d, char *err, size_t errlen);
+void onyx_task_def_free(struct onyx_task_def *d);
+
+#endif
