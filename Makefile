@@ -22,7 +22,7 @@ ALL_LIBS   = $(PKG_LIBS) -lzookeeper_mt -lpthread $(LDLIBS)
 # Where objects go: build/ normally, build-san/ for the sanitizer build.
 B ?= build
 
-PROGS     = onyx-queue onyx-plan
+PROGS     = onyx-queue onyx-plan onyx-coord
 LIB_SRCS  = $(wildcard lib/*.c)
 LIB_OBJS  = $(LIB_SRCS:lib/%.c=$(B)/lib/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)

@@ -9,8 +9,8 @@
 #include "status.h"
 
 char *
-onyx_cluster_path(char *buf, size_t len, const char *cluster, const char *fmt,
-    ...)
+onyx_cluster_path(
+    char *buf, size_t len, const char *cluster, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(buf, len, "/onyx/%s", cluster);
@@ -28,11 +28,11 @@ onyx_cluster_path(char *buf, size_t len, const char *cluster, const char *fmt,
 }
 
 int
-onyx_cluster_init(struct onyx_zk *z, const char *cluster, char *err,
-    size_t errlen)
+onyx_cluster_init(
+    struct onyx_zk *z, const char *cluster, char *err, size_t errlen)
 {
-	static const char *dirs[] = { "jobs", "peers", "assign",
-		"coord/election" };
+	static const char *dirs[] = {
+	    "jobs", "peers", "assign", "coord/election"};
 	char p[512];
 	size_t i;
 	int st;
@@ -46,21 +46,22 @@ onyx_cluster_init(struct onyx_zk *z, const char *cluster, char *err,
 }
 
 int
-onyx_cluster_get(struct onyx_zk *z, const char *path, bool watch,
-    json_t **out, int *version, char *err, size_t errlen)
+onyx_cluster_get(struct onyx_zk *z, const char *path, bool watch, json_t **out,
+    int *version, char *err, size_t errlen)
 {
 	json_error_t je;
 	char *data;
 	int len, st;
 
 	*out = NULL;
-	if ((st = onyx_zk_wget(z, path, watch, &data, &len, version, err,
-	    errlen)) != ONYX_OK)
+	if ((st = onyx_zk_wget(
+	         z, path, watch, &data, &len, version, err, errlen)) != ONYX_OK)
 		return st;
 	*out = json_loadb(data, len, JSON_DECODE_ANY, &je);
 	free(data);
 	if (*out == NULL) {
-		snprintf(err, errlen, "ZooKeeper %s: not JSON: %s", path, je.text);
+		snprintf(
+		    err, errlen, "ZooKeeper %s: not JSON: %s", path, je.text);
 		return ONYX_EDATA;
 	}
 	return ONYX_OK;
@@ -70,13 +71,14 @@ int
 onyx_cluster_set(struct onyx_zk *z, const char *path, const json_t *v,
     int version, char *err, size_t errlen)
 {
-	char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENCODE_ANY);
+	char *text =
+	    json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	int st;
 
 	if (text == NULL)
 		return ONYX_ERR;
-	st = onyx_zk_set(z, path, text, (int)strlen(text), version, err, errlen);
+	st =
+	    onyx_zk_set(z, path, text, (int)strlen(text), version, err, errlen);
 	free(text);
 	return st;
 }
@@ -85,8 +87,10 @@ int
 onyx_cluster_create(struct onyx_zk *z, const char *path, const json_t *v,
     int flags, char *err, size_t errlen)
 {
-	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENCODE_ANY) : NULL;
+	char *text = v
+	    ? json_dumps(
+	          v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+	    : NULL;
 	int st;
 
 	if (v != NULL && text == NULL)
@@ -126,7 +130,8 @@ onyx_plan_task(const json_t *plan, const char *task)
 	json_t *tasks = json_object_get(plan, "tasks"), *t;
 	size_t i;
 
-	json_array_foreach(tasks, i, t) {
+	json_array_foreach(tasks, i, t)
+	{
 		const char *n = json_string_value(json_object_get(t, "name"));
 		if (n != NULL && strcmp(n, task) == 0)
 			return t;
@@ -141,7 +146,8 @@ strings(json_t *arr, const char **out, int max)
 	json_t *v;
 	int n = 0;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) || n == max)
 			return -1;
 		out[n++] = json_string_value(v);
@@ -158,8 +164,8 @@ int_or(json_t *o, const char *key, int dflt)
 }
 
 int
-onyx_task_def_from_plan(json_t *plan, const char *task,
-    struct onyx_task_def *d, char *err, size_t errlen)
+onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
+    char *err, size_t errlen)
 {
 	json_t *t = onyx_plan_task(plan, task), *cat, *params;
 	const char *job = json_string_value(json_object_get(plan, "job"));
@@ -172,26 +178,30 @@ onyx_task_def_from_plan(json_t *plan, const char *task,
 	}
 	cat = json_object_get(t, "catalog");
 	d->spec.name = json_string_value(json_object_get(t, "name"));
-	d->spec.ningress = strings(json_object_get(t, "ingress"), d->ingress,
-	    64);
+	d->spec.ningress =
+	    strings(json_object_get(t, "ingress"), d->ingress, 64);
 	d->spec.negress = strings(json_object_get(t, "egress"), d->egress, 64);
-	if (d->spec.ningress < 1 || d->spec.negress < 1 || !json_is_object(cat)) {
-		snprintf(err, errlen, "task '%s' of the plan has no queues or "
-		    "catalog", task);
+	if (d->spec.ningress < 1 || d->spec.negress < 1 ||
+	    !json_is_object(cat)) {
+		snprintf(err, errlen,
+		    "task '%s' of the plan has no queues or "
+		    "catalog",
+		    task);
 		return ONYX_EDATA;
 	}
 	d->spec.ingress = d->ingress;
 	d->spec.egress = d->egress;
-	d->spec.seal_queue = onyx_queue_seal(d->seal, sizeof(d->seal), job,
-	    task);
-	d->spec.done_queue = onyx_queue_done(d->done, sizeof(d->done), job,
-	    task);
+	d->spec.seal_queue =
+	    onyx_queue_seal(d->seal, sizeof(d->seal), job, task);
+	d->spec.done_queue =
+	    onyx_queue_done(d->done, sizeof(d->done), job, task);
 	d->spec.batch_size = int_or(cat, "onyx/batch-size", 1000);
 	d->spec.batch_timeout_ms = int_or(cat, "onyx/batch-timeout", 1000);
 	d->spec.txn_timeout_ms = 60000;
 	params = json_object_get(cat, "onyx/params");
-	d->params = params ? json_dumps(params, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER) : strdup("{}");
+	d->params = params
+	    ? json_dumps(params, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	    : strdup("{}");
 	d->spec.params = d->params;
 	d->fn = json_string_value(json_object_get(cat, "onyx/fn"));
 	d->type = json_string_value(json_object_get(t, "type"));

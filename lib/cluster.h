@@ -42,8 +42,8 @@ char *onyx_cluster_path(char *buf, size_t len, const char *cluster,
  * onyx_cluster_init: create the fixed folders of cluster if missing.
  * Returns ONYX_OK or the ZooKeeper error with err filled.
  */
-int onyx_cluster_init(struct onyx_zk *z, const char *cluster, char *err,
-    size_t errlen);
+int onyx_cluster_init(
+    struct onyx_zk *z, const char *cluster, char *err, size_t errlen);
 
 /*
  * onyx_cluster_get: read the JSON record at path (a new reference in *out;
@@ -65,10 +65,8 @@ int onyx_cluster_create(struct onyx_zk *z, const char *path, const json_t *v,
 long long onyx_cluster_now(void);
 
 /* onyx_queue_seal / onyx_queue_done: the internal queues of a task. */
-char *onyx_queue_seal(char *buf, size_t len, const char *job,
-    const char *task);
-char *onyx_queue_done(char *buf, size_t len, const char *job,
-    const char *task);
+char *onyx_queue_seal(char *buf, size_t len, const char *job, const char *task);
+char *onyx_queue_done(char *buf, size_t len, const char *job, const char *task);
 
 /* onyx_plan_task: the task object named task in plan, or NULL. */
 json_t *onyx_plan_task(const json_t *plan, const char *task);
@@ -80,11 +78,11 @@ struct onyx_task_def {
 	struct onyx_task_spec spec;
 	const char *ingress[64], *egress[64];
 	char seal[512], done[512];
-	char *params;		/* malloc'd JSON text */
-	const char *fn;		/* catalog onyx/fn (borrowed from the plan) */
-	const char *type;	/* input, function, output */
+	char *params;     /* malloc'd JSON text */
+	const char *fn;   /* catalog onyx/fn (borrowed from the plan) */
+	const char *type; /* input, function, output */
 	bool sequential;
-	json_t *plan;		/* a reference, kept while the def lives */
+	json_t *plan; /* a reference, kept while the def lives */
 };
 
 /*

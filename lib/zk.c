@@ -346,16 +346,16 @@ onyx_zk_exists(struct onyx_zk *z, const char *path, char *err, size_t errlen)
 }
 
 int
-onyx_zk_wexists(struct onyx_zk *z, const char *path, bool watch, char *err,
-    size_t errlen)
+onyx_zk_wexists(
+    struct onyx_zk *z, const char *path, bool watch, char *err, size_t errlen)
 {
 	long long start = mono_ms();
 	int rc, delay = 50;
 	struct Stat st;
 
 	do
-		rc = zoo_wexists(z->zh, path, watch ? node_watcher : NULL, z,
-		    &st);
+		rc = zoo_wexists(
+		    z->zh, path, watch ? node_watcher : NULL, z, &st);
 	while (retry(z, rc, start, &delay));
 	return map(z, rc, "exists", path, err, errlen);
 }
@@ -386,8 +386,8 @@ onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
 	*count = 0;
 	memset(&v, 0, sizeof(v));
 	do
-		rc = zoo_wget_children(z->zh, path,
-		    watch ? node_watcher : NULL, z, &v);
+		rc = zoo_wget_children(
+		    z->zh, path, watch ? node_watcher : NULL, z, &v);
 	while (retry(z, rc, start, &delay));
 	if (rc != ZOK)
 		return map(z, rc, "children", path, err, errlen);
@@ -418,4 +418,42 @@ onyx_zk_free_names(char **names)
 	for (p = names; *p != NULL; p++)
 		free(*p);
 	free(names);
+}
+
+int
+onyx_zk_multi_create(struct onyx_zk *z, int n, const char *const *paths,
+    const char *const *datas, char *err, size_t errlen)
+{
+	long long start = mono_ms();
+	zoo_op_t ops[64];
+	zoo_op_result_t res[64];
+	char bufs[64][512];
+	int i, rc, delay = 50, tries = 0, bad;
+
+	if (n < 1 || n > 64) {
+		snprintf(err, errlen, "ZooKeeper multi: %d operations", n);
+		return ONYX_ERR;
+	}
+	do {
+		for (i = 0; i < n; i++)
+			zoo_create_op_init(&ops[i], paths[i], datas[i],
+			    datas[i] ? (int)strlen(datas[i]) : -1,
+			    &ZOO_OPEN_ACL_UNSAFE, 0, bufs[i], sizeof(bufs[i]));
+		memset(res, 0, sizeof(res));
+		rc = zoo_multi(z->zh, n, ops, res);
+		/*
+		 * A retried multi that meets its own first node: the first try
+		 * went through before the connection dropped (as in create).
+		 */
+		if (rc == ZNODEEXISTS && tries > 0 && res[0].err == ZNODEEXISTS)
+			rc = ZOK;
+		tries++;
+	} while (retry(z, rc, start, &delay));
+	/* name the operation that failed, not the first one */
+	for (bad = 0; rc != ZOK && bad < n - 1; bad++)
+		if (res[bad].err != ZOK &&
+		    res[bad].err != ZRUNTIMEINCONSISTENCY)
+			break;
+	return map(
+	    z, rc, "create", rc == ZOK ? paths[0] : paths[bad], err, errlen);
 }

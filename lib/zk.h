@@ -81,11 +81,22 @@ void onyx_zk_free_names(char **names);
  */
 int onyx_zk_wake_fd(const struct onyx_zk *z);
 void onyx_zk_drain(struct onyx_zk *z);
-int onyx_zk_wget(struct onyx_zk *z, const char *path, bool watch,
-    char **data, int *len, int *version, char *err, size_t errlen);
+int onyx_zk_wget(struct onyx_zk *z, const char *path, bool watch, char **data,
+    int *len, int *version, char *err, size_t errlen);
 int onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
     char ***names, int *count, char *err, size_t errlen);
-int onyx_zk_wexists(struct onyx_zk *z, const char *path, bool watch,
-    char *err, size_t errlen);
+int onyx_zk_wexists(
+    struct onyx_zk *z, const char *path, bool watch, char *err, size_t errlen);
+
+/*
+ * onyx_zk_multi_create: create the n persistent nodes paths[i] (parents
+ * before children) holding datas[i] (NUL-terminated text, or NULL for no
+ * data) in one atomic zoo_multi: all are created or none. Returns as
+ * onyx_zk_create; on failure err names the path whose create failed
+ * (ONYX_EEXIST when it exists already, ONYX_ENOENT when its parent is
+ * missing). n is at most 64.
+ */
+int onyx_zk_multi_create(struct onyx_zk *z, int n, const char *const *paths,
+    const char *const *datas, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,153 @@
+/* cmd/onyx-coord.c: the coordinator daemon: elect a leader, then reconcile the cluster on every change. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <bsd/err.h>
+#include <bsd/stdlib.h>
+
+#include "../lib/cluster.h"
+#include "../lib/conf.h"
+#include "../lib/coord.h"
+#include "../lib/log.h"
+#include "../lib/status.h"
+#include "../lib/zk.h"
+
+#ifndef ONYX_VERSION
+#define ONYX_VERSION "0.0.0"
+#endif
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	fprintf(code == 0 ? stdout : stderr,
+	    "usage: onyx-coord [-v] [-c cluster] [-o offer-timeout-ms] "
+	    "[-s session-ms] [-z zk]\n"
+	    "       onyx-coord -h | --help | -V | --version\n");
+	exit(code);
+}
+
+static long
+number(const char *s, const char *what, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
+	    v > INT_MAX) {
+		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
+		usage(EX_USAGE);
+	}
+	return v;
+}
+
+static const struct option longopts[] = {
+    {"cluster", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, 'h'},
+    {"offer-timeout", required_argument, NULL, 'o'},
+    {"session-timeout", required_argument, NULL, 's'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"zk", required_argument, NULL, 'z'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct onyx_conf conf;
+	struct onyx_coord_opts o = {0};
+	struct onyx_coord *c;
+	struct onyx_zk *z;
+	struct sigaction sa;
+	char err[1024], host[256], id[400];
+	long session = 10000;
+	int ch, st;
+
+	setprogname("onyx-coord");
+	/* decisions are the point of this program's log: info by default */
+	onyx_log_set_level(ONYX_LOG_INFO);
+	onyx_log_init();
+	onyx_conf_defaults(&conf);
+	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+	o.offer_timeout_ms = 10000;
+	while ((ch = getopt_long(argc, argv, "c:ho:s:Vvz:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			if (onyx_conf_set(&conf, "cluster", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--cluster: %s", err);
+			break;
+		case 'h': usage(0);
+		case 'o':
+			o.offer_timeout_ms =
+			    (int)number(optarg, "--offer-timeout", 1);
+			break;
+		case 's':
+			session = number(optarg, "--session-timeout", 1000);
+			break;
+		case 'V': printf("onyx-coord %s\n", ONYX_VERSION); return 0;
+		case 'v': onyx_log_set_level(ONYX_LOG_DEBUG); break;
+		case 'z':
+			if (onyx_conf_set(&conf, "zk", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--zk: %s", err);
+			break;
+		default: usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
+	o.cluster = conf.cluster;
+	o.id = id;
+	if ((st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
+	         sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	if ((st = onyx_cluster_init(z, conf.cluster, err, sizeof(err))) !=
+	    ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	if ((c = onyx_coord_new(z, &o)) == NULL)
+		errx(EX_SOFTWARE, "out of memory");
+	onyx_log(ONYX_LOG_INFO, "coordinator %s on cluster %s, ZooKeeper %s",
+	    id, conf.cluster, conf.zk);
+	st = onyx_coord_elect(c, &stop, err, sizeof(err));
+	while (st == ONYX_OK && !stop) {
+		struct pollfd p = {.fd = onyx_zk_wake_fd(z), .events = POLLIN};
+		if ((st = onyx_coord_step(c, err, sizeof(err))) != ONYX_OK)
+			break;
+		/* changes wake us; the timer catches offers that time out */
+		poll(&p, 1, 500);
+	}
+	onyx_coord_free(c);
+	onyx_zk_close(z);
+	if (st != ONYX_OK && st != ONYX_EINTR)
+		errx(onyx_status_exit(st), "%s", err);
+	onyx_log(ONYX_LOG_INFO, "stopped");
+	return 0;
+}

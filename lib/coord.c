@@ -1,0 +1,604 @@
+/* lib/coord.c: coordinator decisions, re-derived from ZooKeeper on every pass so any leader can resume. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zookeeper/zookeeper.h>
+
+#include "cluster.h"
+#include "coord.h"
+#include "log.h"
+#include "status.h"
+
+#define MAX_PEERS 1024
+#define MAX_JOBS 256
+#define MAX_TASKS 256
+
+struct onyx_coord {
+	struct onyx_zk *z;
+	struct onyx_coord_opts o;
+	char me[512]; /* our election node */
+	unsigned rr;  /* round-robin position over jobs */
+};
+
+struct peer {
+	char *id;
+	json_t *assign; /* the record, or NULL when idle */
+	int version;
+};
+
+struct task {
+	const char *name;
+	int phase;
+	int cap; /* most peers it may have; 0: no cap */
+	int npeers;
+	bool done;
+	json_t *rec; /* the tasks/<t> record as last written */
+};
+
+struct job {
+	char *id;
+	json_t *plan;
+	json_t *status;
+	const char *st; /* status text */
+	int status_version;
+	long long at;
+	struct task tasks[MAX_TASKS];
+	int ntasks;
+};
+
+struct state {
+	struct peer peers[MAX_PEERS];
+	int npeers;
+	struct job jobs[MAX_JOBS];
+	int njobs;
+};
+
+struct onyx_coord *
+onyx_coord_new(struct onyx_zk *z, const struct onyx_coord_opts *o)
+{
+	struct onyx_coord *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->z = z;
+	c->o = *o;
+	return c;
+}
+
+void
+onyx_coord_free(struct onyx_coord *c)
+{
+	free(c);
+}
+
+int
+onyx_coord_elect(
+    struct onyx_coord *c, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	char dir[512], p[600], **names;
+	const char *mine;
+	char waiting[600] = "";
+	json_t *rec;
+	int st, n, i;
+
+	onyx_cluster_path(dir, sizeof(dir), c->o.cluster, "coord/election");
+	snprintf(p, sizeof(p), "%s/n-", dir);
+	rec = json_pack("{s:s,s:i,s:I}", "id", c->o.id, "pid", (int)getpid(),
+	    "at", (json_int_t)onyx_cluster_now());
+	st = onyx_zk_create(c->z, p, NULL, 0, ZOO_EPHEMERAL_SEQUENTIAL, c->me,
+	    sizeof(c->me), err, errlen);
+	if (st != ONYX_OK) {
+		json_decref(rec);
+		return st;
+	}
+	mine = strrchr(c->me, '/') + 1;
+	for (;;) {
+		const char *pred = NULL;
+		struct pollfd pfd;
+
+		if (*stop) {
+			json_decref(rec);
+			return ONYX_EINTR;
+		}
+		onyx_zk_drain(c->z);
+		if ((st = onyx_zk_children(
+		         c->z, dir, &names, &n, err, errlen)) != ONYX_OK) {
+			json_decref(rec);
+			return st;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(names[i], mine) >= 0)
+				break;
+			pred = names[i];
+		}
+		if (pred == NULL) {
+			onyx_zk_free_names(names);
+			break;
+		}
+		snprintf(p, sizeof(p), "%s/%s", dir, pred);
+		if (strcmp(p, waiting) != 0) {
+			onyx_log(
+			    ONYX_LOG_INFO, "standby: waiting for %s to go", p);
+			snprintf(waiting, sizeof(waiting), "%s", p);
+		}
+		st = onyx_zk_wexists(c->z, p, true, err, errlen);
+		onyx_zk_free_names(names);
+		if (st == ONYX_ENOENT)
+			continue;
+		if (st != ONYX_OK) {
+			json_decref(rec);
+			return st;
+		}
+		pfd.fd = onyx_zk_wake_fd(c->z);
+		pfd.events = POLLIN;
+		poll(&pfd, 1, 1000);
+		if (onyx_zk_expired(c->z)) {
+			json_decref(rec);
+			snprintf(err, errlen, "the ZooKeeper session expired");
+			return ONYX_EEXPIRED;
+		}
+	}
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "coord/leader");
+	st = onyx_cluster_create(c->z, p, rec, ZOO_EPHEMERAL, err, errlen);
+	if (st == ONYX_EEXIST) {
+		/* a leader whose session is ending; we hold the lowest node */
+		onyx_zk_delete(c->z, p, -1, err, errlen);
+		st = onyx_cluster_create(
+		    c->z, p, rec, ZOO_EPHEMERAL, err, errlen);
+	}
+	json_decref(rec);
+	if (st == ONYX_OK)
+		onyx_log(ONYX_LOG_INFO, "leader: %s (%s)", c->o.id, c->me);
+	return st;
+}
+
+static void
+state_free(struct state *s)
+{
+	int i, k;
+
+	for (i = 0; i < s->npeers; i++) {
+		free(s->peers[i].id);
+		json_decref(s->peers[i].assign);
+	}
+	for (i = 0; i < s->njobs; i++) {
+		free(s->jobs[i].id);
+		json_decref(s->jobs[i].plan);
+		json_decref(s->jobs[i].status);
+		for (k = 0; k < s->jobs[i].ntasks; k++)
+			json_decref(s->jobs[i].tasks[k].rec);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+static const char *
+sget(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "";
+}
+
+static struct job *
+find_job(struct state *s, const char *id)
+{
+	int i;
+
+	for (i = 0; i < s->njobs; i++)
+		if (strcmp(s->jobs[i].id, id) == 0)
+			return &s->jobs[i];
+	return NULL;
+}
+
+static struct task *
+find_task(struct job *j, const char *name)
+{
+	int i;
+
+	for (i = 0; j != NULL && i < j->ntasks; i++)
+		if (strcmp(j->tasks[i].name, name) == 0)
+			return &j->tasks[i];
+	return NULL;
+}
+
+static int
+read_job(struct onyx_coord *c, struct job *j, char *err, size_t errlen)
+{
+	char p[600], **names;
+	json_t *tasks, *t;
+	size_t i;
+	int st, n, k;
+
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s", j->id);
+	if ((st = onyx_cluster_get(
+	         c->z, p, false, &j->plan, NULL, err, errlen)) != ONYX_OK)
+		return st;
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/status", j->id);
+	if ((st = onyx_cluster_get(c->z, p, true, &j->status,
+	         &j->status_version, err, errlen)) != ONYX_OK)
+		return st;
+	j->st = sget(j->status, "status");
+	j->at = json_integer_value(json_object_get(j->status, "at"));
+	tasks = json_object_get(j->plan, "tasks");
+	json_array_foreach(tasks, i, t)
+	{
+		struct task *tk;
+		json_t *cat = json_object_get(t, "catalog");
+		const char *cons = sget(cat, "onyx/consumption");
+		json_t *mp = json_object_get(cat, "onyx/max-peers");
+
+		if (j->ntasks == MAX_TASKS)
+			break;
+		tk = &j->tasks[j->ntasks++];
+		tk->name = sget(t, "name");
+		tk->phase =
+		    (int)json_integer_value(json_object_get(t, "phase"));
+		tk->cap = strcmp(cons, "sequential") == 0 ? 1
+		    : json_is_integer(mp) ? (int)json_integer_value(mp)
+		                          : 0;
+		onyx_cluster_path(p, sizeof(p), c->o.cluster,
+		    "jobs/%s/tasks/%s", j->id, tk->name);
+		onyx_cluster_get(c->z, p, false, &tk->rec, NULL, err, errlen);
+	}
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/done", j->id);
+	st = onyx_zk_wchildren(c->z, p, true, &names, &n, err, errlen);
+	if (st == ONYX_ENOENT)
+		return ONYX_OK;
+	if (st != ONYX_OK)
+		return st;
+	for (k = 0; k < n; k++) {
+		struct task *tk = find_task(j, names[k]);
+		if (tk != NULL)
+			tk->done = true;
+	}
+	onyx_zk_free_names(names);
+	return ONYX_OK;
+}
+
+static int
+read_state(struct onyx_coord *c, struct state *s, char *err, size_t errlen)
+{
+	char p[600], **names;
+	int st, n, i;
+
+	/* peers alive */
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "peers");
+	if ((st = onyx_zk_wchildren(c->z, p, true, &names, &n, err, errlen)) !=
+	    ONYX_OK)
+		return st;
+	for (i = 0; i < n && s->npeers < MAX_PEERS; i++)
+		s->peers[s->npeers++].id = strdup(names[i]);
+	onyx_zk_free_names(names);
+	/* jobs */
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs");
+	if ((st = onyx_zk_wchildren(c->z, p, true, &names, &n, err, errlen)) !=
+	    ONYX_OK)
+		return st;
+	for (i = 0; i < n && s->njobs < MAX_JOBS; i++) {
+		struct job *j = &s->jobs[s->njobs];
+		j->id = strdup(names[i]);
+		s->njobs++;
+		st = read_job(c, j, err, errlen);
+		if (st == ONYX_ENOENT) {
+			/* being submitted: the status node comes in the same
+			 * multi, so this is a job being deleted: skip it */
+			free(j->id);
+			json_decref(j->plan);
+			json_decref(j->status);
+			memset(j, 0, sizeof(*j));
+			s->njobs--;
+			continue;
+		}
+		if (st != ONYX_OK) {
+			onyx_zk_free_names(names);
+			return st;
+		}
+	}
+	onyx_zk_free_names(names);
+	return ONYX_OK;
+}
+
+/* Read assign/ and handle offers of dead peers; fill each live peer's record. */
+static int
+read_assign(struct onyx_coord *c, struct state *s, char *err, size_t errlen)
+{
+	char p[600], **names;
+	int st, n, i, k;
+
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "assign");
+	if ((st = onyx_zk_wchildren(c->z, p, true, &names, &n, err, errlen)) !=
+	    ONYX_OK)
+		return st;
+	for (i = 0; i < n; i++) {
+		struct peer *pe = NULL;
+		json_t *rec;
+		int version;
+
+		onyx_cluster_path(
+		    p, sizeof(p), c->o.cluster, "assign/%s", names[i]);
+		st = onyx_cluster_get(
+		    c->z, p, true, &rec, &version, err, errlen);
+		if (st == ONYX_ENOENT)
+			continue;
+		if (st != ONYX_OK && st != ONYX_EDATA)
+			break;
+		for (k = 0; k < s->npeers; k++)
+			if (strcmp(s->peers[k].id, names[i]) == 0)
+				pe = &s->peers[k];
+		if (pe == NULL) {
+			onyx_log(ONYX_LOG_INFO,
+			    "revoke peer=%s job=%s task=%s "
+			    "reason=peer-dead",
+			    names[i], sget(rec, "job"), sget(rec, "task"));
+			onyx_zk_delete(c->z, p, -1, err, errlen);
+			json_decref(rec);
+			st = ONYX_OK;
+			continue;
+		}
+		pe->assign = rec;
+		pe->version = version;
+		st = ONYX_OK;
+	}
+	onyx_zk_free_names(names);
+	return st;
+}
+
+static void
+set_status(
+    struct onyx_coord *c, struct job *j, const char *status, const char *reason)
+{
+	char p[600], err[512];
+	json_t *v =
+	    json_pack("{s:s,s:I}", "status", status, "at", (json_int_t)j->at);
+
+	if (reason != NULL)
+		json_object_set_new(v, "reason", json_string(reason));
+	json_object_set_new(v, "changed", json_integer(onyx_cluster_now()));
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/status", j->id);
+	if (onyx_cluster_set(c->z, p, v, j->status_version, err, sizeof(err)) ==
+	    ONYX_OK) {
+		onyx_log(ONYX_LOG_INFO, "job=%s status=%s%s%s", j->id, status,
+		    reason ? " reason=" : "", reason ? reason : "");
+		j->st = status;
+		j->status_version++;
+	}
+	json_decref(v);
+}
+
+static void
+revoke_offer(struct onyx_coord *c, struct peer *pe, const char *why)
+{
+	char p[600], err[512];
+
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "assign/%s", pe->id);
+	if (onyx_zk_delete(c->z, p, pe->version, err, sizeof(err)) == ONYX_OK)
+		onyx_log(ONYX_LOG_INFO,
+		    "revoke peer=%s job=%s task=%s reason=%s", pe->id,
+		    sget(pe->assign, "job"), sget(pe->assign, "task"), why);
+	json_decref(pe->assign);
+	pe->assign = NULL;
+}
+
+static bool
+finished(const char *st)
+{
+	return strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0 ||
+	    strcmp(st, "killed") == 0;
+}
+
+/* Offers and answers: dead ends, stale offers, ended tasks, failures. */
+static void
+settle_assignments(struct onyx_coord *c, struct state *s)
+{
+	long long now = onyx_cluster_now();
+	int i;
+
+	for (i = 0; i < s->npeers; i++) {
+		struct peer *pe = &s->peers[i];
+		struct job *j;
+		const char *st;
+
+		if (pe->assign == NULL)
+			continue;
+		st = sget(pe->assign, "state");
+		j = find_job(s, sget(pe->assign, "job"));
+		if (j == NULL || finished(j->st))
+			revoke_offer(c, pe, j == NULL ? "job-gone" : j->st);
+		else if (strcmp(st, "finished") == 0)
+			revoke_offer(c, pe, "task-ended");
+		else if (strcmp(st, "failed") == 0) {
+			char why[1024];
+			snprintf(why, sizeof(why), "task %s on peer %s: %s",
+			    sget(pe->assign, "task"), pe->id,
+			    sget(pe->assign, "reason"));
+			set_status(c, j, "failed", why);
+			revoke_offer(c, pe, "failed");
+		} else if (strcmp(st, "offered") == 0 &&
+		    now -
+		            json_integer_value(
+		                json_object_get(pe->assign, "at")) >
+		        c->o.offer_timeout_ms)
+			revoke_offer(c, pe, "offer-timeout");
+		else if (find_task(j, sget(pe->assign, "task")) != NULL &&
+		    find_task(j, sget(pe->assign, "task"))->done &&
+		    strcmp(st, "acked") != 0)
+			revoke_offer(c, pe, "task-complete");
+	}
+}
+
+static void
+count_peers(struct state *s)
+{
+	int i, k;
+
+	for (i = 0; i < s->njobs; i++)
+		for (k = 0; k < s->jobs[i].ntasks; k++)
+			s->jobs[i].tasks[k].npeers = 0;
+	for (i = 0; i < s->npeers; i++) {
+		struct peer *pe = &s->peers[i];
+		struct task *t;
+		if (pe->assign == NULL)
+			continue;
+		t = find_task(find_job(s, sget(pe->assign, "job")),
+		    sget(pe->assign, "task"));
+		if (t != NULL)
+			t->npeers++;
+	}
+}
+
+/* Jobs: completion, kills, and the tasks/<t> records watchers read. */
+static void
+settle_jobs(struct onyx_coord *c, struct state *s)
+{
+	char p[600], err[512];
+	int i, k, n;
+
+	for (i = 0; i < s->njobs; i++) {
+		struct job *j = &s->jobs[i];
+		bool all = j->ntasks > 0;
+
+		if (finished(j->st))
+			continue;
+		for (k = 0; k < j->ntasks; k++)
+			all = all && j->tasks[k].done;
+		if (all) {
+			set_status(c, j, "completed", NULL);
+			continue;
+		}
+		for (k = 0; k < j->ntasks; k++) {
+			struct task *t = &j->tasks[k];
+			json_t *peers = json_array(), *rec;
+			const char *ts;
+			for (n = 0; n < s->npeers; n++) {
+				json_t *a = s->peers[n].assign;
+				if (a != NULL &&
+				    strcmp(sget(a, "job"), j->id) == 0 &&
+				    strcmp(sget(a, "task"), t->name) == 0)
+					json_array_append_new(
+					    peers, json_string(s->peers[n].id));
+			}
+			ts = t->done                 ? "complete"
+			    : json_array_size(peers) ? "running"
+			                             : "waiting";
+			rec = json_pack(
+			    "{s:s,s:o}", "status", ts, "peers", peers);
+			if (!json_equal(rec, t->rec)) {
+				onyx_cluster_path(p, sizeof(p), c->o.cluster,
+				    "jobs/%s/tasks/%s", j->id, t->name);
+				if (onyx_cluster_set(c->z, p, rec, -1, err,
+				        sizeof(err)) == ONYX_ENOENT)
+					onyx_cluster_create(
+					    c->z, p, rec, 0, err, sizeof(err));
+			}
+			json_decref(rec);
+		}
+	}
+}
+
+/* The next task of job j that may take one more peer, or NULL. */
+static struct task *
+wanting(struct job *j)
+{
+	struct task *best = NULL;
+	int k;
+
+	for (k = 0; k < j->ntasks; k++) {
+		struct task *t = &j->tasks[k];
+		if (t->done || (t->cap > 0 && t->npeers >= t->cap))
+			continue;
+		/* fewest peers first, then the earlier phase: breadth-first */
+		if (best == NULL || t->npeers < best->npeers ||
+		    (t->npeers == best->npeers && t->phase < best->phase))
+			best = t;
+	}
+	return best;
+}
+
+static int
+by_submission(const void *a, const void *b)
+{
+	const struct job *x = *(struct job *const *)a;
+	const struct job *y = *(struct job *const *)b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static void
+schedule(struct onyx_coord *c, struct state *s)
+{
+	struct job *active[MAX_JOBS];
+	char p[600], err[512];
+	int na = 0, i, k;
+
+	for (i = 0; i < s->njobs; i++)
+		if (!finished(s->jobs[i].st))
+			active[na++] = &s->jobs[i];
+	if (na == 0)
+		return;
+	qsort(active, na, sizeof(active[0]), by_submission);
+	for (i = 0; i < s->npeers; i++) {
+		struct peer *pe = &s->peers[i];
+		struct task *t = NULL;
+		struct job *j = NULL;
+		json_t *rec;
+
+		if (pe->assign != NULL)
+			continue;
+		/* jobs round-robin: the next job, from where we stopped */
+		for (k = 0; k < na && t == NULL; k++) {
+			j = active[(c->rr + k) % na];
+			t = wanting(j);
+		}
+		if (t == NULL)
+			return;
+		c->rr = (c->rr + k) % na;
+		rec = json_pack("{s:s,s:s,s:I,s:s,s:I}", "job", j->id, "task",
+		    t->name, "offer", (json_int_t)onyx_cluster_now(), "state",
+		    "offered", "at", (json_int_t)onyx_cluster_now());
+		onyx_cluster_path(
+		    p, sizeof(p), c->o.cluster, "assign/%s", pe->id);
+		if (onyx_cluster_create(c->z, p, rec, 0, err, sizeof(err)) ==
+		    ONYX_OK) {
+			onyx_log(ONYX_LOG_INFO, "offer peer=%s job=%s task=%s",
+			    pe->id, j->id, t->name);
+			pe->assign = rec;
+			t->npeers++;
+			if (strcmp(j->st, "submitted") == 0)
+				set_status(c, j, "running", NULL);
+		} else
+			json_decref(rec);
+	}
+}
+
+int
+onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen)
+{
+	struct state *s = calloc(1, sizeof(*s));
+	int st;
+
+	if (s == NULL)
+		return ONYX_ERR;
+	onyx_zk_drain(c->z);
+	st = read_state(c, s, err, errlen);
+	if (st == ONYX_OK)
+		st = read_assign(c, s, err, errlen);
+	if (st == ONYX_OK) {
+		settle_assignments(c, s);
+		count_peers(s);
+		settle_jobs(c, s);
+		schedule(c, s);
+		settle_jobs(c, s);
+	}
+	state_free(s);
+	free(s);
+	if (st == ONYX_OK && onyx_zk_expired(c->z)) {
+		snprintf(err, errlen, "the ZooKeeper session expired");
+		return ONYX_EEXPIRED;
+	}
+	return st;
+}
