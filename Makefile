@@ -22,7 +22,7 @@ ALL_LIBS   = $(PKG_LIBS) -lzookeeper_mt -lpthread $(LDLIBS)
 # Where objects go: build/ normally, build-san/ for the sanitizer build.
 B ?= build
 
-PROGS     = onyx-queue onyx-plan onyx-coord
+PROGS     = onyx-queue onyx-plan onyx-coord onyx-peer onyx-submit onyx-watch
 LIB_SRCS  = $(wildcard lib/*.c)
 LIB_OBJS  = $(LIB_SRCS:lib/%.c=$(B)/lib/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -33,7 +33,7 @@ BINS      = $(PROGS:%=$(B)/bin/%)
 PLUGINS   = $(B)/examples/libonyx_examples.so
 
 .PHONY: all bins check test unit deps install uninstall lint sanitize \
-	sandbox sandbox-stop bench clean
+	sandbox sandbox-stop bench clean demo
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PLUGINS)
@@ -93,6 +93,13 @@ sandbox:
 
 sandbox-stop:
 	scripts/services stop .sandbox
+
+# The main job on a fresh machine: install, build, start what is missing, run
+# examples/inc (in -> inc -> out over a real text), stop what it started.
+demo:
+	scripts/deps
+	$(MAKE) all
+	examples/inc/run
 
 bench: all
 	bench/queue-throughput

@@ -1,0 +1,161 @@
+/* cmd/onyx-peer.c: host N virtual peers that take task offers from ZooKeeper and run them. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <bsd/err.h>
+#include <bsd/stdlib.h>
+
+#include "../lib/conf.h"
+#include "../lib/log.h"
+#include "../lib/peer.h"
+#include "../lib/status.h"
+
+#ifndef ONYX_VERSION
+#define ONYX_VERSION "0.0.0"
+#endif
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	FILE *f = code == 0 ? stdout : stderr;
+
+	fprintf(f,
+	    "usage: onyx-peer [-v] [-B url] [-c cluster] [-F fnpath] [-n "
+	    "peers]\n"
+	    "                 [-s session-ms] [-u user] [-z zk]\n"
+	    "                 [--password-file file]\n"
+	    "       onyx-peer -h | --help\n"
+	    "       onyx-peer -V | --version\n");
+	exit(code);
+}
+
+static int
+number(const char *s, const char *what, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max) {
+		warnx("%s: '%s' is not a whole number from %ld to %ld", what, s,
+		    min, max);
+		usage(EX_USAGE);
+	}
+	return (int)v;
+}
+
+enum {
+	OPT_PASSWORD_FILE = 256,
+};
+
+static const struct option longopts[] = {
+    {"broker", required_argument, NULL, 'B'},
+    {"cluster", required_argument, NULL, 'c'},
+    {"fn-path", required_argument, NULL, 'F'},
+    {"help", no_argument, NULL, 'h'},
+    {"peers", required_argument, NULL, 'n'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"session-timeout", required_argument, NULL, 's'},
+    {"user", required_argument, NULL, 'u'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"zk", required_argument, NULL, 'z'},
+    {NULL, 0, NULL, 0},
+};
+
+/* A flag that overrides a setting; a bad value is a usage error. */
+static void
+set(struct onyx_conf *c, const char *key, const char *flag, const char *v)
+{
+	char err[1024];
+
+	if (onyx_conf_set(c, key, v, err, sizeof(err)) != ONYX_OK)
+		errx(strcmp(key, "password-file") == 0 ? EX_CONFIG : EX_USAGE,
+		    "%s: %s", flag, err);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct onyx_conf conf;
+	struct onyx_peer_opts o;
+	struct onyx_peers *ps;
+	struct sigaction sa;
+	char err[1024];
+	int ch, st;
+
+	setprogname("onyx-peer");
+	onyx_log_init();
+	onyx_conf_defaults(&conf);
+	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+	memset(&o, 0, sizeof(o));
+	o.conf = &conf;
+	o.fnpath = getenv("ONYX_FN_PATH");
+	o.npeers = 1;
+	o.session_ms = 10000;
+	o.connect_ms = 10000;
+	while ((ch = getopt_long(
+	            argc, argv, "B:c:F:hn:s:u:Vvz:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'B': set(&conf, "broker", "--broker", optarg); break;
+		case 'c': set(&conf, "cluster", "--cluster", optarg); break;
+		case 'F': o.fnpath = optarg; break;
+		case 'h': usage(0);
+		case 'n': o.npeers = number(optarg, "--peers", 1, 1024); break;
+		case 's':
+			o.session_ms =
+			    number(optarg, "--session-timeout", 1, INT_MAX);
+			break;
+		case 'u': set(&conf, "user", "--user", optarg); break;
+		case 'V': printf("onyx-peer %s\n", ONYX_VERSION); return 0;
+		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
+		case 'z': set(&conf, "zk", "--zk", optarg); break;
+		case OPT_PASSWORD_FILE:
+			set(&conf, "password-file", "--password-file", optarg);
+			break;
+		default: usage(EX_USAGE);
+		}
+	}
+	/* wait for the services at start no longer than a session lasts */
+	if (o.session_ms < o.connect_ms)
+		o.connect_ms = o.session_ms;
+	if (optind < argc) {
+		warnx("unexpected argument '%s'", argv[optind]);
+		usage(EX_USAGE);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((st = onyx_peer_start(&o, &ps, err, sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	onyx_log(ONYX_LOG_INFO, "%d peer%s up in cluster '%s'", o.npeers,
+	    o.npeers == 1 ? "" : "s", conf.cluster);
+	st = onyx_peer_run(ps, &stop, err, sizeof(err));
+	onyx_peer_close(ps);
+	if (st == ONYX_EEXPIRED)
+		errx(EX_TEMPFAIL, "%s", err);
+	if (st != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	onyx_log(ONYX_LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,367 @@
+/* cmd/onyx-submit.c: submit a plan to the cluster, wait for its job, kill or list jobs. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <bsd/err.h>
+#include <bsd/stdlib.h>
+#include <jansson.h>
+
+#include "../lib/amqp.h"
+#include "../lib/buf.h"
+#include "../lib/cluster.h"
+#include "../lib/conf.h"
+#include "../lib/jobs.h"
+#include "../lib/log.h"
+#include "../lib/mgmt.h"
+#include "../lib/status.h"
+#include "../lib/zk.h"
+
+#ifndef ONYX_VERSION
+#define ONYX_VERSION "0.0.0"
+#endif
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	FILE *f = code == 0 ? stdout : stderr;
+
+	fprintf(f,
+	    "usage: onyx-submit [-w | --wait] [--timeout ms] [file]\n"
+	    "       onyx-submit --kill job\n"
+	    "       onyx-submit --list\n"
+	    "common: [-v] [-B url] [-u user] [--password-file file]\n"
+	    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n");
+	exit(code);
+}
+
+static long
+number(const char *s, const char *what, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
+	    v > INT_MAX) {
+		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
+		usage(EX_USAGE);
+	}
+	return v;
+}
+
+enum {
+	OPT_KILL = 256,
+	OPT_LIST,
+	OPT_PASSWORD_FILE,
+	OPT_TIMEOUT,
+};
+
+static const struct option longopts[] = {
+    {"broker", required_argument, NULL, 'B'},
+    {"cluster", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, 'h'},
+    {"kill", required_argument, NULL, OPT_KILL},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"user", required_argument, NULL, 'u'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"wait", no_argument, NULL, 'w'},
+    {"zk", required_argument, NULL, 'z'},
+    {NULL, 0, NULL, 0},
+};
+
+/* read_plan: the JSON plan in source (a file name, or NULL for stdin). */
+static json_t *
+read_plan(const char *source)
+{
+	const char *name = source ? source : "stdin";
+	FILE *in = stdin;
+	json_error_t je;
+	json_t *plan;
+	char msg[512];
+
+	if (source != NULL && (in = fopen(source, "r")) == NULL)
+		err(EX_NOINPUT, "%s", source);
+	plan = json_loadf(in, 0, &je);
+	if (ferror(in))
+		err(EX_IOERR, "%s", name);
+	if (in != stdin)
+		fclose(in);
+	if (plan == NULL)
+		errx(EX_DATAERR, "%s:%d:%d: not JSON: %s", name, je.line,
+		    je.column, je.text);
+	if (onyx_jobs_check_plan(plan, msg, sizeof(msg)) != ONYX_OK)
+		errx(EX_DATAERR, "%s: %s", name, msg);
+	return plan;
+}
+
+static struct onyx_zk *
+zk_open(const struct onyx_conf *c)
+{
+	struct onyx_zk *z;
+	char err[1024];
+	int st;
+
+	if ((st = onyx_zk_connect(c->zk, 10000, 5000, &z, err, sizeof(err))) !=
+	    ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	onyx_zk_set_retry(z, 10000);
+	return z;
+}
+
+/* create_queues: every queue of plan's job on the broker, or exit 69. */
+static void
+create_queues(const struct onyx_conf *c, const json_t *plan)
+{
+	struct onyx_amqp *a;
+	struct onyx_mgmt *m;
+	char err[1024], q[512] = "";
+	int st, n;
+
+	if ((st = onyx_amqp_connect(c, 10000, &a, err, sizeof(err))) != ONYX_OK)
+		errx(
+		    st == ONYX_ECONFIG ? EX_CONFIG : EX_UNAVAILABLE, "%s", err);
+	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK)
+		errx(EX_UNAVAILABLE, "cannot reach the broker's management: %s",
+		    onyx_amqp_error(a));
+	st = onyx_jobs_create_queues(
+	    m, plan, &n, q, sizeof(q), err, sizeof(err));
+	onyx_mgmt_close(m);
+	onyx_amqp_close(a);
+	if (st != ONYX_OK)
+		errx(EX_UNAVAILABLE, "cannot create queue '%s': %s", q, err);
+	onyx_log(ONYX_LOG_INFO, "created %d queues", n);
+}
+
+/* wait_job: wait for the end of job; returns the exit code. */
+static int
+wait_job(struct onyx_zk *z, const char *cluster, const char *job, long timeout)
+{
+	char err[1024];
+	json_t *rec = NULL;
+	const char *s, *reason;
+	int st, rc;
+
+	st = onyx_jobs_wait(
+	    z, cluster, job, (int)timeout, &stop, &rec, err, sizeof(err));
+	s = json_string_value(json_object_get(rec, "status"));
+	reason = json_string_value(json_object_get(rec, "reason"));
+	if (s == NULL)
+		s = "unknown";
+	if (st == ONYX_OK && strcmp(s, "completed") == 0)
+		rc = 0;
+	else if (st == ONYX_OK && strcmp(s, "failed") == 0) {
+		warnx("job %s failed: %s", job,
+		    reason ? reason
+		           : "no reason "
+		             "given");
+		rc = EX_SOFTWARE;
+	} else if (st == ONYX_OK) {
+		warnx("job %s was killed%s%s", job, reason ? ": " : "",
+		    reason ? reason : "");
+		rc = EX_TEMPFAIL;
+	} else if (st == ONYX_ETIMEDOUT) {
+		warnx("job %s: still %s after %ld ms", job, s, timeout);
+		rc = EX_TEMPFAIL;
+	} else if (st == ONYX_EINTR) {
+		warnx("stopped waiting for job %s (still %s); it keeps running",
+		    job, s);
+		rc = EX_TEMPFAIL;
+	} else if (st == ONYX_ENOENT) {
+		warnx("%s", err);
+		rc = EX_NOINPUT;
+	} else {
+		warnx("%s", err);
+		rc = onyx_status_exit(st);
+	}
+	json_decref(rec);
+	return rc;
+}
+
+static int
+cmd_list(struct onyx_zk *z, const char *cluster)
+{
+	json_t *jobs, *j;
+	char err[1024];
+	size_t i;
+	int st;
+
+	if ((st = onyx_jobs_list(z, cluster, &jobs, err, sizeof(err))) !=
+	    ONYX_OK) {
+		warnx("%s", err);
+		return onyx_status_exit(st);
+	}
+	json_array_foreach(jobs, i, j)
+	{
+		json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+	json_decref(jobs);
+	return 0;
+}
+
+static int
+cmd_kill(struct onyx_zk *z, const char *cluster, const char *job)
+{
+	char err[1024], status[64];
+	int st;
+
+	st = onyx_jobs_kill(z, cluster, job, "killed by onyx-submit", status,
+	    sizeof(status), err, sizeof(err));
+	switch (st) {
+	case ONYX_OK: return 0;
+	case ONYX_ENOENT: warnx("no job %s", job); return EX_NOINPUT;
+	case ONYX_EDATA:
+		warnx("job %s has ended already: %s", job, status);
+		return EX_DATAERR;
+	default: warnx("%s", err); return onyx_status_exit(st);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct onyx_conf conf;
+	struct onyx_zk *z;
+	struct sigaction sa;
+	const char *kill_job = NULL, *job;
+	char err[1024], status[64];
+	json_t *plan, *rec = NULL;
+	long timeout = -1;
+	bool list = false, wait = false;
+	int ch, st, rc = 0;
+
+	setprogname("onyx-submit");
+	onyx_log_init();
+	onyx_conf_defaults(&conf);
+	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+	while ((ch = getopt_long(argc, argv, "B:c:hu:Vvwz:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'B':
+			if (onyx_conf_set(&conf, "broker", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--broker: %s", err);
+			break;
+		case 'c':
+			if (onyx_conf_set(&conf, "cluster", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--cluster: %s", err);
+			break;
+		case 'h': usage(0);
+		case 'u':
+			if (onyx_conf_set(&conf, "user", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--user: %s", err);
+			break;
+		case 'V': printf("onyx-submit %s\n", ONYX_VERSION); return 0;
+		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
+		case 'w': wait = true; break;
+		case 'z':
+			if (onyx_conf_set(&conf, "zk", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--zk: %s", err);
+			break;
+		case OPT_KILL: kill_job = optarg; break;
+		case OPT_LIST: list = true; break;
+		case OPT_PASSWORD_FILE:
+			if (onyx_conf_set(&conf, "password-file", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_CONFIG, "--password-file: %s", err);
+			break;
+		case OPT_TIMEOUT:
+			timeout = number(optarg, "--timeout", 0);
+			break;
+		default: usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* The modes exclude each other. */
+	if (kill_job != NULL && list)
+		errx(EX_USAGE, "--kill and --list exclude each other");
+	if ((kill_job != NULL || list) && (wait || timeout >= 0))
+		errx(EX_USAGE, "--wait and --timeout only apply to a submit");
+	if ((kill_job != NULL || list) && argc > 0)
+		errx(EX_USAGE, "--%s takes no file", list ? "list" : "kill");
+	if (timeout >= 0 && !wait)
+		errx(EX_USAGE, "--timeout needs --wait");
+	if (argc > 1) {
+		warnx("one plan at a time, not %d", argc);
+		usage(EX_USAGE);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (list || kill_job != NULL) {
+		z = zk_open(&conf);
+		rc = list ? cmd_list(z, conf.cluster)
+		          : cmd_kill(z, conf.cluster, kill_job);
+		onyx_zk_close(z);
+		goto out;
+	}
+
+	plan =
+	    read_plan(argc == 1 && strcmp(argv[0], "-") != 0 ? argv[0] : NULL);
+	job = json_string_value(json_object_get(plan, "job"));
+	z = zk_open(&conf);
+	/* Refuse a known job before touching the broker. */
+	if (onyx_jobs_status(z, conf.cluster, job, false, &rec, err,
+	        sizeof(err)) != ONYX_ENOENT) {
+		const char *s =
+		    json_string_value(json_object_get(rec, "status"));
+
+		warnx("job %s was already submitted (status %s)", job,
+		    s ? s : "unknown");
+		json_decref(rec);
+		rc = EX_DATAERR;
+		goto done;
+	}
+	create_queues(&conf, plan);
+	st = onyx_jobs_submit(
+	    z, conf.cluster, plan, status, sizeof(status), err, sizeof(err));
+	if (st == ONYX_EEXIST) {
+		warnx("job %s was already submitted (status %s)", job, status);
+		rc = EX_DATAERR;
+	} else if (st != ONYX_OK) {
+		warnx("%s", err);
+		rc = onyx_status_exit(st);
+	} else {
+		printf("%s\n", job);
+		fflush(stdout);
+		if (wait)
+			rc = wait_job(z, conf.cluster, job, timeout);
+	}
+done:
+	onyx_zk_close(z);
+	json_decref(plan);
+out:
+	if (fclose(stdout) != 0 && rc == 0) {
+		warn("stdout");
+		rc = EX_IOERR;
+	}
+	return rc;
+}

@@ -1,0 +1,336 @@
+/* cmd/onyx-watch.c: show the state of a cluster (peers, jobs, tasks) from ZooKeeper, once or following changes. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/err.h>
+#include <bsd/stdlib.h>
+#include <jansson.h>
+
+#include "../lib/conf.h"
+#include "../lib/log.h"
+#include "../lib/status.h"
+#include "../lib/watch.h"
+#include "../lib/zk.h"
+
+#ifndef ONYX_VERSION
+#define ONYX_VERSION "0.0.0"
+#endif
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	FILE *f = code == 0 ? stdout : stderr;
+
+	fprintf(f,
+	    "usage: onyx-watch [--json] [-f | --follow] [-n count] "
+	    "[--timeout ms]\n"
+	    "       onyx-watch tree\n"
+	    "common: [-z hosts] [-c cluster] [-h | --help] "
+	    "[-V | --version]\n");
+	exit(code);
+}
+
+static long
+number(const char *s, const char *what, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
+	    v > INT_MAX) {
+		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
+		usage(EX_USAGE);
+	}
+	return v;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum {
+	OPT_JSON = 256,
+	OPT_TIMEOUT,
+};
+
+static const struct option longopts[] = {
+    {"cluster", required_argument, NULL, 'c'},
+    {"follow", no_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"count", required_argument, NULL, 'n'},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"version", no_argument, NULL, 'V'},
+    {"zk", required_argument, NULL, 'z'},
+    {NULL, 0, NULL, 0},
+};
+
+/* A JSON scalar as text for the table ("-" for null or missing). */
+static const char *
+cell(const json_t *v, char *buf, size_t len)
+{
+	char *s;
+
+	if (v == NULL || json_is_null(v))
+		return "-";
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+		return buf;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	snprintf(buf, len, "%s", s ? s : "?");
+	free(s);
+	return buf;
+}
+
+/* The state as a table, for a terminal. */
+static void
+print_table(const json_t *state)
+{
+	const json_t *leader = json_object_get(state, "leader");
+	static const char *pk[] = {"id", "host", "pid", "state", "job", "task"};
+	static const char *tk[] = {
+	    "name", "phase", "status", "read", "written", "peers"};
+	const char *c[6];
+	char b[6][256];
+	json_t *p, *j, *t;
+	size_t i, k, n;
+
+	printf("cluster %s, leader %s\n",
+	    json_string_value(json_object_get(state, "cluster")),
+	    cell(json_object_get(leader, "id"), b[0], sizeof(b[0])));
+	printf("\n%-24s %-20s %8s %-8s %-24s %s\n", "PEER", "HOST", "PID",
+	    "STATE", "JOB", "TASK");
+	json_array_foreach(json_object_get(state, "peers"), i, p)
+	{
+		for (n = 0; n < 6; n++)
+			c[n] =
+			    cell(json_object_get(p, pk[n]), b[n], sizeof(b[n]));
+		printf("%-24s %-20s %8s %-8s %-24s %s\n", c[0], c[1], c[2],
+		    c[3], c[4], c[5]);
+	}
+	json_array_foreach(json_object_get(state, "jobs"), i, j)
+	{
+		const json_t *why = json_object_get(j, "why");
+
+		printf("\nJOB %s  %s",
+		    json_string_value(json_object_get(j, "job")),
+		    json_string_value(json_object_get(j, "status")));
+		if (json_is_string(why))
+			printf("  (%s)", json_string_value(why));
+		printf("\n  %-24s %5s %-10s %12s %12s %s\n", "TASK", "PHASE",
+		    "STATUS", "READ", "WRITTEN", "PEERS");
+		json_array_foreach(json_object_get(j, "tasks"), k, t)
+		{
+			for (n = 0; n < 6; n++)
+				c[n] = cell(json_object_get(t, tk[n]), b[n],
+				    sizeof(b[n]));
+			printf("  %-24s %5s %-10s %12s %12s %s\n", c[0], c[1],
+			    c[2], c[3], c[4], c[5]);
+		}
+	}
+}
+
+static int
+cmd_tree(struct onyx_zk *z, const char *cluster)
+{
+	json_t *arr, *v;
+	char err[1024];
+	size_t i;
+	int st;
+
+	if ((st = onyx_watch_tree(z, cluster, &arr, err, sizeof(err))) !=
+	    ONYX_OK) {
+		warnx("%s", err);
+		return onyx_status_exit(st);
+	}
+	json_array_foreach(arr, i, v)
+	{
+		json_dumpf(v, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	}
+	json_decref(arr);
+	return 0;
+}
+
+/*
+ * show: print the state when it differs from *last (a table or a compact
+ * line); *last takes the new text. Returns whether it printed.
+ */
+static bool
+show(json_t *state, bool table, char **last)
+{
+	char *text = json_dumps(state, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (text == NULL)
+		errx(EX_SOFTWARE, "out of memory");
+	if (*last != NULL && strcmp(text, *last) == 0) {
+		free(text);
+		return false;
+	}
+	if (table) {
+		if (*last != NULL)
+			printf("\n");
+		print_table(state);
+	} else
+		printf("%s\n", text);
+	fflush(stdout);
+	free(*last);
+	*last = text;
+	return true;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct onyx_conf conf;
+	struct onyx_zk *z;
+	struct sigaction sa;
+	struct pollfd pfd;
+	char err[1024], *last = NULL;
+	json_t *state;
+	long count = 0, timeout = -1, shown = 0;
+	long long deadline = -1;
+	bool json = false, follow = false, table;
+	int ch, st, rc = 0;
+
+	setprogname("onyx-watch");
+	onyx_log_init();
+	onyx_conf_defaults(&conf);
+	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+	while (
+	    (ch = getopt_long(argc, argv, "c:fhn:Vz:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (onyx_conf_set(&conf, "cluster", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--cluster: %s", err);
+			break;
+		case 'f': follow = true; break;
+		case 'h': usage(0);
+		case 'n': count = number(optarg, "--count", 1); break;
+		case 'V': printf("onyx-watch %s\n", ONYX_VERSION); return 0;
+		case 'z':
+			if (onyx_conf_set(&conf, "zk", optarg, err,
+			        sizeof(err)) != ONYX_OK)
+				errx(EX_USAGE, "--zk: %s", err);
+			break;
+		case OPT_JSON: json = true; break;
+		case OPT_TIMEOUT:
+			timeout = number(optarg, "--timeout", 0);
+			break;
+		default: usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "tree") != 0)) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(EX_USAGE);
+	}
+	if (argc == 1 && (follow || count > 0 || timeout >= 0))
+		errx(EX_USAGE, "tree takes no -f, -n or --timeout");
+	if ((count > 0 || timeout >= 0) && !follow)
+		errx(EX_USAGE, "-n and --timeout need -f");
+	table = !json && isatty(STDOUT_FILENO);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((st = onyx_zk_connect(
+	         conf.zk, 10000, 5000, &z, err, sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
+	onyx_zk_set_retry(z, 10000);
+
+	if (argc == 1) {
+		rc = cmd_tree(z, conf.cluster);
+		goto out;
+	}
+	if (timeout >= 0)
+		deadline = mono_ms() + timeout;
+	for (;;) {
+		/* drain, then read with watches: no change slips between */
+		onyx_zk_drain(z);
+		if ((st = onyx_watch_state(z, conf.cluster, follow, &state, err,
+		         sizeof(err))) != ONYX_OK) {
+			warnx("%s", err);
+			rc = onyx_status_exit(st);
+			break;
+		}
+		if (show(state, table, &last))
+			shown++;
+		json_decref(state);
+		if (ferror(stdout) || !follow || (count > 0 && shown >= count))
+			break;
+		for (;;) {
+			int wait_ms = 1000;
+
+			if (stop)
+				goto out;
+			if (deadline >= 0) {
+				long long left = deadline - mono_ms();
+
+				if (left <= 0) {
+					if (count > 0) {
+						warnx("timed out after %ld ms "
+						      "with %ld of %ld states",
+						    timeout, shown, count);
+						rc = EX_TEMPFAIL;
+					}
+					goto out;
+				}
+				if (left < wait_ms)
+					wait_ms = (int)left;
+			}
+			pfd.fd = onyx_zk_wake_fd(z);
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, wait_ms) > 0)
+				break;
+			if (onyx_zk_expired(z)) {
+				warnx("the ZooKeeper session at %s expired",
+				    conf.zk);
+				rc = EX_TEMPFAIL;
+				goto out;
+			}
+		}
+	}
+out:
+	free(last);
+	onyx_zk_close(z);
+	if (fclose(stdout) != 0 && rc == 0) {
+		warn("stdout");
+		rc = EX_IOERR;
+	}
+	return rc;
+}

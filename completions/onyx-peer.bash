@@ -1,0 +1,31 @@
+# completions/onyx-peer.bash: bash completion for onyx-peer(1).
+# Installed as share/bash-completion/completions/onyx-peer; for a try in
+# the current shell: . completions/onyx-peer.bash
+
+_onyx_peer()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+
+	case $prev in
+	--password-file)
+		compopt -o filenames 2> /dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	-F | --fn-path)
+		compopt -o filenames 2> /dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	-n | --peers | -s | --session-timeout | -B | --broker | -c | \
+	--cluster | -u | --user | -z | --zk)
+		return	# a value of the user's
+		;;
+	esac
+	COMPREPLY=($(compgen -W '-B --broker -c --cluster -F --fn-path -h --help
+	    -n --peers --password-file -s --session-timeout -u --user
+	    -V --version -v --verbose -z --zk' -- "$cur"))
+}
+complete -F _onyx_peer onyx-peer

@@ -1,0 +1,543 @@
+/* lib/peer.c: virtual peers: registration, taking offers from ZooKeeper, running tasks, reporting. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zookeeper/zookeeper.h>
+
+#include "amqp.h"
+#include "cluster.h"
+#include "fn.h"
+#include "hop.h"
+#include "log.h"
+#include "peer.h"
+#include "status.h"
+#include "zk.h"
+
+#define POLL_MS 200       /* how often an idle peer reads assign/<id> */
+#define WATCH_MS 200      /* how often running offers are checked */
+#define BACKOFF_MIN 500   /* first wait after a failure */
+#define BACKOFF_MAX 10000 /* longest wait after failures */
+
+struct vpeer {
+	struct onyx_peers *ps;
+	pthread_t th;
+	bool started;
+	char id[320];
+	struct onyx_amqp *a; /* touched by this peer's thread only */
+	int backoff;
+	volatile sig_atomic_t stop; /* stops the hop loop and broker waits */
+	/* under ps->mu: what runs, for the monitor */
+	bool running;
+	unsigned gen;
+	long long offer;
+	char job[256], task[256];
+};
+
+struct onyx_peers {
+	struct onyx_conf conf;
+	const char *fnpath;
+	struct onyx_zk *z;
+	pthread_mutex_t mu;
+	bool quit; /* under mu */
+	int n;
+	struct vpeer *p;
+};
+
+static bool
+quitting(struct onyx_peers *ps)
+{
+	bool q;
+
+	pthread_mutex_lock(&ps->mu);
+	q = ps->quit;
+	pthread_mutex_unlock(&ps->mu);
+	return q;
+}
+
+/* Wait ms, servicing the broker connection (heartbeats) when there is one. */
+static void
+nap(struct vpeer *p, int ms)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	int st;
+
+	while (ms > 0 && !quitting(p->ps)) {
+		int slice = ms < 100 ? ms : 100;
+		if (p->a != NULL && !p->stop) {
+			st = onyx_amqp_wait(p->a, slice, -1);
+			if (st < 0 && st != ONYX_EINTR) {
+				onyx_log(ONYX_LOG_WARN,
+				    "peer %s: broker connection lost: %s",
+				    p->id, onyx_amqp_error(p->a));
+				onyx_amqp_close(p->a);
+				p->a = NULL;
+			}
+		} else
+			nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+}
+
+static int
+backoff(struct vpeer *p)
+{
+	p->backoff = p->backoff == 0 ? BACKOFF_MIN : p->backoff * 2;
+	if (p->backoff > BACKOFF_MAX)
+		p->backoff = BACKOFF_MAX;
+	return p->backoff;
+}
+
+static int
+ensure_broker(struct vpeer *p)
+{
+	char err[1024];
+	int st;
+
+	if (p->a != NULL)
+		return ONYX_OK;
+	if ((st = onyx_amqp_connect(
+	         &p->ps->conf, 10000, &p->a, err, sizeof(err))) != ONYX_OK) {
+		onyx_log(
+		    ONYX_LOG_WARN, "peer %s: reconnecting: %s", p->id, err);
+		p->a = NULL;
+		return st;
+	}
+	onyx_amqp_set_interrupt(p->a, &p->stop);
+	onyx_log(ONYX_LOG_INFO, "peer %s: reconnected to the broker", p->id);
+	return ONYX_OK;
+}
+
+/* Answer the offer as with state (and reason), versioned. */
+static int
+answer(struct vpeer *p, const char *path, const json_t *as, int version,
+    const char *state, const char *reason)
+{
+	json_t *v = json_deep_copy(as);
+	char err[1024];
+	int st;
+
+	if (v == NULL)
+		return ONYX_ERR;
+	json_object_set_new(v, "state", json_string(state));
+	if (reason != NULL)
+		json_object_set_new(v, "reason", json_string(reason));
+	json_object_set_new(v, "at", json_integer(onyx_cluster_now()));
+	st = onyx_cluster_set(p->ps->z, path, v, version, err, sizeof(err));
+	json_decref(v);
+	if (st != ONYX_OK && st != ONYX_EVERSION && st != ONYX_ENOENT)
+		onyx_log(ONYX_LOG_WARN, "peer %s: answering '%s': %s", p->id,
+		    state, err);
+	return st;
+}
+
+/* Record the end of the task: done/<task> (once per task), stats/<id>. */
+static void
+record(struct vpeer *p, const char *job, const char *task, int end,
+    const struct onyx_hop_stats *s)
+{
+	struct onyx_peers *ps = p->ps;
+	char path[1024], err[1024];
+	json_t *v;
+	int st;
+
+	onyx_cluster_path(
+	    path, sizeof(path), ps->conf.cluster, "jobs/%s/done/%s", job, task);
+	v = json_pack("{s:s,s:s,s:I}", "peer", p->id, "end",
+	    end == ONYX_HOP_SEALED ? "sealed" : "done", "at",
+	    (json_int_t)onyx_cluster_now());
+	st = onyx_cluster_create(ps->z, path, v, 0, err, sizeof(err));
+	json_decref(v);
+	if (st != ONYX_OK && st != ONYX_EEXIST)
+		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
+	onyx_cluster_path(path, sizeof(path), ps->conf.cluster,
+	    "jobs/%s/stats/%s", job, p->id);
+	v = json_pack("{s:s,s:I,s:I,s:I}", "task", task, "read",
+	    (json_int_t)s->read, "written", (json_int_t)s->written, "batches",
+	    (json_int_t)s->batches);
+	st = onyx_cluster_set(ps->z, path, v, -1, err, sizeof(err));
+	if (st == ONYX_ENOENT)
+		st = onyx_cluster_create(ps->z, path, v, 0, err, sizeof(err));
+	if (st == ONYX_EEXIST)
+		st = onyx_cluster_set(ps->z, path, v, -1, err, sizeof(err));
+	json_decref(v);
+	if (st != ONYX_OK)
+		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
+}
+
+static void
+set_running(struct vpeer *p, bool on, const char *job, const char *task,
+    long long offer)
+{
+	pthread_mutex_lock(&p->ps->mu);
+	p->running = on;
+	if (on) {
+		p->gen++;
+		p->offer = offer;
+		snprintf(p->job, sizeof(p->job), "%s", job);
+		snprintf(p->task, sizeof(p->task), "%s", task);
+	}
+	/* a stop meant for the run just ended must not stop the next one */
+	p->stop = p->ps->quit ? 1 : 0;
+	pthread_mutex_unlock(&p->ps->mu);
+}
+
+/* Run the task of one offer; returns the ms to wait before the next look. */
+static int
+run_offer(struct vpeer *p, const char *path, json_t *as, int version,
+    const char *job, const char *task, long long offer)
+{
+	struct onyx_peers *ps = p->ps;
+	struct onyx_task_def d;
+	struct onyx_fnref f;
+	struct onyx_hop_stats stats;
+	json_t *plan = NULL;
+	char ppath[1024], err[1024], herr[1024];
+	const char *fn;
+	bool have_def = false, have_fn = false;
+	int st, end, wait = POLL_MS;
+
+	onyx_log(ONYX_LOG_INFO,
+	    "peer %s: task %s of job %s: offered (offer %lld)", p->id, task,
+	    job, offer);
+	onyx_cluster_path(
+	    ppath, sizeof(ppath), ps->conf.cluster, "jobs/%s", job);
+	if ((st = onyx_cluster_get(ps->z, ppath, false, &plan, NULL, err,
+	         sizeof(err))) != ONYX_OK)
+		goto failed;
+	if ((st = onyx_task_def_from_plan(plan, task, &d, err, sizeof(err))) !=
+	    ONYX_OK)
+		goto failed;
+	have_def = true;
+	if (d.type != NULL && strcmp(d.type, "function") == 0)
+		fn = d.fn;
+	else
+		fn = "identity"; /* input and output tasks move segments */
+	if (fn == NULL) {
+		snprintf(err, sizeof(err),
+		    "task '%s' has no onyx/fn (onyx/exec is not supported yet)",
+		    task);
+		goto failed;
+	}
+	if ((st = onyx_fn_resolve(fn, ps->fnpath, &f, err, sizeof(err))) !=
+	    ONYX_OK)
+		goto failed;
+	have_fn = true;
+	d.spec.fn = f.fn;
+	if (ensure_broker(p) != ONYX_OK) {
+		/* not acked: the coordinator may offer it elsewhere */
+		wait = backoff(p);
+		goto out;
+	}
+	st = answer(p, path, as, version, "acked", NULL);
+	if (st != ONYX_OK) {
+		/* the offer changed under us: read it again at once */
+		wait =
+		    st == ONYX_EVERSION || st == ONYX_ENOENT ? 0 : backoff(p);
+		goto out;
+	}
+	version++;
+	onyx_log(ONYX_LOG_INFO, "peer %s: task %s of job %s: acked", p->id,
+	    task, job);
+	set_running(p, true, job, task, offer);
+	end = onyx_hop_run(p->a, &d.spec, &p->stop, &stats, herr, sizeof(herr));
+	set_running(p, false, NULL, NULL, 0);
+	if (end == ONYX_HOP_SEALED || end == ONYX_HOP_DONE) {
+		onyx_log(ONYX_LOG_INFO,
+		    "peer %s: task %s of job %s: %s (%llu read, %llu written "
+		    "in %llu batches)",
+		    p->id, task, job,
+		    end == ONYX_HOP_SEALED ? "sealed" : "done", stats.read,
+		    stats.written, stats.batches);
+		record(p, job, task, end, &stats);
+		if (answer(p, path, as, version, "finished", NULL) ==
+		    ONYX_EVERSION)
+			onyx_log(ONYX_LOG_INFO,
+			    "peer %s: task %s of job %s: the offer changed "
+			    "before 'finished'",
+			    p->id, task, job);
+	} else if (end == ONYX_HOP_STOPPED) {
+		onyx_log(ONYX_LOG_INFO,
+		    "peer %s: task %s of job %s: stopped (%llu read, %llu "
+		    "written)",
+		    p->id, task, job, stats.read, stats.written);
+	} else {
+		onyx_log(ONYX_LOG_WARN,
+		    "peer %s: task %s of job %s: failed: %s", p->id, task, job,
+		    herr);
+		answer(p, path, as, version, "failed", herr);
+		if (end != ONYX_EDATA && end != ONYX_EUSAGE) {
+			/* the connection may be broken: start afresh */
+			onyx_amqp_close(p->a);
+			p->a = NULL;
+		}
+	}
+	p->backoff = 0;
+	goto out;
+failed:
+	onyx_log(ONYX_LOG_WARN, "peer %s: task %s of job %s: failed: %s", p->id,
+	    task, job, err);
+	if (answer(p, path, as, version, "failed", err) == ONYX_EVERSION)
+		wait = 0;
+out:
+	if (have_fn)
+		onyx_fn_release(&f);
+	if (have_def)
+		onyx_task_def_free(&d);
+	json_decref(plan);
+	return wait;
+}
+
+/* One look at assign/<id>; returns the ms to wait before the next. */
+static int
+step(struct vpeer *p)
+{
+	struct onyx_peers *ps = p->ps;
+	char path[1024], err[1024];
+	const char *state, *job, *task;
+	json_t *as, *off;
+	int st, version, wait;
+
+	onyx_cluster_path(
+	    path, sizeof(path), ps->conf.cluster, "assign/%s", p->id);
+	st = onyx_cluster_get(
+	    ps->z, path, false, &as, &version, err, sizeof(err));
+	if (st == ONYX_ENOENT)
+		return POLL_MS;
+	if (st != ONYX_OK) {
+		if (st != ONYX_EEXPIRED)
+			onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
+		return backoff(p);
+	}
+	state = json_string_value(json_object_get(as, "state"));
+	job = json_string_value(json_object_get(as, "job"));
+	task = json_string_value(json_object_get(as, "task"));
+	off = json_object_get(as, "offer");
+	if (state == NULL || strcmp(state, "offered") != 0) {
+		json_decref(as);
+		return POLL_MS;
+	}
+	if (job == NULL || task == NULL || !json_is_integer(off)) {
+		onyx_log(ONYX_LOG_WARN,
+		    "peer %s: %s: an offer needs \"job\", \"task\" and "
+		    "\"offer\"",
+		    p->id, path);
+		answer(p, path, as, version, "failed",
+		    "the offer lacks \"job\", \"task\" or \"offer\"");
+		json_decref(as);
+		return POLL_MS;
+	}
+	wait = run_offer(p, path, as, version, job, task,
+	    (long long)json_integer_value(off));
+	json_decref(as);
+	return wait;
+}
+
+static void *
+peer_main(void *arg)
+{
+	struct vpeer *p = arg;
+
+	while (!quitting(p->ps))
+		nap(p, step(p));
+	return NULL;
+}
+
+/* Should the task p runs (job, offer) stop? Returns why, or NULL. */
+static const char *
+revoked(struct onyx_peers *ps, const char *id, const char *job, long long offer)
+{
+	char path[1024], err[1024];
+	const char *why = NULL, *s;
+	json_t *v;
+	int st;
+
+	onyx_cluster_path(
+	    path, sizeof(path), ps->conf.cluster, "assign/%s", id);
+	st = onyx_cluster_get(ps->z, path, false, &v, NULL, err, sizeof(err));
+	if (st == ONYX_ENOENT)
+		return "revoked";
+	if (st == ONYX_OK) {
+		json_t *o = json_object_get(v, "offer");
+		if (!json_is_integer(o) || json_integer_value(o) != offer)
+			why = "offer replaced";
+		json_decref(v);
+	}
+	if (why != NULL || st != ONYX_OK)
+		return why; /* a lost connection is no reason to stop */
+	onyx_cluster_path(
+	    path, sizeof(path), ps->conf.cluster, "jobs/%s/status", job);
+	if (onyx_cluster_get(ps->z, path, false, &v, NULL, err, sizeof(err)) ==
+	    ONYX_OK) {
+		s = json_string_value(json_object_get(v, "status"));
+		if (s != NULL && strcmp(s, "killed") == 0)
+			why = "job killed";
+		json_decref(v);
+	}
+	return why;
+}
+
+static void
+monitor(struct onyx_peers *ps)
+{
+	int i;
+
+	for (i = 0; i < ps->n; i++) {
+		struct vpeer *p = &ps->p[i];
+		char job[256];
+		long long offer;
+		unsigned gen;
+		bool running;
+		const char *why;
+
+		pthread_mutex_lock(&ps->mu);
+		running = p->running;
+		gen = p->gen;
+		offer = p->offer;
+		snprintf(job, sizeof(job), "%s", p->job);
+		pthread_mutex_unlock(&ps->mu);
+		if (!running || (why = revoked(ps, p->id, job, offer)) == NULL)
+			continue;
+		pthread_mutex_lock(&ps->mu);
+		if (p->running && p->gen == gen && !p->stop) {
+			p->stop = 1;
+			onyx_log(ONYX_LOG_INFO,
+			    "peer %s: task %s of job %s: %s: stopping", p->id,
+			    p->task, job, why);
+		}
+		pthread_mutex_unlock(&ps->mu);
+	}
+}
+
+int
+onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
+    size_t errlen)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	bool expired = false;
+	int i, t;
+
+	for (i = 0; i < ps->n; i++) {
+		if (pthread_create(&ps->p[i].th, NULL, peer_main, &ps->p[i]) !=
+		    0) {
+			snprintf(err, errlen, "cannot start a peer thread");
+			*stop = 1;
+			break;
+		}
+		ps->p[i].started = true;
+	}
+	while (!*stop) {
+		if (onyx_zk_expired(ps->z)) {
+			expired = true;
+			break;
+		}
+		monitor(ps);
+		for (t = 0; t < WATCH_MS && !*stop; t += 50)
+			nanosleep(&ts, NULL);
+	}
+	pthread_mutex_lock(&ps->mu);
+	ps->quit = true;
+	for (i = 0; i < ps->n; i++)
+		ps->p[i].stop = 1;
+	pthread_mutex_unlock(&ps->mu);
+	for (i = 0; i < ps->n; i++)
+		if (ps->p[i].started) {
+			pthread_join(ps->p[i].th, NULL);
+			ps->p[i].started = false;
+		}
+	if (expired) {
+		snprintf(err, errlen,
+		    "the ZooKeeper session expired: every peer stopped");
+		return ONYX_EEXPIRED;
+	}
+	return ONYX_OK;
+}
+
+int
+onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
+    char *err, size_t errlen)
+{
+	struct onyx_peers *ps;
+	char host[256], path[1024];
+	int i, st;
+
+	*out = NULL;
+	if (o->npeers < 1) {
+		snprintf(err, errlen, "at least one peer");
+		return ONYX_EUSAGE;
+	}
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (ps->p = calloc(o->npeers, sizeof(*ps->p))) == NULL) {
+		free(ps);
+		snprintf(err, errlen, "out of memory");
+		return ONYX_ERR;
+	}
+	ps->conf = *o->conf;
+	ps->fnpath = o->fnpath;
+	ps->n = o->npeers;
+	pthread_mutex_init(&ps->mu, NULL);
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; i < ps->n; i++) {
+		ps->p[i].ps = ps;
+		snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s-%ld-%d", host,
+		    (long)getpid(), i);
+	}
+	if ((st = onyx_zk_connect(ps->conf.zk, o->session_ms, o->connect_ms,
+	         &ps->z, err, errlen)) != ONYX_OK)
+		goto fail;
+	/* a call stuck on a lost connection must not outlive the session */
+	onyx_zk_set_retry(ps->z, o->session_ms);
+	if ((st = onyx_cluster_init(ps->z, ps->conf.cluster, err, errlen)) !=
+	    ONYX_OK)
+		goto fail;
+	for (i = 0; i < ps->n; i++) {
+		struct vpeer *p = &ps->p[i];
+		if ((st = onyx_amqp_connect(&ps->conf, o->connect_ms, &p->a,
+		         err, errlen)) != ONYX_OK) {
+			p->a = NULL;
+			goto fail;
+		}
+		onyx_amqp_set_interrupt(p->a, &p->stop);
+	}
+	for (i = 0; i < ps->n; i++) {
+		struct vpeer *p = &ps->p[i];
+		json_t *v = json_pack("{s:s,s:s,s:I,s:I}", "id", p->id, "host",
+		    host, "pid", (json_int_t)getpid(), "at",
+		    (json_int_t)onyx_cluster_now());
+		onyx_cluster_path(
+		    path, sizeof(path), ps->conf.cluster, "peers/%s", p->id);
+		st = onyx_cluster_create(
+		    ps->z, path, v, ZOO_EPHEMERAL, err, errlen);
+		json_decref(v);
+		if (st != ONYX_OK)
+			goto fail;
+		onyx_log(ONYX_LOG_INFO, "peer %s: registered", p->id);
+	}
+	*out = ps;
+	return ONYX_OK;
+fail:
+	onyx_peer_close(ps);
+	return st;
+}
+
+void
+onyx_peer_close(struct onyx_peers *ps)
+{
+	int i;
+
+	if (ps == NULL)
+		return;
+	for (i = 0; i < ps->n; i++)
+		onyx_amqp_close(ps->p[i].a);
+	onyx_zk_close(ps->z);
+	pthread_mutex_destroy(&ps->mu);
+	free(ps->p);
+	free(ps);
+}
