@@ -29,6 +29,8 @@ struct hop {
 	struct onyx_buf enc;
 	struct onyx_emit emit;
 	struct onyx_hop_stats *stats;
+	unsigned long long inflight_read,
+	    inflight_written; /* commit in flight */
 	char *err;
 	size_t errlen;
 };
@@ -261,6 +263,33 @@ idle_check(struct hop *h, int *end)
 	return ONYX_OK;
 }
 
+/* The commit in flight (if any) is known to be done: count it. */
+static void
+confirm(struct hop *h)
+{
+	if (h->inflight_read == 0 && h->inflight_written == 0)
+		return;
+	h->stats->read += h->inflight_read;
+	h->stats->written += h->inflight_written;
+	h->stats->batches++;
+	h->inflight_read = h->inflight_written = 0;
+}
+
+/* Wait for the commit in flight. */
+static int
+settle(struct hop *h)
+{
+	int st;
+
+	if (!onyx_amqp_txn_pending(h->a))
+		return ONYX_OK;
+	if ((st = onyx_amqp_txn_commit_end(h->a, h->t->txn_timeout_ms)) !=
+	    ONYX_OK)
+		return fail(h, st, "commit");
+	confirm(h);
+	return ONYX_OK;
+}
+
 static int
 loop(struct hop *h, volatile sig_atomic_t *stop)
 {
@@ -276,7 +305,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 		bool open = false, sealed;
 
 		if (*stop)
-			return ONYX_HOP_STOPPED;
+			return settle(h) == ONYX_OK ? ONYX_HOP_STOPPED
+			                            : ONYX_ERR;
 		while (n < t->batch_size) {
 			int wait;
 			enum onyx_wire_kind kind;
@@ -332,13 +362,23 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			n++;
 		}
 		if (open) {
-			if ((st = onyx_amqp_txn_commit(
+			/*
+			 * Pipelining: the discharge goes out and the next batch
+			 * is read, applied and written while the broker writes
+			 * this one to its journal. Batches still commit in
+			 * order, and a failed commit fails the next batch too,
+			 * so a sequential task keeps its order.
+			 */
+			if ((st = onyx_amqp_txn_commit_begin(
 			         h->a, t->txn_timeout_ms)) != ONYX_OK)
 				return fail(h, st, "commit");
-			h->stats->read += n;
-			h->stats->written += emitted;
-			h->stats->batches++;
+			confirm(h);
+			h->inflight_read = n;
+			h->inflight_written = emitted;
 		}
+		/* Decisions below look at queue counts: settle the commit first. */
+		if ((hj >= 0 || n == 0 || *stop) && (st = settle(h)) != ONYX_OK)
+			return st;
 		if (hj >= 0) {
 			if ((st = on_sentinel(h, hj, &held, &sealed)) !=
 			    ONYX_OK)

@@ -2,7 +2,7 @@
 # Jobs end to end: onyx-plan | onyx-submit --wait with a real onyx-coord and
 # onyx-peer processes, on real ZooKeeper and Artemis.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 24
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 EX=$ONYX_ROOT/examples
@@ -158,7 +158,18 @@ plus1 20000 | sort > "$T/re.want"
 check "a coordinator restarted mid-job carries it to completion, output exact" \
     sh -c "[ $rc = 0 ] && cmp -s $T/re.out $T/re.want"
 
-# 8. a sequential pipeline keeps order and never has two peers on a task
+# 8. a function that cannot load fails the job with the reason
+jq '(.catalog[] | select(."onyx/name" == "inc") | ."onyx/fn") = "libnosuch.so:inc"' "$T/inc.json" |
+    jq --arg s "-bad-$$" '(.catalog[] | select(."artemis/queue-name") | ."artemis/queue-name") |= sub("-big-[0-9]+$"; $s)' > "$T/bad.json"
+job bad "$T/bad.json" > "$T/bad.plan"
+BJ=$(jq -r .job "$T/bad.plan")
+run_rc onyx-submit --wait --timeout 60000 < "$T/bad.plan"
+is "$RC" 70 "a job whose function cannot load: onyx-submit --wait exits 70"
+like "$ERR" "job $BJ failed: task inc on peer .*libnosuch.so" "and prints the reason, naming the task and the library"
+like "$(watch_json | jq -r --arg j "$BJ" '.jobs[] | select(.job == $j) | "\(.status): \(.reason)"')" \
+    "^failed: task inc on peer .*libnosuch.so" "onyx-watch shows the job failed with the reason"
+
+# 9. a sequential pipeline keeps order and never has two peers on a task
 jq '(.catalog[] | ."onyx/consumption") = "sequential"' "$T/inc.json" |
     jq --arg s "-seq-$$" '(.catalog[] | select(."artemis/queue-name") | ."artemis/queue-name") |= sub("-big-[0-9]+$"; $s)' > "$T/seq.json"
 job seq "$T/seq.json" > "$T/seq.plan"
