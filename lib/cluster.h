@@ -22,7 +22,8 @@
  *                          "peers": [ids]}, by onyx-coord
  * jobs/<job>/done/<task>   {"peer": id, "end": "sealed"|"done", "at": ms},
  *                          created by the peer that saw the task end
- * jobs/<job>/stats/<peer>  {"task": T, "read": n, "written": n}, by peers
+ * jobs/<job>/stats/<task>.<peer>  {"task": T, "read": n, "written": n}, by
+ *                          the peer when it leaves the task
  * peers/<peer>             ephemeral {"id", "host", "pid", "at"}, a peer's
  *                          pulse
  * assign/<peer>            {"job", "task", "offer": n, "state": S}: the

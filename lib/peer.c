@@ -136,7 +136,10 @@ answer(struct vpeer *p, const char *path, const json_t *as, int version,
 	return st;
 }
 
-/* Record the end of the task: done/<task> (once per task), stats/<id>. */
+/*
+ * Record the end of the task: done/<task> (once per task) when it sealed or
+ * was seen done, and stats/<task>.<id> (what this peer did on it) always.
+ */
 static void
 record(struct vpeer *p, const char *job, const char *task, int end,
     const struct onyx_hop_stats *s)
@@ -146,6 +149,8 @@ record(struct vpeer *p, const char *job, const char *task, int end,
 	json_t *v;
 	int st;
 
+	if (end != ONYX_HOP_SEALED && end != ONYX_HOP_DONE)
+		goto stats;
 	onyx_cluster_path(
 	    path, sizeof(path), ps->conf.cluster, "jobs/%s/done/%s", job, task);
 	v = json_pack("{s:s,s:s,s:I}", "peer", p->id, "end",
@@ -155,8 +160,11 @@ record(struct vpeer *p, const char *job, const char *task, int end,
 	json_decref(v);
 	if (st != ONYX_OK && st != ONYX_EEXIST)
 		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
+stats:
+	if (s->read == 0 && s->written == 0)
+		return;
 	onyx_cluster_path(path, sizeof(path), ps->conf.cluster,
-	    "jobs/%s/stats/%s", job, p->id);
+	    "jobs/%s/stats/%s.%s", job, task, p->id);
 	v = json_pack("{s:s,s:I,s:I,s:I}", "task", task, "read",
 	    (json_int_t)s->read, "written", (json_int_t)s->written, "batches",
 	    (json_int_t)s->batches);
@@ -262,6 +270,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 			    "before 'finished'",
 			    p->id, task, job);
 	} else if (end == ONYX_HOP_STOPPED) {
+		record(p, job, task, end, &stats);
 		onyx_log(ONYX_LOG_INFO,
 		    "peer %s: task %s of job %s: stopped (%llu read, %llu "
 		    "written)",

@@ -69,8 +69,8 @@ check "all three offers are finished" wait_for 60 sh -c \
 is "$(zkput ls "$C/jobs/$J/done" | tr '\n' ' ')" "in inc out " "done/<task> recorded for every task"
 is "$(zkput get "$C/jobs/$J/done/inc" | jq -r '.peer + " " + .end')" "$P1 sealed" \
     "done/inc names the peer that sealed"
-is "$(zkput get "$C/jobs/$J/stats/$P1" | jq -c '[.task, .read, .written]')" \
-    '["inc",1000,1000]' "stats/<peer> counts the task's work"
+is "$(zkput get "$C/jobs/$J/stats/inc.$P1" | jq -c '[.task, .read, .written]')" \
+    '["inc",1000,1000]' "stats/<task>.<peer> counts the task's work"
 onyx-queue recv "$OUT" --until-done -w 10000 | sort > "$T/got"
 awk '{ print $1 + 1 }' <(seq 1 1000) | sed 's/.*/{"n":&}/' | sort > "$T/want"
 check "the output is every input plus one, exactly once" cmp -s "$T/got" "$T/want"
