@@ -372,6 +372,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			if ((st = onyx_amqp_txn_commit_begin(
 			         h->a, t->txn_timeout_ms)) != ONYX_OK)
 				return fail(h, st, "commit");
+			if (t->no_pipeline && (st = settle(h)) != ONYX_OK)
+				return st;
 			confirm(h);
 			h->inflight_read = n;
 			h->inflight_written = emitted;

@@ -3,6 +3,7 @@
 #define ONYX_HOP_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "../include/onyx/onyx.h"
 #include "amqp.h"
@@ -38,6 +39,7 @@ struct onyx_task_spec {
 	onyx_fn *fn;
 	const char *params; /* JSON text handed to fn */
 	int txn_timeout_ms;
+	bool no_pipeline; /* commit each batch before the next */
 };
 
 struct onyx_hop_stats {

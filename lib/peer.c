@@ -237,6 +237,10 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		goto failed;
 	have_fn = true;
 	d.spec.fn = f.fn;
+	/* a benchmarking aid: ONYX_PIPELINE=0 commits each batch before the
+	 * next is read */
+	d.spec.no_pipeline = getenv("ONYX_PIPELINE") != NULL &&
+	    strcmp(getenv("ONYX_PIPELINE"), "0") == 0;
 	if (ensure_broker(p) != ONYX_OK) {
 		/* not acked: the coordinator may offer it elsewhere */
 		wait = backoff(p);
