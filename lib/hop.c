@@ -31,6 +31,7 @@ struct hop {
 	struct onyx_hop_stats *stats;
 	unsigned long long inflight_read,
 	    inflight_written; /* commit in flight */
+	long long last_progress;
 	char *err;
 	size_t errlen;
 };
@@ -273,6 +274,10 @@ confirm(struct hop *h)
 	h->stats->written += h->inflight_written;
 	h->stats->batches++;
 	h->inflight_read = h->inflight_written = 0;
+	if (h->t->progress != NULL && mono_ms() - h->last_progress >= 1000) {
+		h->last_progress = mono_ms();
+		h->t->progress(h->t->progress_ctx, h->stats);
+	}
 }
 
 /* Wait for the commit in flight. */

@@ -26,6 +26,13 @@
  *    peer at any step leaves work that another peer finishes: an open
  *    transaction rolls back and its messages return to their queues.
  */
+struct onyx_hop_stats {
+	unsigned long long read;    /* segments taken from ingress, committed */
+	unsigned long long written; /* segments sent to egress, committed */
+	unsigned long long batches;
+	unsigned long long requeues; /* sentinels moved to the tail */
+};
+
 struct onyx_task_spec {
 	const char *name;           /* task name, for messages */
 	const char *const *ingress; /* queues read */
@@ -40,13 +47,9 @@ struct onyx_task_spec {
 	const char *params; /* JSON text handed to fn */
 	int txn_timeout_ms;
 	bool no_pipeline; /* commit each batch before the next */
-};
-
-struct onyx_hop_stats {
-	unsigned long long read;    /* segments taken from ingress, committed */
-	unsigned long long written; /* segments sent to egress, committed */
-	unsigned long long batches;
-	unsigned long long requeues; /* sentinels moved to the tail */
+	/* called with the committed counts at most once a second, if set */
+	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
+	void *progress_ctx;
 };
 
 enum onyx_hop_end {

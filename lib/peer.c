@@ -178,6 +178,20 @@ stats:
 		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
 }
 
+/* Live counts while the task runs (lib/hop calls this once a second). */
+static void
+progress(void *ctx, const struct onyx_hop_stats *s)
+{
+	struct vpeer *p = ctx;
+	char job[256], task[256];
+
+	pthread_mutex_lock(&p->ps->mu);
+	snprintf(job, sizeof(job), "%s", p->job);
+	snprintf(task, sizeof(task), "%s", p->task);
+	pthread_mutex_unlock(&p->ps->mu);
+	record(p, job, task, ONYX_HOP_STOPPED, s);
+}
+
 static void
 set_running(struct vpeer *p, bool on, const char *job, const char *task,
     long long offer)
@@ -237,6 +251,8 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		goto failed;
 	have_fn = true;
 	d.spec.fn = f.fn;
+	d.spec.progress = progress;
+	d.spec.progress_ctx = p;
 	/* a benchmarking aid: ONYX_PIPELINE=0 commits each batch before the
 	 * next is read */
 	d.spec.no_pipeline = getenv("ONYX_PIPELINE") != NULL &&
