@@ -2,7 +2,7 @@
 # Jobs end to end: onyx-plan | onyx-submit --wait with a real onyx-coord and
 # onyx-peer processes, on real ZooKeeper and Artemis.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 25
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 EX=$ONYX_ROOT/examples
@@ -47,6 +47,9 @@ is "$(messages "inc-out-big-$$")" 0 "exactly one sentinel ended the output"
 is "$(job_status "$J")" completed "onyx-watch shows the job completed"
 is "$(watch_json | jq -r --arg j "$J" '[.jobs[] | select(.job == $j) | .tasks[].status] | join(" ")')" \
     "complete complete complete" "and each task complete"
+sleep 1
+is "$(watch_json | jq -r --arg j "$J" '[.jobs[] | select(.job == $j) | .tasks[] | "\(.name)=\(.read)/\(.written)"] | join(" ")')" \
+    "in=100000/100000 inc=100000/100000 out=100000/100000" "onyx-watch counts every segment read and written, per task"
 
 # 2. fan-out and fan-in: each input once through each branch
 rename dag "$EX/dag/job.json" > "$T/dag.json"
