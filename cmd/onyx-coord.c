@@ -13,6 +13,7 @@
 #include <bsd/err.h>
 #include <bsd/stdlib.h>
 
+#include "../lib/cli.h"
 #include "../lib/cluster.h"
 #include "../lib/conf.h"
 #include "../lib/coord.h"
@@ -26,13 +27,6 @@
 
 static volatile sig_atomic_t stop;
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
@@ -45,13 +39,9 @@ static void __attribute__((noreturn)) usage(int code)
 static long
 number(const char *s, const char *what, long min)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
-	    v > INT_MAX) {
+	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
 		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
 		usage(EX_USAGE);
 	}
@@ -76,7 +66,6 @@ main(int argc, char *argv[])
 	struct onyx_coord_opts o = {0};
 	struct onyx_coord *c;
 	struct onyx_zk *z;
-	struct sigaction sa;
 	char err[1024], host[256], id[400];
 	long session = 10000;
 	int ch, st;
@@ -117,10 +106,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(EX_USAGE);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	onyx_cli_signals(&stop);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());

@@ -11,6 +11,7 @@
 #include <bsd/err.h>
 #include <bsd/stdlib.h>
 
+#include "../lib/cli.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
 #include "../lib/peer.h"
@@ -21,13 +22,6 @@
 #endif
 
 static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void __attribute__((noreturn)) usage(int code)
 {
@@ -46,12 +40,9 @@ static void __attribute__((noreturn)) usage(int code)
 static int
 number(const char *s, const char *what, long min, long max)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max) {
+	if (onyx_cli_number(s, min, max, &v) != 0) {
 		warnx("%s: '%s' is not a whole number from %ld to %ld", what, s,
 		    min, max);
 		usage(EX_USAGE);
@@ -95,7 +86,6 @@ main(int argc, char *argv[])
 	struct onyx_conf conf;
 	struct onyx_peer_opts o;
 	struct onyx_peers *ps;
-	struct sigaction sa;
 	char err[1024];
 	int ch, st;
 
@@ -140,11 +130,7 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	onyx_cli_signals(&stop);
 
 	if ((st = onyx_peer_start(&o, &ps, err, sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);

@@ -14,6 +14,7 @@
 #include <bsd/stdlib.h>
 #include <jansson.h>
 
+#include "../lib/cli.h"
 #include "../lib/amqp.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
@@ -26,13 +27,6 @@
 #endif
 
 static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void __attribute__((noreturn)) usage(int code)
 {
@@ -52,17 +46,13 @@ static void __attribute__((noreturn)) usage(int code)
 static long
 number(const char *s, const char *what, long min)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
-	    v > INT_MAX) {
+	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
 		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
 		usage(EX_USAGE);
 	}
-	return v;
+	return (long)v;
 }
 
 enum {
@@ -164,7 +154,6 @@ main(int argc, char *argv[])
 {
 	struct onyx_conf conf;
 	struct onyx_amqp *a = NULL;
-	struct sigaction sa;
 	char err[1024];
 	const char *cmd;
 	long batch = 1000, batch_timeout = 100, timeout = -1;
@@ -259,11 +248,7 @@ main(int argc, char *argv[])
 		if (argv[i][0] == '\0')
 			errx(EX_USAGE, "the queue name is empty");
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	onyx_cli_signals(&stop);
 
 	if ((st = onyx_amqp_connect(&conf, 10000, &a, err, sizeof(err))) !=
 	    ONYX_OK)

@@ -13,6 +13,7 @@
 #include <bsd/stdlib.h>
 #include <jansson.h>
 
+#include "../lib/cli.h"
 #include "../lib/amqp.h"
 #include "../lib/buf.h"
 #include "../lib/cluster.h"
@@ -28,13 +29,6 @@
 #endif
 
 static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void __attribute__((noreturn)) usage(int code)
 {
@@ -52,17 +46,13 @@ static void __attribute__((noreturn)) usage(int code)
 static long
 number(const char *s, const char *what, long min)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
-	    v > INT_MAX) {
+	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
 		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
 		usage(EX_USAGE);
 	}
-	return v;
+	return (long)v;
 }
 
 enum {
@@ -241,7 +231,6 @@ main(int argc, char *argv[])
 {
 	struct onyx_conf conf;
 	struct onyx_zk *z;
-	struct sigaction sa;
 	const char *kill_job = NULL, *job;
 	char err[1024], status[64];
 	json_t *plan, *rec = NULL;
@@ -310,11 +299,7 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	onyx_cli_signals(&stop);
 
 	if (list || kill_job != NULL) {
 		z = zk_open(&conf);

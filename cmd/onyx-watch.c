@@ -16,6 +16,7 @@
 #include <bsd/stdlib.h>
 #include <jansson.h>
 
+#include "../lib/cli.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
 #include "../lib/status.h"
@@ -27,13 +28,6 @@
 #endif
 
 static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void __attribute__((noreturn)) usage(int code)
 {
@@ -51,17 +45,13 @@ static void __attribute__((noreturn)) usage(int code)
 static long
 number(const char *s, const char *what, long min)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min ||
-	    v > INT_MAX) {
+	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
 		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
 		usage(EX_USAGE);
 	}
-	return v;
+	return (long)v;
 }
 
 static long long
@@ -212,7 +202,6 @@ main(int argc, char *argv[])
 {
 	struct onyx_conf conf;
 	struct onyx_zk *z;
-	struct sigaction sa;
 	struct pollfd pfd;
 	char err[1024], *last = NULL;
 	json_t *state;
@@ -262,11 +251,7 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "-n and --timeout need -f");
 	table = !json && isatty(STDOUT_FILENO);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	onyx_cli_signals(&stop);
 
 	if ((st = onyx_zk_connect(
 	         conf.zk, 10000, 5000, &z, err, sizeof(err))) != ONYX_OK)
