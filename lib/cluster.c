@@ -204,6 +204,20 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	    : strdup("{}");
 	d->spec.params = d->params;
 	d->fn = json_string_value(json_object_get(cat, "onyx/fn"));
+	if (json_object_get(cat, "onyx/exec") != NULL) {
+		int n = strings(
+		    json_object_get(cat, "onyx/exec"), d->exec_argv, 64);
+		if (n < 1) {
+			snprintf(err, errlen,
+			    "task '%s': onyx/exec must be 1 to 64 strings",
+			    task);
+			free(d->params);
+			d->params = NULL;
+			return ONYX_EDATA;
+		}
+		d->exec_argv[n] = NULL;
+		d->spec.exec_argv = d->exec_argv;
+	}
 	d->type = json_string_value(json_object_get(t, "type"));
 	cons = json_string_value(json_object_get(cat, "onyx/consumption"));
 	d->sequential = cons != NULL && strcmp(cons, "sequential") == 0;

@@ -79,8 +79,11 @@ struct onyx_task_def {
 	struct onyx_task_spec spec;
 	const char *ingress[64], *egress[64];
 	char seal[512], done[512];
-	char *params;     /* malloc'd JSON text */
-	const char *fn;   /* catalog onyx/fn (borrowed from the plan) */
+	char *params;   /* malloc'd JSON text */
+	const char *fn; /* catalog onyx/fn (borrowed from the plan) */
+	/* catalog onyx/exec, NULL-terminated (borrowed from the plan); when
+	 * present spec.exec_argv points here */
+	const char *exec_argv[65];
 	const char *type; /* input, function, output */
 	bool sequential;
 	json_t *plan; /* a reference, kept while the def lives */

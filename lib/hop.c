@@ -4,7 +4,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "buf.h"
+#include "exec.h"
 #include "fn.h"
 #include "hop.h"
 #include "json.h"
@@ -14,8 +17,10 @@
 #include "wire.h"
 
 #define MAX_QUEUES 64
-#define CHECK_EVERY_MS 1000 /* idle peers look at SEAL and DONE */
-#define HOLD_MS 300         /* how long a sentinel waits for count 1 */
+#define CHECK_EVERY_MS 1000   /* idle peers look at SEAL and DONE */
+#define HOLD_MS 300           /* how long a sentinel waits for count 1 */
+#define EXEC_TIMEOUT_MS 10000 /* a program's answers to a batch */
+#define EXEC_ATTEMPTS 3       /* failed batches in a row before giving up */
 
 struct hop {
 	struct onyx_amqp *a;
@@ -32,6 +37,12 @@ struct hop {
 	unsigned long long inflight_read,
 	    inflight_written; /* commit in flight */
 	long long last_progress;
+	/* onyx/exec */
+	struct onyx_exec *x;
+	struct onyx_amqp_msg *msgs; /* the batch, accepted once answered */
+	int nans;                   /* answers to this batch so far */
+	int xfails;                 /* failed batches in a row */
+	char xwhy[512];             /* why the program failed */
 	char *err;
 	size_t errlen;
 };
@@ -107,7 +118,8 @@ try_seal(struct hop *h, bool *sealed)
 	if (got < t->ningress) {
 		onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
 		onyx_amqp_link_close(r);
-		if (st != ONYX_OK && st != ONYX_ETIMEDOUT)
+		/* stopped while waiting (EINTR): the loop sees the flag */
+		if (st != ONYX_OK && st != ONYX_ETIMEDOUT && st != ONYX_EINTR)
 			return fail(h, st, "reading the seal queue");
 		return ONYX_OK;
 	}
@@ -144,7 +156,12 @@ on_sentinel(struct hop *h, int j, struct onyx_amqp_msg *s, bool *sealed)
 		if (n <= 1 || mono_ms() >= until)
 			break;
 		/* other peers are finishing their batches of j: give them time */
-		if ((st = onyx_amqp_wait(h->a, 50, -1)) < 0)
+		if ((st = onyx_amqp_wait(h->a, 50, -1)) == ONYX_EINTR) {
+			/* stopped: the sentinel goes back for whoever comes next */
+			onyx_amqp_release(h->a, s);
+			return ONYX_OK;
+		}
+		if (st < 0)
 			return fail(h, st, "waiting");
 	}
 	if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) != ONYX_OK)
@@ -208,6 +225,206 @@ apply(struct hop *h, const char *body, size_t len)
 				return fail(h, st, "sending");
 	}
 	return ONYX_OK;
+}
+
+static int settle(struct hop *h);
+
+/* Send one segment text to every egress. */
+static int
+send_segment(struct hop *h, const char *text, size_t len)
+{
+	int i, st;
+
+	h->enc.len = 0;
+	if (onyx_wire_encode_segment(&h->enc, text, len) != 0)
+		return ONYX_ERR;
+	for (i = 0; i < h->t->negress; i++)
+		if ((st = onyx_amqp_send(
+		         h->out[i], h->enc.p, h->enc.len, true)) != ONYX_OK)
+			return fail(h, st, "sending");
+	return ONYX_OK;
+}
+
+/*
+ * The answers the program has given so far, of the n segments written:
+ * send their segments. ONYX_EDATA (h->xwhy) for garbage.
+ */
+static int
+exec_answers(struct hop *h, int n, unsigned long long *emitted)
+{
+	const char *line;
+	size_t len;
+
+	while (onyx_exec_answer(h->x, &line, &len)) {
+		json_error_t je;
+		json_t *v, *e;
+		size_t i;
+		int st = ONYX_OK;
+
+		if (h->nans >= n) {
+			snprintf(h->xwhy, sizeof(h->xwhy),
+			    "the program answered more lines than it was "
+			    "given: %.*s",
+			    (int)(len < 80 ? len : 80), line);
+			return ONYX_EDATA;
+		}
+		while (len > 0 && (*line == ' ' || *line == '\t')) {
+			line++;
+			len--;
+		}
+		while (
+		    len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+			len--;
+		if ((v = json_loadb(line, len, JSON_DECODE_ANY, &je)) == NULL) {
+			snprintf(h->xwhy, sizeof(h->xwhy),
+			    "the program answered a line that is not JSON "
+			    "(%s): %.*s",
+			    je.text, (int)(len < 80 ? len : 80), line);
+			return ONYX_EDATA;
+		}
+		if (json_is_object(v)) {
+			st = send_segment(h, line, len);
+			(*emitted)++;
+		} else if (json_is_array(v)) {
+			json_array_foreach(v, i, e) if (!json_is_object(e))
+			{
+				st = ONYX_EDATA;
+				break;
+			}
+			json_array_foreach(v, i, e)
+			{
+				char *text;
+				if (st != ONYX_OK)
+					break;
+				text = json_dumps(
+				    e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+				if (text == NULL) {
+					st = ONYX_ERR;
+					break;
+				}
+				st = send_segment(h, text, strlen(text));
+				free(text);
+				(*emitted)++;
+			}
+		} else if (!json_is_null(v))
+			st = ONYX_EDATA;
+		json_decref(v);
+		if (st == ONYX_EDATA)
+			snprintf(h->xwhy, sizeof(h->xwhy),
+			    "the program answered a line that is not an "
+			    "object, an array of objects or null: %.*s",
+			    (int)(len < 80 ? len : 80), line);
+		if (st != ONYX_OK)
+			return st;
+		h->nans++;
+	}
+	return ONYX_OK;
+}
+
+/* Hand segment n of the batch (m, its text body) to the program. */
+static int
+exec_in(struct hop *h, int n, const char *body, size_t len,
+    unsigned long long *emitted)
+{
+	int st;
+
+	if ((st = onyx_exec_write(h->x, body, len, h->xwhy, sizeof(h->xwhy))) !=
+	    ONYX_OK)
+		return st == ONYX_ERR ? ONYX_EDATA : st;
+	if ((st = onyx_exec_pump(h->x, 0, h->xwhy, sizeof(h->xwhy))) != ONYX_OK)
+		return ONYX_EDATA;
+	return exec_answers(h, n + 1, emitted);
+}
+
+/*
+ * Wait for the answers to the n segments of the batch, servicing the
+ * connection. ONYX_OK; ONYX_EDATA (h->xwhy) when the program failed;
+ * ONYX_EINTR when *stop was set; or the connection's error.
+ */
+static int
+exec_finish(struct hop *h, int n, unsigned long long *emitted,
+    volatile sig_atomic_t *stop)
+{
+	int tmo =
+	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
+	long long until = mono_ms() + tmo;
+	int st;
+
+	for (;;) {
+		long long left;
+
+		if ((st = exec_answers(h, n, emitted)) != ONYX_OK)
+			return st;
+		if (h->nans >= n)
+			return ONYX_OK;
+		if (*stop)
+			return ONYX_EINTR;
+		if ((left = until - mono_ms()) <= 0) {
+			snprintf(h->xwhy, sizeof(h->xwhy),
+			    "timeout: the program gave %d of %d answers in "
+			    "%d ms",
+			    h->nans, n, tmo);
+			return ONYX_EDATA;
+		}
+		if (onyx_exec_pump(h->x, left < 50 ? (int)left : 50, h->xwhy,
+		        sizeof(h->xwhy)) != ONYX_OK)
+			return ONYX_EDATA;
+		st = onyx_amqp_wait(h->a, 0, -1);
+		if (st < 0 && st != ONYX_EINTR)
+			return fail(h, st, "waiting");
+	}
+}
+
+static int
+exec_start(struct hop *h)
+{
+	char e[512];
+	int st = onyx_exec_start(
+	    h->t->exec_argv, h->t->params, h->t->name, &h->x, e, sizeof(e));
+
+	if (st != ONYX_OK)
+		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
+	return st;
+}
+
+/*
+ * Undo the batch of n segments (and the sentinel s, when held): nothing
+ * was accepted, so its messages go back to their queues and its sends are
+ * dropped. The program is killed, and started again unless it failed
+ * EXEC_ATTEMPTS batches in a row (ONYX_EDATA).
+ */
+static int
+exec_undo(struct hop *h, int n, struct onyx_amqp_msg *s, bool failed)
+{
+	int i, st;
+
+	if ((st = settle(h)) != ONYX_OK)
+		return st;
+	for (i = 0; i < n; i++)
+		onyx_amqp_release(h->a, &h->msgs[i]);
+	if (s != NULL)
+		onyx_amqp_release(h->a, s);
+	if (n > 0 &&
+	    (st = onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms)) !=
+	        ONYX_OK)
+		return fail(h, st, "rollback");
+	if (!failed)
+		return ONYX_OK;
+	onyx_exec_stop(h->x, 0);
+	h->x = NULL;
+	h->xfails++;
+	onyx_log(ONYX_LOG_WARN,
+	    "task %s: %s; the batch of %d segment%s was rolled back "
+	    "(failure %d of %d)",
+	    h->t->name, h->xwhy, n, n == 1 ? "" : "s", h->xfails,
+	    EXEC_ATTEMPTS);
+	if (h->xfails >= EXEC_ATTEMPTS) {
+		snprintf(h->err, h->errlen,
+		    "task '%s': the program failed %d batches in a row: %s",
+		    h->t->name, h->xfails, h->xwhy);
+		return ONYX_EDATA;
+	}
+	return exec_start(h);
 }
 
 static int
@@ -307,7 +524,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 		long long deadline = 0;
 		int n = 0, j, hj = -1;
 		unsigned long long emitted = 0;
-		bool open = false, sealed;
+		bool open = false, sealed, xfailed = false;
 
 		if (*stop)
 			return settle(h) == ONYX_OK ? ONYX_HOP_STOPPED
@@ -344,6 +561,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				    "on '%s' is not a segment: %s",
 				    t->name, t->ingress[j], why);
 				onyx_amqp_release(h->a, &m);
+				for (j = 0; t->exec_argv != NULL && j < n; j++)
+					onyx_amqp_release(h->a, &h->msgs[j]);
 				if (open)
 					onyx_amqp_txn_rollback(
 					    h->a, t->txn_timeout_ms);
@@ -356,6 +575,18 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				open = true;
 				deadline = mono_ms() + t->batch_timeout_ms;
 			}
+			if (t->exec_argv != NULL) {
+				/* accepted once the program has answered */
+				h->msgs[n++] = m;
+				if ((st = exec_in(h, n - 1, body, len,
+				         &emitted)) == ONYX_EDATA) {
+					xfailed = true;
+					break;
+				}
+				if (st != ONYX_OK)
+					return st;
+				continue;
+			}
 			if ((st = apply(h, body, len)) != ONYX_OK) {
 				onyx_amqp_release(h->a, &m);
 				onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
@@ -365,6 +596,35 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return fail(h, st, "accepting");
 			emitted += h->emit.n;
 			n++;
+		}
+		if (t->exec_argv != NULL && open) {
+			if (!xfailed) {
+				st = exec_finish(h, n, &emitted, stop);
+				if (st == ONYX_EINTR) {
+					if ((st = exec_undo(h, n,
+					         hj >= 0 ? &held : NULL,
+					         false)) != ONYX_OK)
+						return st;
+					return ONYX_HOP_STOPPED;
+				}
+				if (st != ONYX_OK && st != ONYX_EDATA)
+					return st;
+				xfailed = st == ONYX_EDATA;
+			}
+			if (xfailed) {
+				if ((st = exec_undo(
+				         h, n, hj >= 0 ? &held : NULL, true)) !=
+				    ONYX_OK)
+					return st;
+				h->nans = 0;
+				continue;
+			}
+			for (j = 0; j < n; j++)
+				if ((st = onyx_amqp_accept(
+				         h->a, &h->msgs[j])) != ONYX_OK)
+					return fail(h, st, "accepting");
+			h->nans = 0;
+			h->xfails = 0;
 		}
 		if (open) {
 			/*
@@ -422,8 +682,20 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	if ((h.w = onyx_wire_new()) == NULL)
 		return ONYX_ERR;
 	st = open_links(&h);
+	if (st == ONYX_OK && t->exec_argv != NULL) {
+		if ((h.msgs = calloc(t->batch_size > 0 ? t->batch_size : 1,
+		         sizeof(*h.msgs))) == NULL)
+			st = ONYX_ERR;
+		else
+			st = exec_start(&h);
+	}
 	if (st == ONYX_OK)
 		st = loop(&h, stop);
+	/* a wait cut short by the stop flag is a stop, not a failure */
+	if (st == ONYX_EINTR && *stop)
+		st = ONYX_HOP_STOPPED;
+	onyx_exec_stop(h.x, 500);
+	free(h.msgs);
 	for (i = 0; i < MAX_QUEUES; i++) {
 		if (h.in[i])
 			onyx_amqp_link_close(h.in[i]);

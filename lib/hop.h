@@ -45,6 +45,10 @@ struct onyx_task_spec {
 	int batch_timeout_ms; /* wait for a batch to fill */
 	onyx_fn *fn;
 	const char *params; /* JSON text handed to fn */
+	/* onyx/exec: a program's argv, NULL-terminated; when set, fn is unused
+	 * and a coprocess answers each segment (see onyx(7)) */
+	const char *const *exec_argv;
+	int exec_timeout_ms; /* answers of a batch; 0: 10000 */
 	int txn_timeout_ms;
 	bool no_pipeline; /* commit each batch before the next */
 	/* called with the committed counts at most once a second, if set */

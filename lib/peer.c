@@ -238,19 +238,25 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	have_def = true;
 	if (d.type != NULL && strcmp(d.type, "function") == 0)
 		fn = d.fn;
-	else
+	else {
 		fn = "identity"; /* input and output tasks move segments */
-	if (fn == NULL) {
-		snprintf(err, sizeof(err),
-		    "task '%s' has no onyx/fn (onyx/exec is not supported yet)",
-		    task);
-		goto failed;
+		d.spec.exec_argv = NULL;
 	}
-	if ((st = onyx_fn_resolve(fn, ps->fnpath, &f, err, sizeof(err))) !=
-	    ONYX_OK)
+	if (d.spec.exec_argv != NULL)
+		fn = NULL; /* a program (onyx/exec): no C function */
+	else if (fn == NULL) {
+		snprintf(err, sizeof(err),
+		    "task '%s' has neither onyx/fn nor onyx/exec", task);
 		goto failed;
-	have_fn = true;
-	d.spec.fn = f.fn;
+	} else {
+		if ((st = onyx_fn_resolve(
+		         fn, ps->fnpath, &f, err, sizeof(err))) != ONYX_OK)
+			goto failed;
+		have_fn = true;
+		d.spec.fn = f.fn;
+	}
+	if (d.spec.exec_argv != NULL && getenv("ONYX_EXEC_TIMEOUT_MS") != NULL)
+		d.spec.exec_timeout_ms = atoi(getenv("ONYX_EXEC_TIMEOUT_MS"));
 	d.spec.progress = progress;
 	d.spec.progress_ctx = p;
 	/* a benchmarking aid: ONYX_PIPELINE=0 commits each batch before the

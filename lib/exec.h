@@ -1,0 +1,50 @@
+/* lib/exec.h: program functions (onyx/exec): a coprocess speaking JSON lines. */
+#ifndef ONYX_EXEC_H
+#define ONYX_EXEC_H
+
+#include <stddef.h>
+
+/*
+ * A coprocess: argv run directly (no shell), one JSON segment per line on
+ * its stdin, exactly one answer line per input line on its stdout: an
+ * object, an array of objects, or null. Its stderr lines go to the log.
+ */
+struct onyx_exec;
+
+/*
+ * onyx_exec_start: run argv (NULL-terminated) with the environment plus
+ * ONYX_PARAMS=params ("{}" when NULL) and ONYX_TASK=task. Returns ONYX_OK
+ * with *out set, or ONYX_EDATA (cannot run it) / ONYX_ERR with err filled.
+ */
+int onyx_exec_start(const char *const *argv, const char *params,
+    const char *task, struct onyx_exec **out, char *err, size_t errlen);
+
+/*
+ * onyx_exec_write: queue one input line (newlines in it become spaces) and
+ * write what the pipe takes now, without blocking. ONYX_OK, or ONYX_EDATA
+ * when the program has ended, ONYX_ERR when out of memory, err filled.
+ */
+int onyx_exec_write(struct onyx_exec *x, const char *line, size_t len,
+    char *err, size_t errlen);
+
+/*
+ * onyx_exec_pump: wait at most timeout_ms (0: do not wait) for the pipes:
+ * write queued input, read answers and stderr (logged). ONYX_OK, or
+ * ONYX_EDATA with err saying how the program ended.
+ */
+int
+onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen);
+
+/*
+ * onyx_exec_answer: the next whole answer line read, without its newline:
+ * 1 with *line and *len set (valid until the next call on x), 0 when none.
+ */
+int onyx_exec_answer(struct onyx_exec *x, const char **line, size_t *len);
+
+/*
+ * onyx_exec_stop: close the program's stdin, give it grace_ms to exit, then
+ * kill its process group (SIGKILL) and reap it; frees x. NULL is ignored.
+ */
+void onyx_exec_stop(struct onyx_exec *x, int grace_ms);
+
+#endif
