@@ -33,7 +33,7 @@ BINS      = $(PROGS:%=$(B)/bin/%)
 PLUGINS   = $(B)/examples/libonyx_examples.so
 
 .PHONY: all bins check test unit deps install uninstall lint sanitize \
-	sandbox sandbox-stop bench clean demo
+	sandbox sandbox-stop bench clean demo check-sanitize
 .DELETE_ON_ERROR:
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PLUGINS)
@@ -85,6 +85,14 @@ sanitize:
 	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' \
 	    unit
+
+# Every test, unit and integration, on the ASan/UBSan build (run by hand: it
+# takes longer than make check).
+check-sanitize:
+	scripts/deps
+	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' all
+	ONYX_BUILD=build-san ASAN_OPTIONS=detect_leaks=0 tests/run
 
 sandbox:
 	scripts/deps

@@ -2,12 +2,12 @@
 # A streaming job (no sentinel): segments sent at intervals each come out,
 # and killing the job stops its peers cleanly, taking nothing more.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 onyx-coord -s 4000 2> "$T/coord.log" &
 PIDS="$PIDS $!"
-onyx-peer -n 3 2> "$T/peer.log" &
+onyx-peer -v -n 3 2> "$T/peer.log" &
 PIDS="$PIDS $!"
 in=s-in-$$
 out=s-out-$$
@@ -36,6 +36,12 @@ for i in $(seq 1 50); do
 done
 is "$(onyx-watch --json | jq '[.peers[] | select(.state != "idle")] | length')" 0 \
     "its peers stop and go back to idle"
+# the offers are gone at once; each peer stops between two batches
+for i in $(seq 1 100); do
+	[ "$(grep -c "of job $J: stopped" "$T/peer.log")" -ge 3 ] && break
+	sleep 0.1
+done
+is "$(grep -c "of job $J: stopped" "$T/peer.log")" 3 "the peer of each task stopped its work"
 check "they stopped cleanly, without errors" sh -c "! grep -q 'failed' '$T/peer.log'"
 echo '{"n":100}' | onyx-queue send "$in"
 sleep 2
