@@ -282,6 +282,9 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 	case PN_LINK_REMOTE_CLOSE:
 	case PN_LINK_REMOTE_DETACH:
 		l = pn_event_link(e);
+		/* the answer to our own detach: nothing went wrong */
+		if (!(pn_link_state(l) & PN_LOCAL_ACTIVE))
+			break;
 		c = pn_link_remote_condition(l);
 		if (pn_condition_is_set(c))
 			seterr(a, "%s", cond_text(c, why, sizeof(why)));
