@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "exec.h"
 #include "log.h"
@@ -31,15 +32,6 @@ struct onyx_exec {
 	char *task;
 	int ended; /* stdout closed or a write failed */
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 close_fd(int *fd)
@@ -337,7 +329,7 @@ onyx_exec_write(
 int
 onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 {
-	long long until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long until = onyx_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int st;
 
 	if (x->ended)
@@ -359,7 +351,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			p[np].fd = x->errfd;
 			p[np++].events = POLLIN;
 		}
-		left = (int)(until - mono_ms());
+		left = (int)(until - onyx_mono_ms());
 		if (left < 0)
 			left = 0;
 		rc = poll(p, np, left);
@@ -398,7 +390,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			/* something to answer: let the caller look */
 			return ONYX_OK;
 		}
-		if (mono_ms() >= until)
+		if (onyx_mono_ms() >= until)
 			return ONYX_OK;
 	}
 }
@@ -422,14 +414,14 @@ onyx_exec_answer(struct onyx_exec *x, const char **line, size_t *len)
 void
 onyx_exec_stop(struct onyx_exec *x, int grace_ms)
 {
-	long long until = mono_ms() + grace_ms;
+	long long until = onyx_mono_ms() + grace_ms;
 	siginfo_t si;
 
 	if (x == NULL)
 		return;
 	close_fd(&x->in);
 	memset(&si, 0, sizeof(si));
-	while (grace_ms > 0 && mono_ms() < until) {
+	while (grace_ms > 0 && onyx_mono_ms() < until) {
 		if (waitid(P_PID, x->pid, &si, WEXITED | WNOHANG | WNOWAIT) !=
 		        0 ||
 		    si.si_pid != 0)
@@ -444,8 +436,8 @@ onyx_exec_stop(struct onyx_exec *x, int grace_ms)
 		;
 	if (x->errfd >= 0) {
 		/* every writer is gone or dying: take what is left */
-		long long stop = mono_ms() + 200;
-		while (x->errfd >= 0 && mono_ms() < stop) {
+		long long stop = onyx_mono_ms() + 200;
+		while (x->errfd >= 0 && onyx_mono_ms() < stop) {
 			struct pollfd p = {x->errfd, POLLIN, 0};
 			if (poll(&p, 1, 50) > 0)
 				read_stderr(x);

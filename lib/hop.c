@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "exec.h"
 #include "fn.h"
@@ -46,15 +47,6 @@ struct hop {
 	char *err;
 	size_t errlen;
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 fail(struct hop *h, int st, const char *what)
@@ -146,14 +138,14 @@ static int
 on_sentinel(struct hop *h, int j, struct onyx_amqp_msg *s, bool *sealed)
 {
 	const struct onyx_task_spec *t = h->t;
-	long long n = -1, until = mono_ms() + HOLD_MS;
+	long long n = -1, until = onyx_mono_ms() + HOLD_MS;
 	int st;
 
 	*sealed = false;
 	for (;;) {
 		if ((st = count(h, t->ingress[j], &n)) != ONYX_OK)
 			return st;
-		if (n <= 1 || mono_ms() >= until)
+		if (n <= 1 || onyx_mono_ms() >= until)
 			break;
 		/* other peers are finishing their batches of j: give them time */
 		if ((st = onyx_amqp_wait(h->a, 50, -1)) == ONYX_EINTR) {
@@ -347,7 +339,7 @@ exec_finish(struct hop *h, int n, unsigned long long *emitted,
 {
 	int tmo =
 	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
-	long long until = mono_ms() + tmo;
+	long long until = onyx_mono_ms() + tmo;
 	int st;
 
 	for (;;) {
@@ -359,7 +351,7 @@ exec_finish(struct hop *h, int n, unsigned long long *emitted,
 			return ONYX_OK;
 		if (*stop)
 			return ONYX_EINTR;
-		if ((left = until - mono_ms()) <= 0) {
+		if ((left = until - onyx_mono_ms()) <= 0) {
 			snprintf(h->xwhy, sizeof(h->xwhy),
 			    "timeout: the program gave %d of %d answers in "
 			    "%d ms",
@@ -491,8 +483,9 @@ confirm(struct hop *h)
 	h->stats->written += h->inflight_written;
 	h->stats->batches++;
 	h->inflight_read = h->inflight_written = 0;
-	if (h->t->progress != NULL && mono_ms() - h->last_progress >= 1000) {
-		h->last_progress = mono_ms();
+	if (h->t->progress != NULL &&
+	    onyx_mono_ms() - h->last_progress >= 1000) {
+		h->last_progress = onyx_mono_ms();
 		h->t->progress(h->t->progress_ctx, h->stats);
 	}
 }
@@ -537,7 +530,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			char why[256];
 
 			wait = n == 0 ? CHECK_EVERY_MS
-			              : (int)(deadline - mono_ms());
+			              : (int)(deadline - onyx_mono_ms());
 			if (wait < 0)
 				wait = 0;
 			st = onyx_amqp_recv_any(
@@ -573,7 +566,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				         h->a, t->txn_timeout_ms)) != ONYX_OK)
 					return fail(h, st, "declare");
 				open = true;
-				deadline = mono_ms() + t->batch_timeout_ms;
+				deadline = onyx_mono_ms() + t->batch_timeout_ms;
 			}
 			if (t->exec_argv != NULL) {
 				/* accepted once the program has answered */
@@ -654,8 +647,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return ONYX_HOP_SEALED;
 			continue;
 		}
-		if (n == 0 && mono_ms() - last_check >= CHECK_EVERY_MS) {
-			last_check = mono_ms();
+		if (n == 0 && onyx_mono_ms() - last_check >= CHECK_EVERY_MS) {
+			last_check = onyx_mono_ms();
 			if ((st = idle_check(h, &end)) != ONYX_OK)
 				return st;
 			if (end)

@@ -6,19 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cluster.h"
 #include "jobs.h"
 #include "plan.h"
 #include "status.h"
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Whether a is an array of non-empty strings. */
 static bool
@@ -421,7 +413,7 @@ onyx_jobs_wait(struct onyx_zk *z, const char *cluster, const char *job,
     int timeout_ms, volatile sig_atomic_t *stop, json_t **out, char *err,
     size_t errlen)
 {
-	long long deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms >= 0 ? onyx_mono_ms() + timeout_ms : -1;
 	struct pollfd pfd;
 	json_t *rec;
 	int st, wait_ms;
@@ -441,7 +433,7 @@ onyx_jobs_wait(struct onyx_zk *z, const char *cluster, const char *job,
 			return ONYX_EINTR;
 		wait_ms = 1000;
 		if (deadline >= 0) {
-			long long left = deadline - mono_ms();
+			long long left = deadline - onyx_mono_ms();
 
 			if (left <= 0) {
 				snprintf(err, errlen,

@@ -7,21 +7,13 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "buf.h"
 #include "json.h"
 #include "lineio.h"
 #include "queue.h"
 #include "status.h"
 #include "wire.h"
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 fail_conn(
@@ -110,7 +102,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			int wait = -1;
 			if (open) {
 				long long left = batch_start +
-				    o->batch_timeout_ms - mono_ms();
+				    o->batch_timeout_ms - onyx_mono_ms();
 				if (left <= 0) {
 					if ((st = send_commit(a, o, res,
 					         &inflight, inbatch, false, err,
@@ -165,7 +157,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 				goto out;
 			}
 			open = true;
-			batch_start = mono_ms();
+			batch_start = onyx_mono_ms();
 		}
 		enc.len = 0;
 		if (onyx_wire_encode_segment(&enc, line, len) != 0) {
@@ -308,7 +300,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	struct onyx_link *rcv = NULL;
 	struct onyx_wire *w = NULL;
 	unsigned long long inbatch = 0, nmsg = 0;
-	long long last = mono_ms(), batch_start = 0;
+	long long last = onyx_mono_ms(), batch_start = 0;
 	int window = o->batch, st = ONYX_OK;
 	bool open = false;
 	char why[256];
@@ -342,13 +334,13 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			                                      : window);
 		}
 		if (wait >= 0) {
-			wait -= (int)(mono_ms() - last);
+			wait -= (int)(onyx_mono_ms() - last);
 			if (wait < 0)
 				wait = 0;
 		}
 		if (open) {
 			long long left =
-			    batch_start + o->batch_timeout_ms - mono_ms();
+			    batch_start + o->batch_timeout_ms - onyx_mono_ms();
 			if (left < 0)
 				left = 0;
 			if (wait < 0 || left < wait)
@@ -357,14 +349,15 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		st = onyx_amqp_recv(rcv, wait, &m);
 		if (st == ONYX_ETIMEDOUT) {
 			if (open &&
-			    mono_ms() >= batch_start + o->batch_timeout_ms) {
+			    onyx_mono_ms() >=
+			        batch_start + o->batch_timeout_ms) {
 				if ((st = recv_commit(a, o, res, &inbatch, err,
 				         errlen)) != ONYX_OK)
 					goto out;
 				open = false;
 			}
 			if (o->timeout_ms >= 0 &&
-			    mono_ms() - last >= o->timeout_ms) {
+			    onyx_mono_ms() - last >= o->timeout_ms) {
 				res->end = ONYX_RECV_TIMEOUT;
 				st = ONYX_OK;
 				break;
@@ -381,7 +374,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			goto out;
 		}
 		nmsg++;
-		last = mono_ms();
+		last = onyx_mono_ms();
 		if (onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
 		        why, sizeof(why)) == ONYX_OK &&
 		    kind == ONYX_WIRE_SENTINEL) {
@@ -428,7 +421,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 				goto out;
 			}
 			open = true;
-			batch_start = mono_ms();
+			batch_start = onyx_mono_ms();
 		}
 		if (write_segment(o->out, body, len) != 0) {
 			snprintf(err, errlen, "writing the output: %s",

@@ -10,6 +10,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "clock.h"
 #include "log.h"
 #include "status.h"
 #include "zk.h"
@@ -24,15 +25,6 @@ struct onyx_zk {
 	int retry_ms;
 	char hosts[512];
 };
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
@@ -189,7 +181,7 @@ retry(struct onyx_zk *z, int rc, long long start, int *delay)
 {
 	if (rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT)
 		return false;
-	if (onyx_zk_expired(z) || mono_ms() - start >= z->retry_ms)
+	if (onyx_zk_expired(z) || onyx_mono_ms() - start >= z->retry_ms)
 		return false;
 	usleep(*delay * 1000);
 	if (*delay < 1000)
@@ -201,7 +193,7 @@ int
 onyx_zk_create(struct onyx_zk *z, const char *path, const void *data, int len,
     int flags, char *created, size_t createdlen, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	int rc, delay = 50, tries = 0;
 	char buf[1024];
 
@@ -274,7 +266,7 @@ int
 onyx_zk_wget(struct onyx_zk *z, const char *path, bool watch, char **data,
     int *len, int *version, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	int rc, delay = 50, cap = 64 * 1024, n;
 	struct Stat st;
 	char *buf;
@@ -314,7 +306,7 @@ int
 onyx_zk_set(struct onyx_zk *z, const char *path, const void *data, int len,
     int version, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	int rc, delay = 50;
 
 	do
@@ -327,7 +319,7 @@ int
 onyx_zk_delete(
     struct onyx_zk *z, const char *path, int version, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	int rc, delay = 50, tries = 0;
 
 	do {
@@ -349,7 +341,7 @@ int
 onyx_zk_wexists(
     struct onyx_zk *z, const char *path, bool watch, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	int rc, delay = 50;
 	struct Stat st;
 
@@ -377,7 +369,7 @@ int
 onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
     char ***names, int *count, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	int rc, delay = 50, i;
 	struct String_vector v;
 	char **out;
@@ -424,7 +416,7 @@ int
 onyx_zk_multi_create(struct onyx_zk *z, int n, const char *const *paths,
     const char *const *datas, char *err, size_t errlen)
 {
-	long long start = mono_ms();
+	long long start = onyx_mono_ms();
 	zoo_op_t ops[64];
 	zoo_op_result_t res[64];
 	char bufs[64][512];
