@@ -30,6 +30,7 @@
 #include <proton/terminus.h>
 #include <proton/transport.h>
 
+#include "clock.h"
 #include "amqp.h"
 #include "buf.h"
 #include "status.h"
@@ -83,15 +84,6 @@ struct onyx_amqp {
 	char err[512];
 	struct onyx_buf enc;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 seterr(struct onyx_amqp *a, const char *fmt, ...)
@@ -251,6 +243,26 @@ on_ctl(struct onyx_amqp *a, pn_delivery_t *d)
 	pn_delivery_settle(d);
 }
 
+/*
+ * The connection ended with condition c: a refused login is ONYX_EAUTH (the
+ * broker says so at SASL time or when it closes), anything else
+ * ONYX_EUNAVAIL, described by what (a format taking the URL) and the reason.
+ */
+static void
+die_by(struct onyx_amqp *a, pn_condition_t *c, const char *what)
+{
+	const char *name = pn_condition_get_name(c);
+	char why[384], head[640];
+
+	cond_text(c, why, sizeof(why));
+	if (name != NULL && strcmp(name, "amqp:unauthorized-access") == 0) {
+		die(a, ONYX_EAUTH, "%s refused the login: %s", a->url, why);
+		return;
+	}
+	snprintf(head, sizeof(head), what, a->url);
+	die(a, ONYX_EUNAVAIL, "%s: %s", head, why);
+}
+
 static void
 on_event(struct onyx_amqp *a, pn_event_t *e)
 {
@@ -261,16 +273,9 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 
 	switch (pn_event_type(e)) {
 	case PN_CONNECTION_REMOTE_CLOSE:
-		c = pn_connection_remote_condition(pn_event_connection(e));
-		cond_text(c, why, sizeof(why));
-		if (pn_condition_get_name(c) != NULL &&
-		    strcmp(pn_condition_get_name(c),
-		        "amqp:unauthorized-access") == 0)
-			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url,
-			    why);
-		else
-			die(a, ONYX_EUNAVAIL, "%s closed the connection: %s",
-			    a->url, why);
+		die_by(a,
+		    pn_connection_remote_condition(pn_event_connection(e)),
+		    "%s closed the connection");
 		pn_connection_close(pn_event_connection(e));
 		break;
 	case PN_SESSION_REMOTE_CLOSE:
@@ -287,10 +292,12 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 			break;
 		c = pn_link_remote_condition(l);
 		if (pn_condition_is_set(c))
-			seterr(a, "%s", cond_text(c, why, sizeof(why)));
+			cond_text(c, why, sizeof(why));
 		else
-			seterr(a, "the broker detached the link '%s'",
+			snprintf(why, sizeof(why),
+			    "the broker detached the link '%s'",
 			    pn_link_name(l));
+		seterr(a, "%s", why);
 		if (l == a->coord)
 			die(a, ONYX_EUNAVAIL,
 			    "the broker closed the transaction coordinator: %s",
@@ -298,16 +305,8 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 		pn_link_close(l);
 		break;
 	case PN_TRANSPORT_ERROR:
-		c = pn_transport_condition(pn_event_transport(e));
-		cond_text(c, why, sizeof(why));
-		if (pn_condition_get_name(c) != NULL &&
-		    strcmp(pn_condition_get_name(c),
-		        "amqp:unauthorized-access") == 0)
-			die(a, ONYX_EAUTH, "%s refused the login: %s", a->url,
-			    why);
-		else
-			die(a, ONYX_EUNAVAIL, "connection to %s failed: %s",
-			    a->url, why);
+		die_by(a, pn_transport_condition(pn_event_transport(e)),
+		    "connection to %s failed");
 		break;
 	case PN_TRANSPORT_CLOSED:
 		die(a, ONYX_EUNAVAIL, "connection to %s closed", a->url);
@@ -411,7 +410,7 @@ pump(struct onyx_amqp *a, int timeout_ms, int fd, bool intr)
 		return a->dead ? a->status : 0;
 	if (a->dead)
 		return a->status;
-	now = now_ms();
+	now = onyx_mono_ms();
 	next = pn_transport_tick(a->drv.transport, now);
 	/* The tick may emit frames; anything that moves now must be seen by
 	 * the caller before we sleep. */
@@ -449,14 +448,14 @@ remaining(int64_t deadline)
 
 	if (deadline < 0)
 		return -1;
-	r = deadline - now_ms();
+	r = deadline - onyx_mono_ms();
 	return r < 0 ? 0 : (int)r;
 }
 
 static int64_t
 deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return timeout_ms < 0 ? -1 : onyx_mono_ms() + timeout_ms;
 }
 
 static int
@@ -570,7 +569,7 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 		pn_sasl_allowed_mechs(sasl, "ANONYMOUS");
 	pn_transport_set_idle_timeout(t, IDLE_TIMEOUT_MS);
 	snprintf(cid, sizeof(cid), "onyx-%ld-%lld", (long)getpid(),
-	    (long long)now_ms());
+	    (long long)onyx_mono_ms());
 	pn_connection_set_container(a->drv.connection, cid);
 	pn_connection_set_hostname(a->drv.connection, u.host);
 	pn_connection_open(a->drv.connection);
