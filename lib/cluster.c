@@ -124,6 +124,13 @@ onyx_queue_done(char *buf, size_t len, const char *job, const char *task)
 	return buf;
 }
 
+char *
+onyx_queue_dlq(char *buf, size_t len, const char *job, const char *task)
+{
+	snprintf(buf, len, "onyx.%s.%s.dlq", job, task);
+	return buf;
+}
+
 json_t *
 onyx_plan_task(const json_t *plan, const char *task)
 {
@@ -161,6 +168,78 @@ int_or(json_t *o, const char *key, int dflt)
 	json_t *v = json_object_get(o, key);
 
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
+}
+
+/* The task of plan reading queue q, or NULL. */
+static json_t *
+reader_of(json_t *plan, const char *q)
+{
+	json_t *t, *v;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(plan, "tasks"), i, t)
+	    json_array_foreach(json_object_get(t, "ingress"), k, v) if (
+	        json_is_string(v) && strcmp(json_string_value(v), q) == 0) return t;
+	return NULL;
+}
+
+/* d->groups: how the reader of each egress queue groups its segments. */
+static int
+egress_groups(json_t *plan, struct onyx_task_def *d, char *err, size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < d->spec.negress; i++) {
+		json_t *r = reader_of(plan, d->egress[i]), *cat, *key, *fn, *pa;
+		struct onyx_group *g = &d->groups[i];
+		const char **argv;
+		size_t k, n;
+
+		cat = json_object_get(r, "catalog");
+		key = json_object_get(cat, "onyx/group-by-key");
+		fn = json_object_get(cat, "onyx/group-by-fn");
+		if (r == NULL || (key == NULL && fn == NULL))
+			continue;
+		g->task = json_string_value(json_object_get(r, "name"));
+		pa = json_object_get(cat, "onyx/params");
+		d->gparams[i] = pa
+		    ? json_dumps(pa, JSON_COMPACT | JSON_PRESERVE_ORDER)
+		    : strdup("{}");
+		if (d->gparams[i] == NULL)
+			goto oom;
+		g->params = d->gparams[i];
+		if (json_is_string(key))
+			g->key = json_string_value(key);
+		else if (json_is_string(fn))
+			d->group_fn[i] = json_string_value(fn);
+		else if (json_is_array(fn) && (n = json_array_size(fn)) > 0) {
+			if ((argv = calloc(n + 1, sizeof(*argv))) == NULL)
+				goto oom;
+			d->gargv[i] = argv;
+			for (k = 0; k < n; k++)
+				if ((argv[k] = json_string_value(
+				         json_array_get(fn, k))) == NULL) {
+					snprintf(err, errlen,
+					    "task '%s': onyx/group-by-fn must be "
+					    "\"lib.so:symbol\" or an argv array",
+					    g->task);
+					return ONYX_EDATA;
+				}
+			g->argv = argv;
+		} else {
+			snprintf(err, errlen,
+			    "task '%s': onyx/group-by-key or onyx/group-by-fn "
+			    "is malformed",
+			    g->task ? g->task : "?");
+			return ONYX_EDATA;
+		}
+		d->egroup[i] = g;
+	}
+	d->spec.egress_group = d->egroup;
+	return ONYX_OK;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return ONYX_EDATA;
 }
 
 int
@@ -218,6 +297,13 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		d->exec_argv[n] = NULL;
 		d->spec.exec_argv = d->exec_argv;
 	}
+	d->spec.dlq_queue = onyx_queue_dlq(d->dlq, sizeof(d->dlq), job, task);
+	d->spec.max_retries =
+	    int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
+	if (egress_groups(plan, d, err, errlen) != ONYX_OK) {
+		onyx_task_def_free(d);
+		return ONYX_EDATA;
+	}
 	d->type = json_string_value(json_object_get(t, "type"));
 	cons = json_string_value(json_object_get(cat, "onyx/consumption"));
 	d->sequential = cons != NULL && strcmp(cons, "sequential") == 0;
@@ -229,6 +315,10 @@ void
 onyx_task_def_free(struct onyx_task_def *d)
 {
 	free(d->params);
+	for (int i = 0; i < 64; i++) {
+		free(d->gparams[i]);
+		free(d->gargv[i]);
+	}
 	json_decref(d->plan);
 	memset(d, 0, sizeof(*d));
 }

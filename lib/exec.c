@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ struct onyx_exec {
 	size_t rpos;
 	struct onyx_buf e; /* stderr read, not yet a whole line */
 	char *task;
-	int ended; /* stdout closed or a write failed */
+	int ended;  /* stdout closed or a write failed */
+	int status; /* exit status, 128 + signal, or -1 while unknown */
 };
 
 static void
@@ -113,13 +115,15 @@ why_ended(struct onyx_exec *x, char *err, size_t errlen)
 			break;
 		usleep(5000);
 	}
-	if (si.si_pid != 0 && si.si_code == CLD_EXITED)
+	if (si.si_pid != 0 && si.si_code == CLD_EXITED) {
+		x->status = si.si_status;
 		snprintf(err, errlen, "the program exited with status %d",
 		    si.si_status);
-	else if (si.si_pid != 0)
+	} else if (si.si_pid != 0) {
+		x->status = 128 + si.si_status;
 		snprintf(err, errlen, "the program was killed by signal %d",
 		    si.si_status);
-	else
+	} else
 		snprintf(err, errlen, "the program closed its output");
 }
 
@@ -160,31 +164,42 @@ set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* A copy of environ without ONYX_PARAMS and ONYX_TASK, plus both. */
-static char **
-child_env(const char *params, const char *task)
+/* Ours: the variables a program gets from the peer. */
+static const char *const ours[] = {"ONYX_PARAMS=", "ONYX_TASK=", "ONYX_PEER="};
+#define NOURS (sizeof(ours) / sizeof(ours[0]))
+
+static bool
+is_ours(const char *var)
 {
+	for (size_t i = 0; i < NOURS; i++)
+		if (strncmp(var, ours[i], strlen(ours[i])) == 0)
+			return true;
+	return false;
+}
+
+/* A copy of environ without our variables, then ours (the last NOURS). */
+static char **
+child_env(const char *params, const char *task, const char *peer)
+{
+	const char *val[NOURS] = {params, task, peer};
 	size_t n = 0, k = 0, i;
 	char **env;
 
 	while (environ[n] != NULL)
 		n++;
-	if ((env = calloc(n + 3, sizeof(*env))) == NULL)
+	if ((env = calloc(n + NOURS + 1, sizeof(*env))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "ONYX_PARAMS=", 12) != 0 &&
-		    strncmp(environ[i], "ONYX_TASK=", 10) != 0)
+		if (!is_ours(environ[i]))
 			env[k++] = environ[i];
-	if (asprintf(&env[k], "ONYX_PARAMS=%s", params) < 0) {
-		free(env);
-		return NULL;
-	}
-	if (asprintf(&env[k + 1], "ONYX_TASK=%s", task) < 0) {
-		free(env[k]);
-		free(env);
-		return NULL;
-	}
-	env[k + 2] = NULL;
+	for (i = 0; i < NOURS; i++)
+		if (asprintf(&env[k + i], "%s%s", ours[i], val[i]) < 0) {
+			while (i-- > 0)
+				free(env[k + i]);
+			free(env);
+			return NULL;
+		}
+	env[k + NOURS] = NULL;
 	return env;
 }
 
@@ -197,17 +212,14 @@ free_env(char **env)
 		return;
 	while (env[n] != NULL)
 		n++;
-	/* the last two are ours */
-	if (n >= 2) {
-		free(env[n - 1]);
-		free(env[n - 2]);
-	}
+	for (size_t i = 0; i < NOURS && i < n; i++)
+		free(env[n - 1 - i]);
 	free(env);
 }
 
 int
 onyx_exec_start(const char *const *argv, const char *params, const char *task,
-    struct onyx_exec **out, char *err, size_t errlen)
+    const char *peer, struct onyx_exec **out, char *err, size_t errlen)
 {
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1},
 	    pex[2] = {-1, -1};
@@ -224,11 +236,13 @@ onyx_exec_start(const char *const *argv, const char *params, const char *task,
 	}
 	if ((x = calloc(1, sizeof(*x))) == NULL ||
 	    (x->task = strdup(task ? task : "")) == NULL ||
-	    (env = child_env(params ? params : "{}", x->task)) == NULL) {
+	    (env = child_env(
+	         params ? params : "{}", x->task, peer ? peer : "")) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	x->in = x->out = x->errfd = -1;
+	x->status = -1;
 	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
 	    pipe2(perr, O_CLOEXEC) != 0 || pipe2(pex, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -393,6 +407,41 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 		if (onyx_mono_ms() >= until)
 			return ONYX_OK;
 	}
+}
+
+void
+onyx_exec_drain(struct onyx_exec *x)
+{
+	if (x->out >= 0)
+		(void)drain(x->out, &x->r);
+	read_stderr(x);
+}
+
+int
+onyx_exec_close_input(
+    struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
+{
+	long long until = onyx_mono_ms() + timeout_ms;
+	int st;
+
+	while (!x->ended && x->wpos < x->w.len) {
+		if (onyx_mono_ms() >= until) {
+			snprintf(err, errlen,
+			    "timeout: the program read no input for %d ms",
+			    timeout_ms);
+			return ONYX_EDATA;
+		}
+		if ((st = onyx_exec_pump(x, 50, err, errlen)) != ONYX_OK)
+			return st;
+	}
+	close_fd(&x->in);
+	return ONYX_OK;
+}
+
+int
+onyx_exec_status(const struct onyx_exec *x)
+{
+	return x->status;
 }
 
 int

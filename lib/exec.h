@@ -13,11 +13,13 @@ struct onyx_exec;
 
 /*
  * onyx_exec_start: run argv (NULL-terminated) with the environment plus
- * ONYX_PARAMS=params ("{}" when NULL) and ONYX_TASK=task. Returns ONYX_OK
- * with *out set, or ONYX_EDATA (cannot run it) / ONYX_ERR with err filled.
+ * ONYX_PARAMS=params ("{}" when NULL), ONYX_TASK=task and ONYX_PEER=peer
+ * (the virtual peer's id). Returns ONYX_OK with *out set, or ONYX_EDATA
+ * (cannot run it) / ONYX_ERR with err filled.
  */
-int onyx_exec_start(const char *const *argv, const char *params,
-    const char *task, struct onyx_exec **out, char *err, size_t errlen);
+int
+onyx_exec_start(const char *const *argv, const char *params, const char *task,
+    const char *peer, struct onyx_exec **out, char *err, size_t errlen);
 
 /*
  * onyx_exec_write: queue one input line (newlines in it become spaces) and
@@ -40,6 +42,24 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen);
  * 1 with *line and *len set (valid until the next call on x), 0 when none.
  */
 int onyx_exec_answer(struct onyx_exec *x, const char **line, size_t *len);
+
+/*
+ * onyx_exec_drain: read what the program's stdout holds now, without
+ * waiting: after a failure, the answers it gave before failing.
+ */
+void onyx_exec_drain(struct onyx_exec *x);
+
+/*
+ * onyx_exec_close_input: end of stream: write the queued input (waiting at
+ * most timeout_ms), then close the program's stdin. ONYX_OK, or ONYX_EDATA
+ * with err filled. Its last answers then come through onyx_exec_pump and
+ * onyx_exec_answer until onyx_exec_pump reports that it ended.
+ */
+int onyx_exec_close_input(
+    struct onyx_exec *x, int timeout_ms, char *err, size_t errlen);
+
+/* onyx_exec_status: exit status (128 + signal when killed), -1 unknown. */
+int onyx_exec_status(const struct onyx_exec *x);
 
 /*
  * onyx_exec_stop: close the program's stdin, give it grace_ms to exit, then

@@ -86,6 +86,22 @@ open_lib(const char *lib, const char *path, char *err, size_t errlen)
 	return NULL;
 }
 
+void *
+onyx_state(struct onyx_emit *out)
+{
+	return out->state;
+}
+
+/* The optional hook SYM_what of f's library, or NULL. */
+static void *
+hook(struct onyx_fnref *f, const char *sym, const char *what)
+{
+	char name[512];
+
+	snprintf(name, sizeof(name), "%s_%s", sym, what);
+	return dlsym(f->handle, name);
+}
+
 int
 onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
     char *err, size_t errlen)
@@ -126,6 +142,32 @@ onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
 		f->handle = NULL;
 		return ONYX_ENOENT;
 	}
+	*(void **)&f->init = hook(f, colon + 1, "init");
+	*(void **)&f->flush = hook(f, colon + 1, "flush");
+	*(void **)&f->fini = hook(f, colon + 1, "fini");
+	return ONYX_OK;
+}
+
+int
+onyx_group_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    onyx_group_fn **g, char *err, size_t errlen)
+{
+	int st;
+
+	*g = NULL;
+	if (strchr(spec, ':') == NULL) {
+		memset(f, 0, sizeof(*f));
+		snprintf(err, errlen,
+		    "onyx/group-by-fn '%s' is not \"libname.so:symbol\"", spec);
+		return ONYX_ENOENT;
+	}
+	if ((st = onyx_fn_resolve(spec, path, f, err, errlen)) != ONYX_OK)
+		return st;
+	*g = (onyx_group_fn *)(void *)f->fn;
+	f->fn = NULL;
+	f->init = NULL;
+	f->flush = NULL;
+	f->fini = NULL;
 	return ONYX_OK;
 }
 

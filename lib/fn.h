@@ -12,10 +12,15 @@ struct onyx_emit {
 	struct onyx_buf data; /* the texts */
 	size_t *len;          /* length of each */
 	size_t n, cap;
+	void *state; /* an aggregating function's (onyx_state) */
 };
 
 struct onyx_fnref {
 	onyx_fn *fn;
+	/* optional hooks SYM_init, SYM_flush, SYM_fini (NULL when absent) */
+	onyx_init_fn *init;
+	onyx_flush_fn *flush;
+	onyx_fini_fn *fini;
 	void *handle; /* dlopen handle, or NULL for a builtin */
 	char name[256];
 };
@@ -23,11 +28,20 @@ struct onyx_fnref {
 /*
  * onyx_fn_resolve: find the code of spec: a builtin name ("identity") or
  * "libname.so:symbol", the library looked up on path (colon-separated
- * folders; NULL or "" for the dynamic linker's own search). Returns ONYX_OK,
+ * folders; NULL or "" for the dynamic linker's own search), with its
+ * optional hooks symbol_init, symbol_flush and symbol_fini. Returns ONYX_OK,
  * or ONYX_ENOENT with err naming the library or symbol and the reason.
  */
 int onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
     char *err, size_t errlen);
+
+/*
+ * onyx_group_fn_resolve: find the onyx_group_fn of spec
+ * "libname.so:symbol" as onyx_fn_resolve does (f->fn stays NULL; the
+ * function is in *g). Release with onyx_fn_release.
+ */
+int onyx_group_fn_resolve(const char *spec, const char *path,
+    struct onyx_fnref *f, onyx_group_fn **g, char *err, size_t errlen);
 
 /* onyx_fn_release: unload what onyx_fn_resolve loaded. */
 void onyx_fn_release(struct onyx_fnref *f);

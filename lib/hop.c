@@ -1,10 +1,12 @@
-/* lib/hop.c: the hop loop (read a batch, apply the function, write, commit) and the sealing protocol. */
+/* lib/hop.c: the hop loop (read a batch, apply the function, write, commit), dead letters, grouping, aggregation flushes and the sealing protocol. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
+#include <sha2.h>
 
 #include "clock.h"
 #include "buf.h"
@@ -21,7 +23,19 @@
 #define CHECK_EVERY_MS 1000   /* idle peers look at SEAL and DONE */
 #define HOLD_MS 300           /* how long a sentinel waits for count 1 */
 #define EXEC_TIMEOUT_MS 10000 /* a program's answers to a batch */
-#define EXEC_ATTEMPTS 3       /* failed batches in a row before giving up */
+#define BROKEN_AFTER 10   /* program failures in a row that mean it is broken */
+#define GROUP_SHORT 128   /* a longer group value travels as its SHA-256 */
+#define LOG_DEAD_FIRST 20 /* dead letters logged one by one, then 1 in 1000 */
+
+/* One message of a program's batch, kept until the batch commits. */
+struct slot {
+	struct onyx_amqp_msg m;
+	size_t off, len; /* its text in hop.bodies */
+	bool has_body;
+	int tries;   /* attempts that failed on it */
+	char *dead;  /* why it goes to the dead-letter queue, or NULL */
+	char *error; /* what it answered {"onyx/error": ...} this attempt */
+};
 
 struct hop {
 	struct onyx_amqp *a;
@@ -31,19 +45,33 @@ struct hop {
 	struct onyx_link *out[MAX_QUEUES];
 	struct onyx_link *seal_out;
 	struct onyx_link *done_out;
+	struct onyx_link *dlq_out;
 	struct onyx_wire *w;
-	struct onyx_buf enc;
+	struct onyx_buf enc, genc;
 	struct onyx_emit emit;
+	char **gidv; /* groups of h->emit's segments, negress each */
+	size_t gidcap;
 	struct onyx_hop_stats *stats;
-	unsigned long long inflight_read,
-	    inflight_written; /* commit in flight */
+	unsigned long long inflight_read, inflight_written,
+	    inflight_dead;             /* commit in flight */
+	unsigned long long batch_dead; /* dead letters of the open batch */
 	long long last_progress;
+	/* onyx/group-by-fn programs, by egress */
+	struct onyx_exec *gx[MAX_QUEUES];
 	/* onyx/exec */
 	struct onyx_exec *x;
-	struct onyx_amqp_msg *msgs; /* the batch, accepted once answered */
-	int nans;                   /* answers to this batch so far */
-	int xfails;                 /* failed batches in a row */
-	char xwhy[512];             /* why the program failed */
+	struct slot *slots; /* the batch */
+	int nslots;
+	int *fed; /* the slots fed to the program, in order */
+	int nfed, nans;
+	struct onyx_buf bodies;
+	int broken_run; /* lines dead-lettered in a row, no good answer */
+	char xwhy[512]; /* why the program failed */
+	/* aggregation */
+	bool stateful; /* the function keeps state (flush hook, program) */
+	bool fed_any;  /* it has seen a segment: registered as holding */
+	bool flushed;
+	bool inited;
 	char *err;
 	size_t errlen;
 };
@@ -55,6 +83,8 @@ fail(struct hop *h, int st, const char *what)
 	    onyx_amqp_error(h->a));
 	return st;
 }
+
+static int flush(struct hop *h);
 
 static int
 count(struct hop *h, const char *q, long long *n)
@@ -93,6 +123,21 @@ try_seal(struct hop *h, bool *sealed)
 		return st;
 	if (n < t->ningress)
 		return ONYX_OK;
+	/* every input is in: state kept by functions goes out first */
+	if ((st = flush(h)) != ONYX_OK)
+		return st;
+	if (h->stateful && t->holders != NULL) {
+		char e[512];
+		int k;
+		if ((st = t->holders(t->hold_ctx, &k, e, sizeof(e))) !=
+		    ONYX_OK) {
+			snprintf(h->err, h->errlen,
+			    "task '%s': peers holding state: %s", t->name, e);
+			return st;
+		}
+		if (k > 0)
+			return ONYX_OK; /* another peer has yet to flush */
+	}
 	if ((st = onyx_amqp_receiver(h->a, t->seal_queue, t->ningress, &r)) !=
 	    ONYX_OK)
 		return fail(h, st, "reading the seal queue");
@@ -187,125 +232,497 @@ on_sentinel(struct hop *h, int j, struct onyx_amqp_msg *s, bool *sealed)
 	return try_seal(h, sealed);
 }
 
-/* Apply the function to one segment and send its results to every egress. */
+/* Dead letters */
+
+/*
+ * Send a dead letter, in the open transaction: {"error", "task",
+ * "attempts", "segment"}, the segment as JSON when its text is JSON, as a
+ * string when it is other text, null when there is none. Without a
+ * dead-letter queue the task fails with the error instead (ONYX_EDATA).
+ */
 static int
-apply(struct hop *h, const char *body, size_t len)
+dead_letter(struct hop *h, const char *body, size_t len, bool has_body,
+    const char *error, int attempts)
 {
 	const struct onyx_task_spec *t = h->t;
-	char fe[512] = "";
-	size_t k, off = 0;
-	int i, st;
+	json_t *seg = NULL, *rec;
+	unsigned long long k;
+	char *text;
+	int st;
 
-	onyx_emit_reset(&h->emit);
-	if (t->fn(body, len, t->params ? t->params : "{}", &h->emit, fe,
-	        sizeof(fe)) != 0) {
-		snprintf(h->err, h->errlen,
-		    "task '%s': the function failed: %s", t->name,
-		    fe[0] ? fe : "no reason given");
+	if (h->dlq_out == NULL) {
+		snprintf(h->err, h->errlen, "task '%s': %s", t->name, error);
 		return ONYX_EDATA;
 	}
-	for (k = 0; k < h->emit.n; k++) {
-		size_t l = h->emit.len[k];
-		h->enc.len = 0;
-		if (onyx_wire_encode_segment(
-		        &h->enc, h->emit.data.p + off, l) != 0)
-			return ONYX_ERR;
-		off += l;
-		for (i = 0; i < t->negress; i++)
-			if ((st = onyx_amqp_send(h->out[i], h->enc.p,
-			         h->enc.len, true)) != ONYX_OK)
-				return fail(h, st, "sending");
-	}
+	if (has_body &&
+	    (seg = json_loadb(body, len, JSON_DECODE_ANY, NULL)) == NULL)
+		seg = json_stringn(body, len); /* NULL when not UTF-8 */
+	rec = json_pack("{s:s,s:s,s:i,s:o}", "error", error, "task", t->name,
+	    "attempts", attempts, "segment", seg != NULL ? seg : json_null());
+	if (rec == NULL)
+		return ONYX_ERR;
+	text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(rec);
+	if (text == NULL)
+		return ONYX_ERR;
+	h->enc.len = 0;
+	st = onyx_wire_encode_segment(&h->enc, text, strlen(text)) != 0
+	    ? ONYX_ERR
+	    : onyx_amqp_send(h->dlq_out, h->enc.p, h->enc.len, true);
+	free(text);
+	if (st == ONYX_ERR)
+		return st;
+	if (st != ONYX_OK)
+		return fail(h, st, "writing the dead-letter queue");
+	h->batch_dead++;
+	k = h->stats->dead + h->inflight_dead + h->batch_dead;
+	if (k <= LOG_DEAD_FIRST || k % 1000 == 0)
+		onyx_log(ONYX_LOG_WARN,
+		    "task %s: dead letter %llu to %s after %d attempt%s: %s",
+		    t->name, k, t->dlq_queue, attempts,
+		    attempts == 1 ? "" : "s", error);
 	return ONYX_OK;
 }
 
-static int settle(struct hop *h);
+/* Grouping */
 
-/* Send one segment text to every egress. */
-static int
-send_segment(struct hop *h, const char *text, size_t len)
+static bool
+grouped(const struct hop *h, int i)
 {
-	int i, st;
+	return h->t->egress_group != NULL && h->t->egress_group[i] != NULL;
+}
 
-	h->enc.len = 0;
-	if (onyx_wire_encode_segment(&h->enc, text, len) != 0)
-		return ONYX_ERR;
-	for (i = 0; i < h->t->negress; i++)
-		if ((st = onyx_amqp_send(
-		         h->out[i], h->enc.p, h->enc.len, true)) != ONYX_OK)
-			return fail(h, st, "sending");
-	return ONYX_OK;
+/* The text of a group value: a string as is, anything else as JSON. */
+static char *
+value_text(const json_t *v)
+{
+	if (v == NULL)
+		return strdup("null");
+	if (json_is_string(v))
+		return strndup(json_string_value(v), json_string_length(v));
+	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/* Ask egress i's group-by-fn program for the group of text. */
+static int
+group_exec(struct hop *h, int i, const char *text, size_t len, char **out,
+    char *why, size_t whylen)
+{
+	const struct onyx_group *g = h->t->egress_group[i];
+	int tmo =
+	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
+	long long until = onyx_mono_ms() + tmo;
+	const char *line;
+	size_t ll;
+	char e[512];
+	json_t *v;
+
+	*out = NULL;
+	if (h->gx[i] == NULL &&
+	    onyx_exec_start(g->argv, g->params, g->task, h->t->peer, &h->gx[i],
+	        e, sizeof(e)) != ONYX_OK)
+		goto broken;
+	if (onyx_exec_write(h->gx[i], text, len, e, sizeof(e)) != ONYX_OK)
+		goto broken;
+	while (!onyx_exec_answer(h->gx[i], &line, &ll)) {
+		if (onyx_mono_ms() >= until) {
+			snprintf(
+			    e, sizeof(e), "timeout: no answer in %d ms", tmo);
+			goto broken;
+		}
+		if (onyx_exec_pump(h->gx[i], 50, e, sizeof(e)) != ONYX_OK)
+			goto broken;
+	}
+	if ((v = json_loadb(line, ll, JSON_DECODE_ANY, NULL)) == NULL) {
+		snprintf(e, sizeof(e), "the answer is not JSON: %.*s",
+		    (int)(ll < 80 ? ll : 80), line);
+		goto broken;
+	}
+	*out = value_text(v);
+	json_decref(v);
+	return *out != NULL ? ONYX_OK : ONYX_ERR;
+broken:
+	onyx_exec_stop(h->gx[i], 0);
+	h->gx[i] = NULL;
+	snprintf(why, whylen,
+	    "the onyx/group-by-fn program of task '%s': %.400s", g->task, e);
+	return ONYX_EDATA;
 }
 
 /*
- * The answers the program has given so far, of the n segments written:
- * send their segments. ONYX_EDATA (h->xwhy) for garbage.
+ * The group of segment text for egress i, a new string in *out: long
+ * values travel as their SHA-256. ONYX_EDATA with why when there is none.
  */
 static int
-exec_answers(struct hop *h, int n, unsigned long long *emitted)
+group_of(struct hop *h, int i, const char *text, size_t len, char **out,
+    char *why, size_t whylen)
+{
+	const struct onyx_group *g = h->t->egress_group[i];
+	char hex[SHA256_DIGEST_STRING_LENGTH], *v = NULL;
+	int st = ONYX_OK;
+
+	*out = NULL;
+	if (g->key != NULL) {
+		json_error_t je;
+		json_t *seg = json_loadb(text, len, 0, &je);
+		if (seg == NULL) {
+			snprintf(why, whylen,
+			    "grouping for task '%s': the segment is not JSON: "
+			    "%s",
+			    g->task, je.text);
+			return ONYX_EDATA;
+		}
+		v = value_text(onyx_json_select(seg, g->key));
+		json_decref(seg);
+	} else if (g->fn != NULL) {
+		char buf[4096] = "";
+		why[0] = '\0';
+		if (g->fn(text, len, g->params ? g->params : "{}", buf,
+		        sizeof(buf), why, whylen) != 0) {
+			if (why[0] == '\0')
+				snprintf(why, whylen,
+				    "the onyx/group-by-fn of task '%s' failed",
+				    g->task);
+			return ONYX_EDATA;
+		}
+		buf[sizeof(buf) - 1] = '\0';
+		v = strdup(buf);
+	} else if ((st = group_exec(h, i, text, len, &v, why, whylen)) !=
+	    ONYX_OK)
+		return st;
+	if (v == NULL)
+		return ONYX_ERR;
+	if (strlen(v) > GROUP_SHORT) {
+		SHA256Data((const uint8_t *)v, strlen(v), hex);
+		free(v);
+		if (asprintf(&v, "sha256:%s", hex) < 0)
+			return ONYX_ERR;
+	}
+	*out = v;
+	return ONYX_OK;
+}
+
+/* The groups of text for every grouped egress into gids[negress]. */
+static int
+groups_of(struct hop *h, const char *text, size_t len, char **gids, char *why,
+    size_t whylen)
+{
+	int i, st;
+
+	for (i = 0; i < h->t->negress; i++)
+		gids[i] = NULL;
+	for (i = 0; i < h->t->negress; i++)
+		if (grouped(h, i) &&
+		    (st = group_of(h, i, text, len, &gids[i], why, whylen)) !=
+		        ONYX_OK) {
+			while (i-- > 0)
+				free(gids[i]);
+			return st;
+		}
+	return ONYX_OK;
+}
+
+static void
+free_groups(struct hop *h, char **gids)
+{
+	for (int i = 0; i < h->t->negress; i++) {
+		free(gids[i]);
+		gids[i] = NULL;
+	}
+}
+
+/* Send one result segment to every egress, with its group where set. */
+static int
+send_one(struct hop *h, const char *text, size_t len, char *const *gids)
+{
+	bool plain = false;
+	int i, st;
+
+	for (i = 0; i < h->t->negress; i++) {
+		struct onyx_buf *b = &h->enc;
+		if (gids != NULL && gids[i] != NULL) {
+			b = &h->genc;
+			b->len = 0;
+			if (onyx_wire_encode_segment_group(
+			        b, text, len, gids[i], strlen(gids[i])) != 0)
+				return ONYX_ERR;
+		} else if (!plain) {
+			b->len = 0;
+			if (onyx_wire_encode_segment(b, text, len) != 0)
+				return ONYX_ERR;
+			plain = true;
+		}
+		if ((st = onyx_amqp_send(h->out[i], b->p, b->len, true)) !=
+		    ONYX_OK)
+			return fail(h, st, "sending");
+	}
+	return ONYX_OK;
+}
+
+/* One result segment: its groups, then to every egress. */
+static int
+out_segment(
+    struct hop *h, const char *text, size_t len, char *why, size_t whylen)
+{
+	char *gids[MAX_QUEUES];
+	int st;
+
+	if ((st = groups_of(h, text, len, gids, why, whylen)) != ONYX_OK)
+		return st;
+	st = send_one(h, text, len, gids);
+	free_groups(h, gids);
+	return st;
+}
+
+/* Aggregation state */
+
+/* The function is about to see a segment: register as holding state. */
+static int
+hold(struct hop *h)
+{
+	char e[512];
+	int st;
+
+	if (h->fed_any || !h->stateful)
+		return ONYX_OK;
+	if (h->t->hold != NULL &&
+	    (st = h->t->hold(h->t->hold_ctx, true, e, sizeof(e))) != ONYX_OK) {
+		snprintf(h->err, h->errlen,
+		    "task '%s': registering aggregation state: %s", h->t->name,
+		    e);
+		return st;
+	}
+	h->fed_any = true;
+	h->flushed = false;
+	return ONYX_OK;
+}
+
+/* This peer's state is written (or lost): unregister. */
+static void
+unhold(struct hop *h)
+{
+	char e[512];
+
+	if (!h->fed_any)
+		return;
+	h->fed_any = false;
+	if (h->t->hold != NULL &&
+	    h->t->hold(h->t->hold_ctx, false, e, sizeof(e)) != ONYX_OK)
+		onyx_log(ONYX_LOG_WARN, "task %s: %s", h->t->name, e);
+}
+
+/* C functions */
+
+/*
+ * Call the C function (or, with flush, its flush hook) until it succeeds
+ * and its results' groups are known, at most 1 + max-retries times;
+ * *tries counts the calls. ONYX_OK with the results in h->emit and their
+ * groups in h->gidv; ONYX_EDATA with why when every call failed.
+ */
+static int
+call_fn(struct hop *h, const char *body, size_t len, bool flush, int *tries,
+    char *why, size_t whylen)
+{
+	const struct onyx_task_spec *t = h->t;
+	const char *params = t->params ? t->params : "{}";
+	size_t k, off, need;
+	int st;
+
+	for (*tries = 1;; (*tries)++) {
+		int rc;
+		why[0] = '\0';
+		onyx_emit_reset(&h->emit);
+		rc = flush
+		    ? t->flush(h->emit.state, params, &h->emit, why, whylen)
+		    : t->fn(body, len, params, &h->emit, why, whylen);
+		if (rc != 0) {
+			if (why[0] == '\0')
+				snprintf(why, whylen,
+				    "the function failed (no reason given)");
+			st = ONYX_EDATA;
+		} else {
+			need = h->emit.n * (size_t)t->negress;
+			if (need > h->gidcap) {
+				char **p =
+				    reallocarray(h->gidv, need, sizeof(*p));
+				if (p == NULL)
+					return ONYX_ERR;
+				h->gidv = p;
+				h->gidcap = need;
+			}
+			st = ONYX_OK;
+			for (k = 0, off = 0; k < h->emit.n && st == ONYX_OK;
+			     off += h->emit.len[k++]) {
+				st = groups_of(h, h->emit.data.p + off,
+				    h->emit.len[k], h->gidv + k * t->negress,
+				    why, whylen);
+				if (st != ONYX_OK)
+					while (k-- > 0)
+						free_groups(h,
+						    h->gidv + k * t->negress);
+			}
+			if (st == ONYX_OK)
+				return ONYX_OK;
+			if (st != ONYX_EDATA)
+				return st;
+		}
+		if (*tries > t->max_retries)
+			return ONYX_EDATA;
+	}
+}
+
+/* Send what call_fn left in h->emit. */
+static int
+send_emitted(struct hop *h, unsigned long long *emitted)
+{
+	size_t k, off;
+	int st = ONYX_OK;
+
+	for (k = 0, off = 0; k < h->emit.n; off += h->emit.len[k++]) {
+		if (st == ONYX_OK)
+			st = send_one(h, h->emit.data.p + off, h->emit.len[k],
+			    h->gidv + k * h->t->negress);
+		free_groups(h, h->gidv + k * h->t->negress);
+	}
+	if (st == ONYX_OK)
+		*emitted += h->emit.n;
+	return st;
+}
+
+/* Apply the C function to one segment; dead-letter it when it keeps failing. */
+static int
+apply(struct hop *h, const char *body, size_t len, unsigned long long *emitted)
+{
+	char why[512];
+	int st, tries;
+
+	if ((st = hold(h)) != ONYX_OK)
+		return st;
+	st = call_fn(h, body, len, false, &tries, why, sizeof(why));
+	if (st == ONYX_EDATA)
+		return dead_letter(h, body, len, true, why, tries);
+	if (st != ONYX_OK)
+		return st;
+	return send_emitted(h, emitted);
+}
+
+/* Program functions (onyx/exec) */
+
+static int settle(struct hop *h);
+
+static int
+exec_start(struct hop *h)
+{
+	char e[512];
+	int st = onyx_exec_start(h->t->exec_argv, h->t->params, h->t->name,
+	    h->t->peer, &h->x, e, sizeof(e));
+
+	if (st != ONYX_OK)
+		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
+	return st;
+}
+
+static int
+garbage(struct hop *h, const char *line, size_t len)
+{
+	snprintf(h->xwhy, sizeof(h->xwhy),
+	    "the program answered a line that is not an object, an array of "
+	    "objects or null: %.*s",
+	    (int)(len < 80 ? len : 80), line);
+	return ONYX_EDATA;
+}
+
+/*
+ * One answer line of the program: its segments go out; {"onyx/error": E}
+ * marks slot s failed (s NULL, after the end of input: a dead letter).
+ * ONYX_EDATA (h->xwhy) for garbage or a group that cannot be found.
+ */
+static int
+answer_line(struct hop *h, const char *line, size_t len, struct slot *s,
+    unsigned long long *emitted)
+{
+	json_error_t je;
+	json_t *v, *e;
+	size_t i;
+	int st = ONYX_OK;
+
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if ((v = json_loadb(line, len, JSON_DECODE_ANY, &je)) == NULL) {
+		snprintf(h->xwhy, sizeof(h->xwhy),
+		    "the program answered a line that is not JSON (%s): %.*s",
+		    je.text, (int)(len < 80 ? len : 80), line);
+		return ONYX_EDATA;
+	}
+	if (json_is_object(v) &&
+	    (e = json_object_get(v, "onyx/error")) != NULL) {
+		char *msg = json_is_string(e)
+		    ? strdup(json_string_value(e))
+		    : json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (msg == NULL)
+			st = ONYX_ERR;
+		else if (s != NULL) {
+			free(s->error);
+			s->error = msg;
+		} else {
+			st = dead_letter(h, NULL, 0, false, msg, 1);
+			free(msg);
+		}
+	} else if (json_is_object(v)) {
+		st = out_segment(h, line, len, h->xwhy, sizeof(h->xwhy));
+		(*emitted)++;
+	} else if (json_is_array(v)) {
+		bool all = true;
+		json_array_foreach(v, i, e) all = all && json_is_object(e);
+		if (!all)
+			st = garbage(h, line, len);
+		json_array_foreach(v, i, e)
+		{
+			char *text;
+			if (st != ONYX_OK)
+				break;
+			text =
+			    json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			if (text == NULL) {
+				st = ONYX_ERR;
+				break;
+			}
+			st = out_segment(
+			    h, text, strlen(text), h->xwhy, sizeof(h->xwhy));
+			free(text);
+			(*emitted)++;
+		}
+	} else if (!json_is_null(v))
+		st = garbage(h, line, len);
+	json_decref(v);
+	if (st == ONYX_OK)
+		h->broken_run = 0;
+	return st;
+}
+
+/* The answers the program has given so far to the lines fed. */
+static int
+exec_answers(struct hop *h, unsigned long long *emitted)
 {
 	const char *line;
 	size_t len;
+	int st;
 
 	while (onyx_exec_answer(h->x, &line, &len)) {
-		json_error_t je;
-		json_t *v, *e;
-		size_t i;
-		int st = ONYX_OK;
-
-		if (h->nans >= n) {
+		if (h->nans >= h->nfed) {
 			snprintf(h->xwhy, sizeof(h->xwhy),
 			    "the program answered more lines than it was "
 			    "given: %.*s",
 			    (int)(len < 80 ? len : 80), line);
 			return ONYX_EDATA;
 		}
-		while (len > 0 && (*line == ' ' || *line == '\t')) {
-			line++;
-			len--;
-		}
-		while (
-		    len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-			len--;
-		if ((v = json_loadb(line, len, JSON_DECODE_ANY, &je)) == NULL) {
-			snprintf(h->xwhy, sizeof(h->xwhy),
-			    "the program answered a line that is not JSON "
-			    "(%s): %.*s",
-			    je.text, (int)(len < 80 ? len : 80), line);
-			return ONYX_EDATA;
-		}
-		if (json_is_object(v)) {
-			st = send_segment(h, line, len);
-			(*emitted)++;
-		} else if (json_is_array(v)) {
-			json_array_foreach(v, i, e) if (!json_is_object(e))
-			{
-				st = ONYX_EDATA;
-				break;
-			}
-			json_array_foreach(v, i, e)
-			{
-				char *text;
-				if (st != ONYX_OK)
-					break;
-				text = json_dumps(
-				    e, JSON_COMPACT | JSON_PRESERVE_ORDER);
-				if (text == NULL) {
-					st = ONYX_ERR;
-					break;
-				}
-				st = send_segment(h, text, strlen(text));
-				free(text);
-				(*emitted)++;
-			}
-		} else if (!json_is_null(v))
-			st = ONYX_EDATA;
-		json_decref(v);
-		if (st == ONYX_EDATA)
-			snprintf(h->xwhy, sizeof(h->xwhy),
-			    "the program answered a line that is not an "
-			    "object, an array of objects or null: %.*s",
-			    (int)(len < 80 ? len : 80), line);
+		h->xwhy[0] = '\0';
+		st = answer_line(
+		    h, line, len, &h->slots[h->fed[h->nans]], emitted);
 		if (st != ONYX_OK)
 			return st;
 		h->nans++;
@@ -313,29 +730,34 @@ exec_answers(struct hop *h, int n, unsigned long long *emitted)
 	return ONYX_OK;
 }
 
-/* Hand segment n of the batch (m, its text body) to the program. */
+/* Hand slot k to the program. ONYX_EDATA (h->xwhy) when it failed. */
 static int
-exec_in(struct hop *h, int n, const char *body, size_t len,
-    unsigned long long *emitted)
+exec_feed(struct hop *h, int k, unsigned long long *emitted)
 {
+	struct slot *s = &h->slots[k];
 	int st;
 
-	if ((st = onyx_exec_write(h->x, body, len, h->xwhy, sizeof(h->xwhy))) !=
-	    ONYX_OK)
-		return st == ONYX_ERR ? ONYX_EDATA : st;
+	if ((st = hold(h)) != ONYX_OK)
+		return st;
+	if (h->x == NULL && (st = exec_start(h)) != ONYX_OK)
+		return st;
+	h->fed[h->nfed++] = k;
+	if ((st = onyx_exec_write(h->x, h->bodies.p + s->off, s->len, h->xwhy,
+	         sizeof(h->xwhy))) != ONYX_OK)
+		return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
 	if ((st = onyx_exec_pump(h->x, 0, h->xwhy, sizeof(h->xwhy))) != ONYX_OK)
-		return ONYX_EDATA;
-	return exec_answers(h, n + 1, emitted);
+		return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
+	return exec_answers(h, emitted);
 }
 
 /*
- * Wait for the answers to the n segments of the batch, servicing the
- * connection. ONYX_OK; ONYX_EDATA (h->xwhy) when the program failed;
- * ONYX_EINTR when *stop was set; or the connection's error.
+ * Wait for the answers to every line fed, servicing the connection.
+ * ONYX_OK; ONYX_EDATA (h->xwhy) when the program failed; ONYX_EINTR when
+ * *stop was set; or the connection's error.
  */
 static int
-exec_finish(struct hop *h, int n, unsigned long long *emitted,
-    volatile sig_atomic_t *stop)
+exec_finish(
+    struct hop *h, unsigned long long *emitted, volatile sig_atomic_t *stop)
 {
 	int tmo =
 	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
@@ -345,9 +767,9 @@ exec_finish(struct hop *h, int n, unsigned long long *emitted,
 	for (;;) {
 		long long left;
 
-		if ((st = exec_answers(h, n, emitted)) != ONYX_OK)
+		if ((st = exec_answers(h, emitted)) != ONYX_OK)
 			return st;
-		if (h->nans >= n)
+		if (h->nans >= h->nfed)
 			return ONYX_OK;
 		if (*stop)
 			return ONYX_EINTR;
@@ -355,68 +777,288 @@ exec_finish(struct hop *h, int n, unsigned long long *emitted,
 			snprintf(h->xwhy, sizeof(h->xwhy),
 			    "timeout: the program gave %d of %d answers in "
 			    "%d ms",
-			    h->nans, n, tmo);
+			    h->nans, h->nfed, tmo);
 			return ONYX_EDATA;
 		}
-		if (onyx_exec_pump(h->x, left < 50 ? (int)left : 50, h->xwhy,
-		        sizeof(h->xwhy)) != ONYX_OK)
-			return ONYX_EDATA;
+		if ((st = onyx_exec_pump(h->x, left < 50 ? (int)left : 50,
+		         h->xwhy, sizeof(h->xwhy))) != ONYX_OK)
+			return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
 		st = onyx_amqp_wait(h->a, 0, -1);
 		if (st < 0 && st != ONYX_EINTR)
 			return fail(h, st, "waiting");
 	}
 }
 
-static int
-exec_start(struct hop *h)
-{
-	char e[512];
-	int st = onyx_exec_start(
-	    h->t->exec_argv, h->t->params, h->t->name, &h->x, e, sizeof(e));
-
-	if (st != ONYX_OK)
-		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
-	return st;
-}
-
 /*
- * Undo the batch of n segments (and the sentinel s, when held): nothing
- * was accepted, so its messages go back to their queues and its sends are
- * dropped. The program is killed, and started again unless it failed
- * EXEC_ATTEMPTS batches in a row (ONYX_EDATA).
+ * The program failed on this attempt: blame the first line it did not
+ * answer, and start a new program. A line blamed more than max-retries
+ * times is dead. ONYX_EDATA when the program looks broken: it failed on
+ * BROKEN_AFTER lines in a row without one good answer.
  */
 static int
-exec_undo(struct hop *h, int n, struct onyx_amqp_msg *s, bool failed)
+exec_failed(struct hop *h)
 {
-	int i, st;
+	unsigned long long ignored = 0;
+	struct slot *s = NULL;
+	char why[512];
 
-	if ((st = settle(h)) != ONYX_OK)
-		return st;
-	for (i = 0; i < n; i++)
-		onyx_amqp_release(h->a, &h->msgs[i]);
-	if (s != NULL)
-		onyx_amqp_release(h->a, s);
-	if (n > 0 &&
-	    (st = onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms)) !=
-	        ONYX_OK)
-		return fail(h, st, "rollback");
-	if (!failed)
-		return ONYX_OK;
+	snprintf(why, sizeof(why), "%s", h->xwhy);
+	/* the answers it gave before failing: they place the blame */
+	onyx_exec_drain(h->x);
+	(void)exec_answers(h, &ignored);
+	if (h->nfed > 0)
+		s = &h->slots[h->fed[h->nans < h->nfed ? h->nans
+		                                       : h->nfed - 1]];
+	if (s != NULL && ++s->tries > h->t->max_retries) {
+		if ((s->dead = strdup(why)) == NULL)
+			return ONYX_ERR;
+		h->broken_run++;
+	}
+	onyx_log(ONYX_LOG_WARN,
+	    "task %s: %s; the batch of %d segment%s is rolled back and tried "
+	    "again%s",
+	    h->t->name, why, h->nslots, h->nslots == 1 ? "" : "s",
+	    s != NULL && s->dead != NULL ? " without the segment it failed on"
+	                                 : "");
 	onyx_exec_stop(h->x, 0);
 	h->x = NULL;
-	h->xfails++;
-	onyx_log(ONYX_LOG_WARN,
-	    "task %s: %s; the batch of %d segment%s was rolled back "
-	    "(failure %d of %d)",
-	    h->t->name, h->xwhy, n, n == 1 ? "" : "s", h->xfails,
-	    EXEC_ATTEMPTS);
-	if (h->xfails >= EXEC_ATTEMPTS) {
+	if (h->broken_run >= BROKEN_AFTER) {
 		snprintf(h->err, h->errlen,
-		    "task '%s': the program failed %d batches in a row: %s",
-		    h->t->name, h->xfails, h->xwhy);
+		    "task '%s': the program failed on %d segments in a row "
+		    "without one good answer: %s",
+		    h->t->name, h->broken_run, why);
 		return ONYX_EDATA;
 	}
 	return exec_start(h);
+}
+
+/*
+ * The batch in h->slots, fed so far (failed: the feeding failed): get every
+ * live slot answered, retrying failed attempts in new transactions; then
+ * dead-letter the dead slots and accept every slot. ONYX_OK with the
+ * transaction open; ONYX_EINTR when stopped (nothing accepted); or an
+ * error.
+ */
+static int
+exec_batch(struct hop *h, volatile sig_atomic_t *stop,
+    unsigned long long *emitted, bool failed)
+{
+	const struct onyx_task_spec *t = h->t;
+	int st, k, attempt = 1;
+
+	for (;;) {
+		bool retry = false;
+
+		st = failed ? ONYX_EDATA : exec_finish(h, emitted, stop);
+		failed = false;
+		if (st == ONYX_EDATA) {
+			if ((st = exec_failed(h)) != ONYX_OK)
+				return st;
+		} else if (st != ONYX_OK)
+			return st;
+		else {
+			/* answered: slots that answered onyx/error */
+			int nerr = 0;
+			for (k = 0; k < h->nslots; k++) {
+				struct slot *s = &h->slots[k];
+				if (s->error == NULL)
+					continue;
+				nerr++;
+				if (++s->tries > t->max_retries) {
+					s->dead = s->error;
+					s->error = NULL;
+				} else
+					retry = true;
+			}
+			if (!retry)
+				break;
+			onyx_log(ONYX_LOG_INFO,
+			    "task %s: the program answered onyx/error for %d "
+			    "segment%s; the batch is tried again (attempt %d)",
+			    t->name, nerr, nerr == 1 ? "" : "s", attempt + 1);
+		}
+		attempt++;
+		for (k = 0; k < h->nslots; k++) {
+			free(h->slots[k].error);
+			h->slots[k].error = NULL;
+		}
+		if ((st = onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms)) !=
+		    ONYX_OK)
+			return fail(h, st, "rollback");
+		*emitted = 0;
+		h->batch_dead = 0;
+		if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) !=
+		    ONYX_OK)
+			return fail(h, st, "declare");
+		h->nfed = h->nans = 0;
+		for (k = 0; k < h->nslots && !failed; k++) {
+			if (h->slots[k].dead != NULL)
+				continue;
+			st = exec_feed(h, k, emitted);
+			if (st == ONYX_EDATA)
+				failed = true;
+			else if (st != ONYX_OK)
+				return st;
+		}
+	}
+	for (k = 0; k < h->nslots; k++) {
+		struct slot *s = &h->slots[k];
+		if (s->dead != NULL &&
+		    (st = dead_letter(h, h->bodies.p + s->off, s->len,
+		         s->has_body, s->dead, s->tries)) != ONYX_OK)
+			return st;
+		if ((st = onyx_amqp_accept(h->a, &s->m)) != ONYX_OK)
+			return fail(h, st, "accepting");
+	}
+	return ONYX_OK;
+}
+
+/* Forget the batch's slots (their messages are settled or released). */
+static void
+slots_clear(struct hop *h)
+{
+	for (int k = 0; k < h->nslots; k++) {
+		free(h->slots[k].dead);
+		free(h->slots[k].error);
+	}
+	h->nslots = h->nfed = h->nans = 0;
+	h->bodies.len = 0;
+}
+
+/*
+ * Stopped in the middle of a program's batch: give its messages (and the
+ * sentinel s, when held) back and roll back; nothing was accepted.
+ */
+static int
+exec_undo(struct hop *h, struct onyx_amqp_msg *s)
+{
+	int k, st;
+
+	if ((st = settle(h)) != ONYX_OK)
+		return st;
+	for (k = 0; k < h->nslots; k++)
+		onyx_amqp_release(h->a, &h->slots[k].m);
+	if (s != NULL)
+		onyx_amqp_release(h->a, s);
+	st = onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms);
+	slots_clear(h);
+	return st == ONYX_OK ? ONYX_OK : fail(h, st, "rollback");
+}
+
+/* Keep message m (its text body[0..len), or none) as the batch's next slot. */
+static int
+slot_add(struct hop *h, const struct onyx_amqp_msg *m, const char *body,
+    size_t len, const char *dead)
+{
+	struct slot *s = &h->slots[h->nslots];
+
+	memset(s, 0, sizeof(*s));
+	s->m = *m;
+	s->off = h->bodies.len;
+	s->has_body = body != NULL;
+	if (body != NULL) {
+		if (onyx_buf_append(&h->bodies, body, len) != 0)
+			return ONYX_ERR;
+		s->len = len;
+	}
+	if (dead != NULL && (s->dead = strdup(dead)) == NULL)
+		return ONYX_ERR;
+	h->nslots++;
+	return ONYX_OK;
+}
+
+/* The end of input for a program: its last lines, until it exits. */
+static int
+exec_flush(struct hop *h, unsigned long long *emitted)
+{
+	int tmo =
+	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
+	long long until = onyx_mono_ms() + tmo;
+	bool ended = false;
+	const char *line;
+	size_t len;
+	char e[512];
+	int st;
+
+	if (h->x == NULL)
+		return ONYX_OK;
+	if (onyx_exec_close_input(h->x, tmo, e, sizeof(e)) != ONYX_OK)
+		ended = true;
+	for (;;) {
+		while (onyx_exec_answer(h->x, &line, &len)) {
+			h->xwhy[0] = '\0';
+			st = answer_line(h, line, len, NULL, emitted);
+			if (st == ONYX_EDATA)
+				st =
+				    dead_letter(h, line, len, true, h->xwhy, 1);
+			if (st != ONYX_OK)
+				return st;
+		}
+		if (ended)
+			break;
+		if (onyx_mono_ms() >= until) {
+			onyx_log(ONYX_LOG_WARN,
+			    "task %s: the program did not end within %d ms "
+			    "of the end of its input: killed",
+			    h->t->name, tmo);
+			break;
+		}
+		if (onyx_exec_pump(h->x, 50, e, sizeof(e)) != ONYX_OK)
+			ended = true;
+		st = onyx_amqp_wait(h->a, 0, -1);
+		if (st < 0 && st != ONYX_EINTR)
+			return fail(h, st, "waiting");
+	}
+	if (ended && onyx_exec_status(h->x) != 0)
+		onyx_log(ONYX_LOG_WARN, "task %s: at the end of its input, %s",
+		    h->t->name, e);
+	onyx_exec_stop(h->x, 0);
+	h->x = NULL;
+	return ONYX_OK;
+}
+
+/*
+ * This peer has seen the end of every ingress queue: write what its
+ * function kept (a C function's flush hook; a program's last lines after
+ * the end of its input) in one transaction, then unregister.
+ */
+static int
+flush(struct hop *h)
+{
+	const struct onyx_task_spec *t = h->t;
+	unsigned long long emitted = 0;
+	char why[512];
+	int st, tries;
+
+	if (!h->fed_any)
+		return ONYX_OK;
+	h->batch_dead = 0;
+	if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) != ONYX_OK)
+		return fail(h, st, "declare");
+	if (t->exec_argv != NULL)
+		st = exec_flush(h, &emitted);
+	else if ((st = call_fn(h, NULL, 0, true, &tries, why, sizeof(why))) ==
+	    ONYX_EDATA)
+		snprintf(h->err, h->errlen,
+		    "task '%s': the flush hook failed %d time%s: %s", t->name,
+		    tries, tries == 1 ? "" : "s", why);
+	else if (st == ONYX_OK)
+		st = send_emitted(h, &emitted);
+	if (st == ONYX_OK &&
+	    (st = onyx_amqp_txn_commit(h->a, t->txn_timeout_ms)) != ONYX_OK)
+		return fail(h, st, "committing the flush");
+	if (st != ONYX_OK) {
+		onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
+		return st;
+	}
+	h->stats->written += emitted;
+	h->stats->dead += h->batch_dead;
+	h->batch_dead = 0;
+	h->flushed = true;
+	onyx_log(ONYX_LOG_INFO, "task %s: flushed: %llu segment%s written",
+	    t->name, emitted, emitted == 1 ? "" : "s");
+	unhold(h);
+	return ONYX_OK;
 }
 
 static int
@@ -448,6 +1090,10 @@ open_links(struct hop *h)
 	    (st = onyx_amqp_sender(h->a, t->done_queue, true, &h->done_out)) !=
 	        ONYX_OK)
 		return fail(h, st, "opening the task's queues");
+	if (t->dlq_queue != NULL &&
+	    (st = onyx_amqp_sender(h->a, t->dlq_queue, true, &h->dlq_out)) !=
+	        ONYX_OK)
+		return fail(h, st, "opening the dead-letter queue");
 	return ONYX_OK;
 }
 
@@ -481,8 +1127,9 @@ confirm(struct hop *h)
 		return;
 	h->stats->read += h->inflight_read;
 	h->stats->written += h->inflight_written;
+	h->stats->dead += h->inflight_dead;
 	h->stats->batches++;
-	h->inflight_read = h->inflight_written = 0;
+	h->inflight_read = h->inflight_written = h->inflight_dead = 0;
 	if (h->t->progress != NULL &&
 	    onyx_mono_ms() - h->last_progress >= 1000) {
 		h->last_progress = onyx_mono_ms();
@@ -509,6 +1156,7 @@ static int
 loop(struct hop *h, volatile sig_atomic_t *stop)
 {
 	const struct onyx_task_spec *t = h->t;
+	bool exec = t->exec_argv != NULL;
 	long long last_check = 0;
 	int st, end;
 
@@ -522,12 +1170,15 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 		if (*stop)
 			return settle(h) == ONYX_OK ? ONYX_HOP_STOPPED
 			                            : ONYX_ERR;
+		h->batch_dead = 0;
 		while (n < t->batch_size) {
+			enum onyx_wire_kind kind = ONYX_WIRE_SEGMENT;
+			const char *body = NULL;
+			size_t len = 0;
+			char why[512], pe[400];
+			json_t *obj;
+			bool bad;
 			int wait;
-			enum onyx_wire_kind kind;
-			const char *body;
-			size_t len;
-			char why[256];
 
 			wait = n == 0 ? CHECK_EVERY_MS
 			              : (int)(deadline - onyx_mono_ms());
@@ -539,28 +1190,24 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				break;
 			if (st != ONYX_OK)
 				return fail(h, st, "reading");
-			if (onyx_wire_decode(h->w, m.bytes, m.size, &kind,
-			        &body, &len, why, sizeof(why)) == ONYX_OK &&
-			    kind == ONYX_WIRE_SENTINEL) {
+			bad = onyx_wire_decode(h->w, m.bytes, m.size, &kind,
+			          &body, &len, pe, sizeof(pe)) != ONYX_OK;
+			if (!bad && kind == ONYX_WIRE_SENTINEL) {
 				held = m;
 				hj = j;
 				break;
 			}
-			if (kind != ONYX_WIRE_SEGMENT || body == NULL) {
-				/* not ours to read: keep it for the dead-letter
-				 * work to come, and stop */
-				snprintf(h->err, h->errlen,
-				    "task '%s': a message "
-				    "on '%s' is not a segment: %s",
-				    t->name, t->ingress[j], why);
-				onyx_amqp_release(h->a, &m);
-				for (j = 0; t->exec_argv != NULL && j < n; j++)
-					onyx_amqp_release(h->a, &h->msgs[j]);
-				if (open)
-					onyx_amqp_txn_rollback(
-					    h->a, t->txn_timeout_ms);
-				return ONYX_EDATA;
-			}
+			/* a segment is a JSON object; anything else is a dead
+			 * letter at once */
+			if (!bad &&
+			    onyx_json_parse_object(
+			        body, len, &obj, pe, sizeof(pe)) == ONYX_OK)
+				json_decref(obj);
+			else
+				bad = true;
+			if (bad)
+				snprintf(why, sizeof(why),
+				    "not a segment (a JSON object): %s", pe);
 			if (!open) {
 				if ((st = onyx_amqp_txn_declare(
 				         h->a, t->txn_timeout_ms)) != ONYX_OK)
@@ -568,11 +1215,16 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				open = true;
 				deadline = onyx_mono_ms() + t->batch_timeout_ms;
 			}
-			if (t->exec_argv != NULL) {
+			n++;
+			if (exec) {
 				/* accepted once the program has answered */
-				h->msgs[n++] = m;
-				if ((st = exec_in(h, n - 1, body, len,
-				         &emitted)) == ONYX_EDATA) {
+				if ((st = slot_add(h, &m, body, len,
+				         bad ? why : NULL)) != ONYX_OK)
+					return st;
+				if (bad)
+					continue;
+				st = exec_feed(h, h->nslots - 1, &emitted);
+				if (st == ONYX_EDATA) {
 					xfailed = true;
 					break;
 				}
@@ -580,44 +1232,29 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 					return st;
 				continue;
 			}
-			if ((st = apply(h, body, len)) != ONYX_OK) {
+			st = bad
+			    ? dead_letter(h, body, len, body != NULL, why, 0)
+			    : apply(h, body, len, &emitted);
+			if (st != ONYX_OK) {
+				/* without a dead-letter queue: the task fails */
 				onyx_amqp_release(h->a, &m);
 				onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
 				return st;
 			}
 			if ((st = onyx_amqp_accept(h->a, &m)) != ONYX_OK)
 				return fail(h, st, "accepting");
-			emitted += h->emit.n;
-			n++;
 		}
-		if (t->exec_argv != NULL && open) {
-			if (!xfailed) {
-				st = exec_finish(h, n, &emitted, stop);
-				if (st == ONYX_EINTR) {
-					if ((st = exec_undo(h, n,
-					         hj >= 0 ? &held : NULL,
-					         false)) != ONYX_OK)
-						return st;
-					return ONYX_HOP_STOPPED;
-				}
-				if (st != ONYX_OK && st != ONYX_EDATA)
-					return st;
-				xfailed = st == ONYX_EDATA;
-			}
-			if (xfailed) {
+		if (exec && open) {
+			st = exec_batch(h, stop, &emitted, xfailed);
+			if (st == ONYX_EINTR) {
 				if ((st = exec_undo(
-				         h, n, hj >= 0 ? &held : NULL, true)) !=
-				    ONYX_OK)
+				         h, hj >= 0 ? &held : NULL)) != ONYX_OK)
 					return st;
-				h->nans = 0;
-				continue;
+				return ONYX_HOP_STOPPED;
 			}
-			for (j = 0; j < n; j++)
-				if ((st = onyx_amqp_accept(
-				         h->a, &h->msgs[j])) != ONYX_OK)
-					return fail(h, st, "accepting");
-			h->nans = 0;
-			h->xfails = 0;
+			if (st != ONYX_OK)
+				return st;
+			slots_clear(h);
 		}
 		if (open) {
 			/*
@@ -635,6 +1272,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			confirm(h);
 			h->inflight_read = n;
 			h->inflight_written = emitted;
+			h->inflight_dead = h->batch_dead;
+			h->batch_dead = 0;
 		}
 		/* Decisions below look at queue counts: settle the commit first. */
 		if ((hj >= 0 || n == 0 || *stop) && (st = settle(h)) != ONYX_OK)
@@ -657,6 +1296,33 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 	}
 }
 
+/* The batch arrays of a program function, and the function's init hook. */
+static int
+prepare(struct hop *h)
+{
+	const struct onyx_task_spec *t = h->t;
+	size_t n = t->batch_size > 0 ? (size_t)t->batch_size : 1;
+	char e[512] = "";
+
+	if (t->exec_argv != NULL) {
+		if ((h->slots = calloc(n, sizeof(*h->slots))) == NULL ||
+		    (h->fed = calloc(n, sizeof(*h->fed))) == NULL)
+			return ONYX_ERR;
+		return exec_start(h);
+	}
+	if (t->init == NULL)
+		return ONYX_OK;
+	if (t->init(t->params ? t->params : "{}", &h->emit.state, e,
+	        sizeof(e)) != 0) {
+		snprintf(h->err, h->errlen,
+		    "task '%s': the init hook failed: %s", t->name,
+		    e[0] ? e : "no reason given");
+		return ONYX_EDATA;
+	}
+	h->inited = true;
+	return ONYX_OK;
+}
+
 int
 onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
     volatile sig_atomic_t *stop, struct onyx_hop_stats *stats, char *err,
@@ -672,23 +1338,34 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	h.stats = stats;
 	h.err = err;
 	h.errlen = errlen;
+	h.stateful = t->exec_argv != NULL || t->flush != NULL;
 	if ((h.w = onyx_wire_new()) == NULL)
 		return ONYX_ERR;
 	st = open_links(&h);
-	if (st == ONYX_OK && t->exec_argv != NULL) {
-		if ((h.msgs = calloc(t->batch_size > 0 ? t->batch_size : 1,
-		         sizeof(*h.msgs))) == NULL)
-			st = ONYX_ERR;
-		else
-			st = exec_start(&h);
-	}
+	if (st == ONYX_OK)
+		st = prepare(&h);
 	if (st == ONYX_OK)
 		st = loop(&h, stop);
 	/* a wait cut short by the stop flag is a stop, not a failure */
 	if (st == ONYX_EINTR && *stop)
 		st = ONYX_HOP_STOPPED;
+	if (h.fed_any && !h.flushed) {
+		if (t->flush != NULL)
+			onyx_log(ONYX_LOG_WARN,
+			    "task %s: the aggregation state of this peer is "
+			    "dropped: it left the task before its flush",
+			    t->name);
+		unhold(&h);
+	}
 	onyx_exec_stop(h.x, 500);
-	free(h.msgs);
+	for (i = 0; i < MAX_QUEUES; i++)
+		onyx_exec_stop(h.gx[i], 0);
+	slots_clear(&h);
+	free(h.slots);
+	free(h.fed);
+	onyx_buf_free(&h.bodies);
+	if (h.inited && t->fini != NULL)
+		t->fini(h.emit.state);
 	for (i = 0; i < MAX_QUEUES; i++) {
 		if (h.in[i])
 			onyx_amqp_link_close(h.in[i]);
@@ -699,9 +1376,13 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 		onyx_amqp_link_close(h.seal_out);
 	if (h.done_out)
 		onyx_amqp_link_close(h.done_out);
+	if (h.dlq_out)
+		onyx_amqp_link_close(h.dlq_out);
 	onyx_mgmt_close(h.m);
 	onyx_wire_free(h.w);
 	onyx_buf_free(&h.enc);
+	onyx_buf_free(&h.genc);
 	onyx_emit_free(&h.emit);
+	free(h.gidv);
 	return st;
 }

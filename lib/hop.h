@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../include/onyx/onyx.h"
 #include "amqp.h"
@@ -29,8 +30,22 @@
 struct onyx_hop_stats {
 	unsigned long long read;    /* segments taken from ingress, committed */
 	unsigned long long written; /* segments sent to egress, committed */
+	unsigned long long dead; /* sent to the dead-letter queue, committed */
 	unsigned long long batches;
 	unsigned long long requeues; /* sentinels moved to the tail */
+};
+
+/*
+ * How the task reading an egress queue groups its segments: every segment
+ * sent there carries its group as the AMQP group-id, so that the broker
+ * gives one group to one consumer. One of key, fn, argv is set.
+ */
+struct onyx_group {
+	const char *task;        /* the grouped task, for messages */
+	const char *key;         /* a selector (lib/json.h) */
+	onyx_group_fn *fn;       /* a C function */
+	const char *const *argv; /* a program answering each line's group */
+	const char *params;      /* the grouped task's onyx/params */
 };
 
 struct onyx_task_spec {
@@ -49,6 +64,29 @@ struct onyx_task_spec {
 	 * and a coprocess answers each segment (see onyx(7)) */
 	const char *const *exec_argv;
 	int exec_timeout_ms; /* answers of a batch; 0: 10000 */
+	const char *peer;    /* the virtual peer's id: ONYX_PEER of programs */
+	/* a segment the function fails on is tried max_retries more times,
+	 * then goes with the reason to dlq_queue; so does a message that is
+	 * not a JSON object. dlq_queue NULL: such a segment fails the task. */
+	const char *dlq_queue;
+	int max_retries;
+	/* the hooks of an aggregating C function (include/onyx/onyx.h) */
+	onyx_init_fn *init;
+	onyx_flush_fn *flush;
+	onyx_fini_fn *fini;
+	/* egress_group[i]: the grouping of egress i's reader, or NULL */
+	const struct onyx_group *const *egress_group;
+	/*
+	 * Aggregation across the task's peers (a C function with a flush
+	 * hook, or a program, keeps state): hold(ctx, true) registers this
+	 * peer as holding state before its function sees a segment, hold(ctx,
+	 * false) once its flush has committed (or its state is lost); holders
+	 * counts the registered peers. The task seals only when none is left.
+	 * NULL: this peer alone decides.
+	 */
+	int (*hold)(void *ctx, bool on, char *err, size_t errlen);
+	int (*holders)(void *ctx, int *n, char *err, size_t errlen);
+	void *hold_ctx;
 	int txn_timeout_ms;
 	bool no_pipeline; /* commit each batch before the next */
 	/* called with the committed counts at most once a second, if set */

@@ -149,6 +149,9 @@ onyx_jobs_queues(const json_t *plan)
 		        json_null()) != 0 ||
 		    json_object_set_new(set,
 		        onyx_queue_done(q, sizeof(q), job, name),
+		        json_null()) != 0 ||
+		    json_object_set_new(set,
+		        onyx_queue_dlq(q, sizeof(q), job, name),
 		        json_null()) != 0)
 			goto done;
 	}

@@ -1,5 +1,7 @@
-/* lib/json.c: strict JSON parsing with error positions, and JSON path strings. */
+/* lib/json.c: strict JSON parsing with error positions, JSON path strings, and selectors into segments. */
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,4 +102,102 @@ onyx_json_has_newline(const char *text, size_t len)
 {
 	return memchr(text, '\n', len) != NULL ||
 	    memchr(text, '\r', len) != NULL;
+}
+
+/*
+ * One step of a selector at *p: a key (".name" or ["name"]) or an index
+ * ("[N]"). Returns 1 with the step in key/keylen or *index, 0 at the end,
+ * -1 (why filled) when malformed; *p moves past the step.
+ */
+static int
+select_step(const char **p, const char **key, size_t *keylen, long *index,
+    char *why, size_t whylen)
+{
+	const char *s = *p;
+
+	*key = NULL;
+	if (*s == '\0')
+		return 0;
+	if (*s == '.') {
+		size_t n = strcspn(s + 1, ".[");
+		if (n == 0) {
+			snprintf(why, whylen, "an empty key after '.'");
+			return -1;
+		}
+		*key = s + 1;
+		*keylen = n;
+		*p = s + 1 + n;
+		return 1;
+	}
+	if (s[0] == '[' && s[1] == '"') {
+		const char *end = strchr(s + 2, '"');
+		if (end == NULL || end[1] != ']') {
+			snprintf(why, whylen, "[\" without a closing \"]");
+			return -1;
+		}
+		*key = s + 2;
+		*keylen = (size_t)(end - s - 2);
+		*p = end + 2;
+		return 1;
+	}
+	if (s[0] == '[') {
+		char *end;
+		errno = 0;
+		*index = strtol(s + 1, &end, 10);
+		if (end == s + 1 || *end != ']' || *index < 0 || errno != 0) {
+			snprintf(why, whylen,
+			    "'[' must hold an index >= 0 or a "
+			    "quoted key");
+			return -1;
+		}
+		*p = end + 1;
+		return 1;
+	}
+	snprintf(why, whylen, "'%c' where '.' or '[' was expected", *s);
+	return -1;
+}
+
+int
+onyx_json_select_check(const char *sel, char *why, size_t whylen)
+{
+	const char *p, *key;
+	size_t keylen;
+	long index;
+	int r;
+
+	if (sel == NULL || *sel == '\0') {
+		snprintf(why, whylen, "an empty selector");
+		return -1;
+	}
+	if (*sel != '$')
+		return 0; /* a key name */
+	p = sel + 1;
+	while ((r = select_step(&p, &key, &keylen, &index, why, whylen)) > 0)
+		;
+	return r;
+}
+
+json_t *
+onyx_json_select(json_t *v, const char *sel)
+{
+	const char *p, *key;
+	size_t keylen;
+	long index;
+	char why[128], name[1024];
+
+	if (*sel != '$')
+		return json_object_get(v, sel);
+	p = sel + 1;
+	while (v != NULL &&
+	    select_step(&p, &key, &keylen, &index, why, sizeof(why)) > 0) {
+		if (key != NULL) {
+			if (keylen >= sizeof(name))
+				return NULL;
+			memcpy(name, key, keylen);
+			name[keylen] = '\0';
+			v = json_object_get(v, name);
+		} else
+			v = json_array_get(v, (size_t)index);
+	}
+	return v;
 }

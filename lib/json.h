@@ -41,4 +41,14 @@ char *onyx_json_path_index(char *buf, size_t len, const char *base, size_t i);
  */
 int onyx_json_has_newline(const char *text, size_t len);
 
+/*
+ * A selector names a value inside a segment: a key name ("word"), or a path
+ * from the root "$" of keys and indices: "$.user.id", "$.tags[0]",
+ * "$[\"a key\"].b".
+ * onyx_json_select_check: 0 when sel is well formed, -1 with why filled.
+ * onyx_json_select: the value sel names in v (borrowed), NULL when absent.
+ */
+int onyx_json_select_check(const char *sel, char *why, size_t whylen);
+json_t *onyx_json_select(json_t *v, const char *sel);
+
 #endif

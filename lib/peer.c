@@ -161,13 +161,13 @@ record(struct vpeer *p, const char *job, const char *task, int end,
 	if (st != ONYX_OK && st != ONYX_EEXIST)
 		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
 stats:
-	if (s->read == 0 && s->written == 0)
+	if (s->read == 0 && s->written == 0 && s->dead == 0)
 		return;
 	onyx_cluster_path(path, sizeof(path), ps->conf.cluster,
 	    "jobs/%s/stats/%s.%s", job, task, p->id);
-	v = json_pack("{s:s,s:I,s:I,s:I}", "task", task, "read",
-	    (json_int_t)s->read, "written", (json_int_t)s->written, "batches",
-	    (json_int_t)s->batches);
+	v = json_pack("{s:s,s:I,s:I,s:I,s:I}", "task", task, "read",
+	    (json_int_t)s->read, "written", (json_int_t)s->written, "dead",
+	    (json_int_t)s->dead, "batches", (json_int_t)s->batches);
 	st = onyx_cluster_set(ps->z, path, v, -1, err, sizeof(err));
 	if (st == ONYX_ENOENT)
 		st = onyx_cluster_create(ps->z, path, v, 0, err, sizeof(err));
@@ -209,6 +209,77 @@ set_running(struct vpeer *p, bool on, const char *job, const char *task,
 	pthread_mutex_unlock(&p->ps->mu);
 }
 
+/* Where a virtual peer says it holds aggregation state for a task. */
+struct holdctx {
+	struct vpeer *p;
+	const char *job, *task;
+};
+
+/*
+ * jobs/<job>/holders/<task>/<peer>, ephemeral: the task seals only once no
+ * peer is left there (lib/hop); a dead peer's node goes with its session.
+ */
+static int
+hold_cb(void *ctx, bool on, char *err, size_t errlen)
+{
+	struct holdctx *c = ctx;
+	struct onyx_peers *ps = c->p->ps;
+	char dir[1024], path[1400];
+	int st;
+
+	onyx_cluster_path(dir, sizeof(dir), ps->conf.cluster,
+	    "jobs/%s/holders/%s", c->job, c->task);
+	snprintf(path, sizeof(path), "%s/%s", dir, c->p->id);
+	if (!on) {
+		st = onyx_zk_delete(ps->z, path, -1, err, errlen);
+		return st == ONYX_ENOENT ? ONYX_OK : st;
+	}
+	if ((st = onyx_zk_ensure_path(ps->z, dir, err, errlen)) != ONYX_OK)
+		return st;
+	st = onyx_zk_create(
+	    ps->z, path, NULL, 0, ZOO_EPHEMERAL, NULL, 0, err, errlen);
+	return st == ONYX_EEXIST ? ONYX_OK : st;
+}
+
+static int
+holders_cb(void *ctx, int *n, char *err, size_t errlen)
+{
+	struct holdctx *c = ctx;
+	struct onyx_peers *ps = c->p->ps;
+	char dir[1024], **names;
+	int st;
+
+	onyx_cluster_path(dir, sizeof(dir), ps->conf.cluster,
+	    "jobs/%s/holders/%s", c->job, c->task);
+	st = onyx_zk_children(ps->z, dir, &names, n, err, errlen);
+	if (st == ONYX_ENOENT) {
+		*n = 0;
+		return ONYX_OK;
+	}
+	if (st == ONYX_OK)
+		onyx_zk_free_names(names);
+	return st;
+}
+
+/* Resolve the C functions that group the task's egress queues. */
+static int
+group_fns(struct onyx_peers *ps, struct onyx_task_def *d,
+    struct onyx_fnref *gf, int *ngf, char *err, size_t errlen)
+{
+	int i, st;
+
+	*ngf = 0;
+	for (i = 0; i < d->spec.negress; i++) {
+		if (d->group_fn[i] == NULL)
+			continue;
+		if ((st = onyx_group_fn_resolve(d->group_fn[i], ps->fnpath,
+		         &gf[*ngf], &d->groups[i].fn, err, errlen)) != ONYX_OK)
+			return st;
+		(*ngf)++;
+	}
+	return ONYX_OK;
+}
+
 /* Run the task of one offer; returns the ms to wait before the next look. */
 static int
 run_offer(struct vpeer *p, const char *path, json_t *as, int version,
@@ -216,8 +287,10 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 {
 	struct onyx_peers *ps = p->ps;
 	struct onyx_task_def d;
-	struct onyx_fnref f;
+	struct onyx_fnref f, gf[64];
+	struct holdctx hc = {p, job, task};
 	struct onyx_hop_stats stats;
+	int ngf = 0;
 	json_t *plan = NULL;
 	char ppath[1024], err[1024], herr[1024];
 	const char *fn;
@@ -254,7 +327,16 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 			goto failed;
 		have_fn = true;
 		d.spec.fn = f.fn;
+		d.spec.init = f.init;
+		d.spec.flush = f.flush;
+		d.spec.fini = f.fini;
 	}
+	if ((st = group_fns(ps, &d, gf, &ngf, err, sizeof(err))) != ONYX_OK)
+		goto failed;
+	d.spec.peer = p->id;
+	d.spec.hold = hold_cb;
+	d.spec.holders = holders_cb;
+	d.spec.hold_ctx = &hc;
 	if (d.spec.exec_argv != NULL && getenv("ONYX_EXEC_TIMEOUT_MS") != NULL)
 		d.spec.exec_timeout_ms = atoi(getenv("ONYX_EXEC_TIMEOUT_MS"));
 	d.spec.progress = progress;
@@ -320,6 +402,8 @@ failed:
 	if (answer(p, path, as, version, "failed", err) == ONYX_EVERSION)
 		wait = 0;
 out:
+	while (ngf > 0)
+		onyx_fn_release(&gf[--ngf]);
 	if (have_fn)
 		onyx_fn_release(&f);
 	if (have_def)

@@ -36,6 +36,8 @@ enum rule {
 	R_MEDIUM,
 	R_FN,
 	R_ARGV,
+	R_SELECTOR,
+	R_GROUPFN,
 };
 
 struct key_rule {
@@ -59,8 +61,8 @@ static const struct key_rule rules[] = {
     {"artemis/queue-name", R_NESTRING, T_INPUT | T_OUTPUT, T_INPUT | T_OUTPUT},
     {"onyx/fn", R_FN, T_FUNCTION, T_FUNCTION},
     {"onyx/exec", R_ARGV, 0, T_FUNCTION},
-    {"onyx/group-by-key", R_NESTRING, 0, T_ALL},
-    {"onyx/group-by-fn", R_NESTRING, 0, T_ALL},
+    {"onyx/group-by-key", R_SELECTOR, 0, T_FUNCTION | T_OUTPUT},
+    {"onyx/group-by-fn", R_GROUPFN, 0, T_FUNCTION | T_OUTPUT},
     {"onyx/max-retries", R_NONNEG, 0, T_ALL},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
@@ -390,6 +392,11 @@ want(const struct key_rule *r, const json_t *v)
 		    ? NULL
 		    : "a builtin function's name or \"library.so:symbol\"";
 	case R_ARGV: return NULL;
+	case R_SELECTOR: return NULL;
+	case R_GROUPFN:
+		return s != NULL && strchr(s, ':') != NULL && fn_valid(s)
+		    ? NULL
+		    : "\"library.so:symbol\" or an argv array of strings";
 	}
 	return NULL;
 }
@@ -402,8 +409,19 @@ check_value(
 	const char *w;
 	char d[64];
 
-	if (r->rule == R_ARGV)
+	if (r->rule == R_ARGV || (r->rule == R_GROUPFN && json_is_array(v)))
 		check_argv(c, path, v);
+	else if (r->rule == R_SELECTOR) {
+		char why[128];
+		if (!json_is_string(v))
+			problem(c, path,
+			    "must be a key name or a path such as "
+			    "\"$.user.id\", not %s",
+			    describe(v, d, sizeof(d)));
+		else if (onyx_json_select_check(
+		             json_string_value(v), why, sizeof(why)) != 0)
+			problem(c, path, "is not a key name or a path: %s", why);
+	}
 	else if ((w = want(r, v)) != NULL)
 		problem(c, path, "must be %s, not %s", w,
 		    describe(v, d, sizeof(d)));
@@ -1286,7 +1304,7 @@ task_plan(struct ctx *c, const struct node *n)
 {
 	unsigned t = n->task->type;
 	json_t *in, *out, *v;
-	char *id;
+	char *id, *dlq;
 
 	in = t == T_INPUT ? user_queue(n) : queue_list(c->in + n->in, n->nin);
 	out = t == T_OUTPUT ? user_queue(n)
@@ -1294,9 +1312,17 @@ task_plan(struct ctx *c, const struct node *n)
 	if (asprintf(&id, "%s.%s", c->id, n->name) < 0)
 		id = NULL;
 	/* "o" steals in, out and the copy, even when packing fails */
-	v = json_pack("{s:s,s:s?,s:i,s:s,s:o,s:o,s:o}", "name", n->name, "id",
-	    id, "phase", n->phase, "type", type_name(t), "ingress", in,
-	    "egress", out, "catalog", json_deep_copy(n->task->entry));
+	if (asprintf(&dlq, "onyx.%s.%s.dlq", c->id, n->name) < 0)
+		dlq = NULL;
+	v = json_pack("{s:s,s:s?,s:i,s:s,s:o,s:o,s:s?,s:o}", "name", n->name,
+	    "id", id, "phase", n->phase, "type", type_name(t), "ingress", in,
+	    "egress", out, "dead-letter", dlq, "catalog",
+	    json_deep_copy(n->task->entry));
+	if (dlq == NULL) {
+		json_decref(v);
+		v = NULL;
+	}
+	free(dlq);
 	if (id == NULL) {
 		json_decref(v);
 		v = NULL;

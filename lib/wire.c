@@ -118,6 +118,45 @@ onyx_wire_encode_segment(struct onyx_buf *out, const char *json, size_t len)
 	return 0;
 }
 
+/*
+ * With a group: the properties list grows to eleven fields so that the
+ * eleventh, group-id, holds the group (Artemis pins a group to one consumer).
+ */
+static const unsigned char props_tail[] = {0x40, 0x40, 0x40, 0xa1};
+
+int
+onyx_wire_encode_segment_group(struct onyx_buf *out, const char *json,
+    size_t len, const char *group, size_t glen)
+{
+	/* where the properties' list8 size and count are, and where it ends */
+	const size_t size_at = 11, count_at = 12,
+	             props_end = sizeof(seg_prefix) - 3;
+	size_t start = out->len, add = sizeof(props_tail) + 1 + glen;
+	unsigned char *p;
+
+	if (group == NULL)
+		return onyx_wire_encode_segment(out, json, len);
+	if (glen > ONYX_WIRE_GROUP_MAX)
+		return -1;
+	if (onyx_wire_encode_segment(out, json, len) != 0)
+		return -1;
+	if (onyx_buf_reserve(out, add) != 0) {
+		out->len = start;
+		return -1;
+	}
+	p = (unsigned char *)out->p + start;
+	/* room after the content-type for three nulls and the group-id */
+	memmove(
+	    p + props_end + add, p + props_end, out->len - start - props_end);
+	memcpy(p + props_end, props_tail, sizeof(props_tail));
+	p[props_end + sizeof(props_tail)] = (unsigned char)glen;
+	memcpy(p + props_end + sizeof(props_tail) + 1, group, glen);
+	p[size_at] = (unsigned char)(p[size_at] + add);
+	p[count_at] = 0x0b; /* eleven fields */
+	out->len += add;
+	return 0;
+}
+
 int
 onyx_wire_encode_sentinel(struct onyx_buf *out)
 {

@@ -39,6 +39,17 @@ void onyx_wire_free(struct onyx_wire *w);
 int
 onyx_wire_encode_segment(struct onyx_buf *out, const char *json, size_t len);
 
+/* The longest group-id onyx_wire_encode_segment_group takes. */
+#define ONYX_WIRE_GROUP_MAX 200
+
+/*
+ * onyx_wire_encode_segment_group: as onyx_wire_encode_segment, with the
+ * AMQP group-id group[0..glen) (at most ONYX_WIRE_GROUP_MAX bytes) when
+ * group is not NULL. 0, or -1 when out of memory or the group is too long.
+ */
+int onyx_wire_encode_segment_group(struct onyx_buf *out, const char *json,
+    size_t len, const char *group, size_t glen);
+
 /* onyx_wire_encode_sentinel: append the encoded sentinel to out. 0 or -1. */
 int onyx_wire_encode_sentinel(struct onyx_buf *out);
 

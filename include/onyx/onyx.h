@@ -26,13 +26,56 @@ int onyx_emit_segment(struct onyx_emit *out, const char *json, size_t len);
  * with the segment's JSON object text seg[0..len) (not NUL-terminated), the
  * task's "onyx/params" as JSON text (or "{}"), and where to emit results.
  * Returns 0 on success. Returns -1 on failure, with a message in
- * err[0..errlen) if it likes: the batch is then rolled back and retried.
+ * err[0..errlen) if it likes: the call is tried again, up to the task's
+ * onyx/max-retries times (default 3), then the segment goes to the task's
+ * dead-letter queue with the message and the rest of the batch goes on.
  * A function may be called again with the same segment after a crash
  * (replay of an uncommitted batch): keep it idempotent. Calls come from one
  * thread per virtual peer; a function that keeps global state must lock it.
  */
 typedef int onyx_fn(const char *seg, size_t len, const char *params,
     struct onyx_emit *out, char *err, size_t errlen);
+
+/*
+ * Aggregation: a function "lib.so:SYM" may come with hooks found by name in
+ * the same library, each optional:
+ *
+ * SYM_init: called once when the virtual peer starts on the task, before
+ * any segment; *state (NULL on entry) is what onyx_state() returns to SYM.
+ * Returns 0, or -1 with err filled: the task fails.
+ *
+ * SYM_flush: called once when the task is sealing, after every input
+ * segment has been processed: what it emits is written before the task's
+ * sentinel, in one transaction. Returns 0, or -1 (retried up to
+ * onyx/max-retries times, then the task fails).
+ *
+ * SYM_fini: called when the virtual peer leaves the task, to free state.
+ *
+ * State lives in the peer's memory: when a peer dies (or the task is
+ * stopped) before its flush has committed, its state is lost; onyx(7).
+ */
+typedef int
+onyx_init_fn(const char *params, void **state, char *err, size_t errlen);
+typedef int onyx_flush_fn(void *state, const char *params,
+    struct onyx_emit *out, char *err, size_t errlen);
+typedef void onyx_fini_fn(void *state);
+
+/*
+ * onyx_state: inside SYM or SYM_flush, the state SYM_init made for this
+ * virtual peer (out is the emit handle of the call), NULL without init.
+ */
+void *onyx_state(struct onyx_emit *out);
+
+/*
+ * onyx_group_fn: the signature of an "onyx/group-by-fn" C function. Given
+ * a segment seg[0..len) and the grouped task's onyx/params, it writes the
+ * segment's group, a NUL-terminated text, into group[0..grouplen).
+ * Segments of one group go to one virtual peer of the grouped task.
+ * Returns 0, or -1 with err filled (the segment failed; see
+ * onyx/max-retries).
+ */
+typedef int onyx_group_fn(const char *seg, size_t len, const char *params,
+    char *group, size_t grouplen, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -156,23 +156,28 @@ queues_follow_edges(void **state)
 	json_t *plan = build(dag_doc), *expect;
 
 	(void)state;
-	expect = load(
-	    "{'job':'dag','tasks':["
-	    "{'name':'in','id':'dag.in','phase':0,'type':'input',"
-	    "'ingress':['q-in'],'egress':['onyx.dag.in.a','onyx.dag.in.c']},"
-	    "{'name':'a','id':'dag.a','phase':1,'type':'function',"
-	    "'ingress':['onyx.dag.in.a'],'egress':['onyx.dag.a.b']},"
-	    "{'name':'c','id':'dag.c','phase':1,'type':'function',"
-	    "'ingress':['onyx.dag.in.c'],'egress':['onyx.dag.c.out']},"
-	    "{'name':'b','id':'dag.b','phase':2,'type':'function',"
-	    "'ingress':['onyx.dag.a.b'],'egress':['onyx.dag.b.out']},"
-	    "{'name':'out','id':'dag.out','phase':3,'type':'output',"
-	    "'ingress':['onyx.dag.b.out','onyx.dag.c.out'],"
-	    "'egress':['q-out']}],"
-	    "'queues':['onyx.dag.a.b','onyx.dag.b.out','onyx.dag.c.out',"
-	    "'onyx.dag.in.a','onyx.dag.in.c'],"
-	    "'workflow':[['in','a'],['in','c'],['a','b'],['c','out'],"
-	    "['b','out']]}");
+	expect =
+	    load("{'job':'dag','tasks':["
+	         "{'name':'in','id':'dag.in','phase':0,'type':'input',"
+	         "'ingress':['q-in'],'egress':['onyx.dag.in.a','onyx.dag.in.c']"
+	         ",'dead-letter':'onyx.dag.in.dlq'},"
+	         "{'name':'a','id':'dag.a','phase':1,'type':'function',"
+	         "'ingress':['onyx.dag.in.a'],'egress':['onyx.dag.a.b']"
+	         ",'dead-letter':'onyx.dag.a.dlq'},"
+	         "{'name':'c','id':'dag.c','phase':1,'type':'function',"
+	         "'ingress':['onyx.dag.in.c'],'egress':['onyx.dag.c.out']"
+	         ",'dead-letter':'onyx.dag.c.dlq'},"
+	         "{'name':'b','id':'dag.b','phase':2,'type':'function',"
+	         "'ingress':['onyx.dag.a.b'],'egress':['onyx.dag.b.out']"
+	         ",'dead-letter':'onyx.dag.b.dlq'},"
+	         "{'name':'out','id':'dag.out','phase':3,'type':'output',"
+	         "'ingress':['onyx.dag.b.out','onyx.dag.c.out'],"
+	         "'egress':['q-out']"
+	         ",'dead-letter':'onyx.dag.out.dlq'}],"
+	         "'queues':['onyx.dag.a.b','onyx.dag.b.out','onyx.dag.c.out',"
+	         "'onyx.dag.in.a','onyx.dag.in.c'],"
+	         "'workflow':[['in','a'],['in','c'],['a','b'],['c','out'],"
+	         "['b','out']]}");
 	/* the catalog is compared on its own below */
 	for (size_t i = 0; i < 5; i++)
 		json_object_del(
@@ -527,6 +532,21 @@ static const struct reject rejects[] = {
         "not allowed with "
         "\"onyx/group-by-key\"; give one or the other",
         1},
+    {"group-by-key not a selector", NULL,
+        {{1, "onyx/group-by-key", "'$.a[x]'"}},
+        "catalog[1].\"onyx/group-by-key\"",
+        "is not a key name or a path: '[' must hold an index >= 0 or a "
+        "quoted key",
+        1},
+    {"group-by-key on an input", NULL, {{0, "onyx/group-by-key", "'k'"}},
+        "catalog[0].\"onyx/group-by-key\"", "not allowed on an input task", 1},
+    {"group-by-fn a builtin", NULL, {{1, "onyx/group-by-fn", "'identity'"}},
+        "catalog[1].\"onyx/group-by-fn\"",
+        "must be \"library.so:symbol\" or an argv array of strings, not "
+        "\"identity\"",
+        1},
+    {"group-by-fn argv", NULL, {{1, "onyx/group-by-fn", "['jq', 2]"}},
+        "catalog[1].\"onyx/group-by-fn\"[1]", "must be a string, not 2", 1},
     {"unknown onyx/ key", NULL, {{1, "onyx/batchsize", "5"}},
         "catalog[1].\"onyx/batchsize\"",
         "unknown key; did you mean \"onyx/batch-size\"?", 1},
