@@ -178,8 +178,9 @@ reader_of(json_t *plan, const char *q)
 	size_t i, k;
 
 	json_array_foreach(json_object_get(plan, "tasks"), i, t)
-	    json_array_foreach(json_object_get(t, "ingress"), k, v) if (
-	        json_is_string(v) && strcmp(json_string_value(v), q) == 0) return t;
+	    json_array_foreach(
+	        json_object_get(t, "ingress"), k, v) if (json_is_string(v) &&
+	        strcmp(json_string_value(v), q) == 0) return t;
 	return NULL;
 }
 
@@ -220,8 +221,10 @@ egress_groups(json_t *plan, struct onyx_task_def *d, char *err, size_t errlen)
 				if ((argv[k] = json_string_value(
 				         json_array_get(fn, k))) == NULL) {
 					snprintf(err, errlen,
-					    "task '%s': onyx/group-by-fn must be "
-					    "\"lib.so:symbol\" or an argv array",
+					    "task '%s': onyx/group-by-fn must "
+					    "be "
+					    "\"lib.so:symbol\" or an argv "
+					    "array",
 					    g->task);
 					return ONYX_EDATA;
 				}
@@ -298,8 +301,7 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		d->spec.exec_argv = d->exec_argv;
 	}
 	d->spec.dlq_queue = onyx_queue_dlq(d->dlq, sizeof(d->dlq), job, task);
-	d->spec.max_retries =
-	    int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
+	d->spec.max_retries = int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
 	if (egress_groups(plan, d, err, errlen) != ONYX_OK) {
 		onyx_task_def_free(d);
 		return ONYX_EDATA;

@@ -99,9 +99,9 @@ struct onyx_task_def {
 	/* a grouping by C function: its "lib.so:symbol", for the caller to
 	 * resolve into groups[i].fn */
 	const char *group_fn[64];
-	char *gparams[64];    /* malloc'd */
+	char *gparams[64];      /* malloc'd */
 	const char **gargv[64]; /* malloc'd, NULL-terminated */
-	json_t *plan; /* a reference, kept while the def lives */
+	json_t *plan;           /* a reference, kept while the def lives */
 };
 
 /*

@@ -263,8 +263,8 @@ holders_cb(void *ctx, int *n, char *err, size_t errlen)
 
 /* Resolve the C functions that group the task's egress queues. */
 static int
-group_fns(struct onyx_peers *ps, struct onyx_task_def *d,
-    struct onyx_fnref *gf, int *ngf, char *err, size_t errlen)
+group_fns(struct onyx_peers *ps, struct onyx_task_def *d, struct onyx_fnref *gf,
+    int *ngf, char *err, size_t errlen)
 {
 	int i, st;
 

@@ -420,9 +420,9 @@ check_value(
 			    describe(v, d, sizeof(d)));
 		else if (onyx_json_select_check(
 		             json_string_value(v), why, sizeof(why)) != 0)
-			problem(c, path, "is not a key name or a path: %s", why);
-	}
-	else if ((w = want(r, v)) != NULL)
+			problem(
+			    c, path, "is not a key name or a path: %s", why);
+	} else if ((w = want(r, v)) != NULL)
 		problem(c, path, "must be %s, not %s", w,
 		    describe(v, d, sizeof(d)));
 }
