@@ -60,9 +60,9 @@ $(B)/tools/%: tests/tools/%.c $(B)/libonyx.a
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
 
 # The example C function plugin (examples/plugins/).
-$(B)/examples/libonyx_examples.so: examples/plugins/inc.c include/onyx/onyx.h
+$(B)/examples/libonyx_examples.so: $(wildcard examples/plugins/*.c) include/onyx/onyx.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iinclude -shared -fPIC -o $@ $< -ljansson
+	$(CC) $(ALL_CFLAGS) -Iinclude -shared -fPIC -o $@ $(filter %.c,$^) -ljansson
 
 lib/libonyx.a: $(B)/libonyx.a
 	cp $< $@

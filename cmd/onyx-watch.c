@@ -107,9 +107,9 @@ print_table(const json_t *state)
 	const json_t *leader = json_object_get(state, "leader");
 	static const char *pk[] = {"id", "host", "pid", "state", "job", "task"};
 	static const char *tk[] = {
-	    "name", "phase", "status", "read", "written", "peers"};
-	const char *c[6];
-	char b[6][256];
+	    "name", "phase", "status", "read", "written", "dead", "peers"};
+	const char *c[7];
+	char b[7][256];
 	json_t *p, *j, *t;
 	size_t i, k, n;
 
@@ -135,15 +135,19 @@ print_table(const json_t *state)
 		    json_string_value(json_object_get(j, "status")));
 		if (json_is_string(why))
 			printf("  (%s)", json_string_value(why));
-		printf("\n  %-24s %5s %-10s %12s %12s %s\n", "TASK", "PHASE",
-		    "STATUS", "READ", "WRITTEN", "PEERS");
+		printf("\n  %-24s %5s %-10s %12s %12s %8s %s\n", "TASK",
+		    "PHASE", "STATUS", "READ", "WRITTEN", "DEAD", "PEERS");
 		json_array_foreach(json_object_get(j, "tasks"), k, t)
 		{
-			for (n = 0; n < 6; n++)
+			for (n = 0; n < 7; n++)
 				c[n] = cell(json_object_get(t, tk[n]), b[n],
 				    sizeof(b[n]));
-			printf("  %-24s %5s %-10s %12s %12s %s\n", c[0], c[1],
-			    c[2], c[3], c[4], c[5]);
+			printf("  %-24s %5s %-10s %12s %12s %8s %s\n", c[0],
+			    c[1], c[2], c[3], c[4], c[5], c[6]);
+			if (json_integer_value(json_object_get(t, "dead")) > 0)
+				printf("  %-24s dead letters in %s\n", "",
+				    json_string_value(
+				        json_object_get(t, "dead-letter")));
 		}
 	}
 }

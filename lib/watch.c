@@ -150,7 +150,7 @@ read_peers(struct pass *p, json_t *peers, json_t *assigns)
 	return st;
 }
 
-/* The sum of the "read" and "written" of the stats records of task. */
+/* The sums of "read", "written" and "dead" of the stats records, by task. */
 static int
 read_stats(struct pass *p, const char *job, json_t *stats)
 {
@@ -169,24 +169,18 @@ read_stats(struct pass *p, const char *job, json_t *stats)
 		if (st != ONYX_OK)
 			break;
 		if ((task = str(r, "task")) != NULL) {
-			json_int_t rd =
-			    json_integer_value(json_object_get(r, "read"));
-			json_int_t wr =
-			    json_integer_value(json_object_get(r, "written"));
-
+			static const char *keys[] = {"read", "written", "dead"};
 			if ((sum = json_object_get(stats, task)) == NULL) {
-				sum = json_pack("{s:I,s:I}", "read",
-				    (json_int_t)0, "written", (json_int_t)0);
+				sum = json_object();
 				json_object_set_new(stats, task, sum);
 			}
-			json_object_set_new(sum, "read",
-			    json_integer(rd +
-			        json_integer_value(
-			            json_object_get(sum, "read"))));
-			json_object_set_new(sum, "written",
-			    json_integer(wr +
-			        json_integer_value(
-			            json_object_get(sum, "written"))));
+			for (size_t k = 0; k < 3; k++)
+				json_object_set_new(sum, keys[k],
+				    json_integer(
+				        json_integer_value(
+				            json_object_get(r, keys[k])) +
+				        json_integer_value(
+				            json_object_get(sum, keys[k]))));
 		}
 		json_decref(r);
 	}
@@ -290,6 +284,10 @@ read_job(struct pass *p, const char *job, const json_t *peers,
 		put(to, "written",
 		    json_integer(
 		        json_integer_value(json_object_get(sum, "written"))));
+		put(to, "dead",
+		    json_integer(
+		        json_integer_value(json_object_get(sum, "dead"))));
+		put(to, "dead-letter", copy(t, "dead-letter"));
 		json_array_append_new(tasks, to);
 		json_decref(rec);
 	}

@@ -8,7 +8,8 @@
 
 /*
  * inc: {"n": 41, ...} becomes {"n": 42, ...}; a segment without an integer
- * "n" is an error (the batch is rolled back and retried). Build:
+ * "n" is an error (tried again, then sent to the task's dead-letter queue
+ * with the message). Build:
  *   cc -shared -fPIC -I include -o libonyx_examples.so examples/plugins/inc.c -ljansson
  * and name it in the catalog as "onyx/fn": "libonyx_examples.so:inc".
  */

@@ -1,0 +1,148 @@
+/* examples/plugins/wordcount.c: example functions for a word count: split lines into words, count words with aggregation hooks. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <onyx/onyx.h>
+
+/*
+ * A word count job: in -> split -> count -> out, with count grouped by
+ * "word" so that each word is counted by one virtual peer:
+ *   {"onyx/name": "split", "onyx/fn": "libonyx_examples.so:split", ...}
+ *   {"onyx/name": "count", "onyx/fn": "libonyx_examples.so:count",
+ *    "onyx/group-by-key": "word", ...}
+ * See examples/wordcount/.
+ */
+
+/* split: {"line": "To be, or not"} gives {"word": "To"}, {"word": "be"}, ...
+ * A word is a run of ASCII letters and digits, as tr -cs '[:alnum:]' in the
+ * C locale cuts it. */
+int
+split(const char *seg, size_t len, const char *params, struct onyx_emit *out,
+    char *err, size_t errlen)
+{
+	json_t *v = json_loadb(seg, len, 0, NULL), *line;
+	const char *s;
+	size_t i = 0, n;
+	int rc = 0;
+
+	(void)params;
+	line = json_object_get(v, "line");
+	if (!json_is_string(line)) {
+		snprintf(err, errlen, "no string \"line\" in the segment");
+		json_decref(v);
+		return -1;
+	}
+	s = json_string_value(line);
+	n = json_string_length(line);
+	while (i < n && rc == 0) {
+		size_t start;
+		json_t *w;
+		char *text;
+
+		while (i < n && !isalnum((unsigned char)s[i]))
+			i++;
+		start = i;
+		while (i < n && isalnum((unsigned char)s[i]))
+			i++;
+		if (i == start)
+			break;
+		w = json_pack("{s:s%}", "word", s + start, i - start);
+		text = w ? json_dumps(w, JSON_COMPACT) : NULL;
+		rc = text ? onyx_emit_segment(out, text, strlen(text)) : -1;
+		free(text);
+		json_decref(w);
+	}
+	json_decref(v);
+	return rc;
+}
+
+/* count_init: the counts of this virtual peer, a JSON object word -> n. */
+int
+count_init(const char *params, void **state, char *err, size_t errlen)
+{
+	(void)params;
+	if ((*state = json_object()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* count: add one to the segment's word; nothing is emitted until flush. */
+int
+count(const char *seg, size_t len, const char *params, struct onyx_emit *out,
+    char *err, size_t errlen)
+{
+	json_t *counts = onyx_state(out), *v, *w;
+	const char *word;
+	int rc = 0;
+
+	(void)params;
+	v = json_loadb(seg, len, 0, NULL);
+	w = json_object_get(v, "word");
+	if (!json_is_string(w)) {
+		snprintf(err, errlen, "no string \"word\" in the segment");
+		json_decref(v);
+		return -1;
+	}
+	word = json_string_value(w);
+	if (json_object_set_new(counts, word,
+	        json_integer(json_integer_value(json_object_get(counts, word)) +
+	            1)) != 0)
+		rc = -1;
+	json_decref(v);
+	return rc;
+}
+
+/* count_flush: at the end of the input, {"word": w, "count": n} each. */
+int
+count_flush(void *state, const char *params, struct onyx_emit *out, char *err,
+    size_t errlen)
+{
+	json_t *counts = state, *n;
+	const char *word;
+
+	(void)params;
+	json_object_foreach(counts, word, n)
+	{
+		json_t *r = json_pack("{s:s,s:O}", "word", word, "count", n);
+		char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+		int rc = text ? onyx_emit_segment(out, text, strlen(text)) : -1;
+
+		free(text);
+		json_decref(r);
+		if (rc != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+count_fini(void *state)
+{
+	json_decref(state);
+}
+
+/* first_letter: an onyx/group-by-fn: a word's group is its first letter. */
+int
+first_letter(const char *seg, size_t len, const char *params, char *group,
+    size_t grouplen, char *err, size_t errlen)
+{
+	json_t *v = json_loadb(seg, len, 0, NULL);
+	const char *w = json_string_value(json_object_get(v, "word"));
+
+	(void)params;
+	if (w == NULL || *w == '\0') {
+		snprintf(err, errlen, "no \"word\" to group by");
+		json_decref(v);
+		return -1;
+	}
+	snprintf(group, grouplen, "%c", tolower((unsigned char)*w));
+	json_decref(v);
+	return 0;
+}
