@@ -24,7 +24,6 @@ wait_status() { # JOB STATUS [SECONDS]
 	done
 	return 1
 }
-nums() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d}\n", i }'; }
 plus1() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d}\n", i + 1 }'; }
 
 coord

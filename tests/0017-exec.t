@@ -8,8 +8,6 @@ export ONYX_CLUSTER=$TESTNAME-$$
 coord() { onyx-coord -s 4000 "$@" 2>> "$T/coord.log" & PIDS="$PIDS $!"; }
 peers() { onyx-peer -n "$1" 2>> "$T/peer.log" & PIDS="$PIDS $!"; PEERS=$!; }
 watch_json() { onyx-watch --json; }
-# argv WORD...: a JSON array of strings
-argv() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 # doc NAME ARGV [PARAMS]: in -> f -> out with f running ARGV; queues x-in-NAME-$$, x-out-NAME-$$
 doc() {
 	jq -n --arg s "-$1-$$" --argjson argv "$2" --argjson params "${3:-null}" '{
@@ -23,7 +21,6 @@ doc() {
 	       "artemis/queue-name": ("x-out" + $s), "onyx/batch-size": 1000}]}' |
 	    jq --arg id "$1-$$" '. + {id: $id}' | onyx-plan
 }
-nums() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d}\n", i }'; }
 # runjob NAME ARGV PARAMS N: run the job on N segments; sorted output in
 # $T/NAME.out, onyx-submit's status in RC
 runjob() {

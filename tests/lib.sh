@@ -60,6 +60,10 @@ gen() {
 	    printf "{\"id\":%d,\"pad\":\"%s\"}\n", i,
 	    substr("abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdef", 1, 80) }'
 }
+# nums N: the segments {"n":1} ... {"n":N}
+nums() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d}\n", i }'; }
+# argv WORD...: the words as a JSON array of strings (an onyx/exec value)
+argv() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 # wait_lines FILE N [SECONDS]: wait until FILE has at least N lines
 wait_lines() {
 	local i
