@@ -46,7 +46,7 @@ run() {
 	onyx-submit --wait --timeout 180000 < "$2" > /dev/null 2> "$T/$1.err" &
 	local sub=$!
 	for i in $(seq 1 100); do
-		[ "$(onyx-watch --json | jq --arg j "$job" '[.jobs[] | select(.job == $j) | .tasks[] | select(.name == "g" or .name == "count") | .peers | length] | max // 0')" -ge "$WANT" ] && break
+		[ "$(onyx-watch --json | jq --arg j "$job" '[.jobs[] | select(.job == $j) | .tasks[] | select(.name == "g" or .name == "count") | .peers | length] | max // 0')" -ge "$WANT" ] && sleep 2 && break
 		sleep 0.2
 	done
 	onyx-queue send "x-in-$1-$$" --done < "$3"

@@ -30,7 +30,9 @@ doc() {
 g_pids() { onyx-watch --json | jq -r --arg j "$1" '.peers[] | select(.job == $j and .task == "g") | .pid'; }
 wait_g() {
 	for i in $(seq 1 150); do
-		[ "$(g_pids "$1" | wc -l)" -ge 4 ] && return 0
+		# acked: give their receivers a moment to attach, so that the
+		# broker spreads the groups over all four
+		[ "$(g_pids "$1" | wc -l)" -ge 4 ] && sleep 2 && return 0
 		sleep 0.2
 	done
 	return 1
