@@ -739,8 +739,6 @@ exec_feed(struct hop *h, int k, unsigned long long *emitted)
 
 	if ((st = hold(h)) != ONYX_OK)
 		return st;
-	if (h->x == NULL && (st = exec_start(h)) != ONYX_OK)
-		return st;
 	h->fed[h->nfed++] = k;
 	if ((st = onyx_exec_write(h->x, h->bodies.p + s->off, s->len, h->xwhy,
 	         sizeof(h->xwhy))) != ONYX_OK)
@@ -804,8 +802,10 @@ exec_failed(struct hop *h)
 
 	snprintf(why, sizeof(why), "%s", h->xwhy);
 	/* the answers it gave before failing: they place the blame */
-	onyx_exec_drain(h->x);
-	(void)exec_answers(h, &ignored);
+	if (h->x != NULL) {
+		onyx_exec_drain(h->x);
+		(void)exec_answers(h, &ignored);
+	}
 	if (h->nfed > 0)
 		s = &h->slots[h->fed[h->nans < h->nfed ? h->nans
 		                                       : h->nfed - 1]];
@@ -1216,6 +1216,13 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				deadline = onyx_mono_ms() + t->batch_timeout_ms;
 			}
 			n++;
+			if (exec && h->x == NULL &&
+			    (st = exec_start(h)) != ONYX_OK) {
+				/* after a flush, or a restart that failed */
+				onyx_amqp_release(h->a, &m);
+				exec_undo(h, NULL);
+				return st;
+			}
 			if (exec) {
 				/* accepted once the program has answered */
 				if ((st = slot_add(h, &m, body, len,
@@ -1246,14 +1253,14 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 		}
 		if (exec && open) {
 			st = exec_batch(h, stop, &emitted, xfailed);
-			if (st == ONYX_EINTR) {
-				if ((st = exec_undo(
-				         h, hj >= 0 ? &held : NULL)) != ONYX_OK)
-					return st;
-				return ONYX_HOP_STOPPED;
-			}
-			if (st != ONYX_OK)
+			if (st != ONYX_OK) {
+				/* stopped, or failed: nothing of it was accepted */
+				int ust = exec_undo(h, hj >= 0 ? &held : NULL);
+				if (st == ONYX_EINTR)
+					return ust == ONYX_OK ? ONYX_HOP_STOPPED
+					                      : ust;
 				return st;
+			}
 			slots_clear(h);
 		}
 		if (open) {
