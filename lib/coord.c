@@ -472,6 +472,9 @@ set_status(
 		    reason ? " reason=" : "", reason ? reason : "");
 		j->st = status;
 		j->status_version++;
+		/* later decisions of this pass build on the record written */
+		json_decref(j->status);
+		j->status = json_incref(v);
 	}
 	json_decref(v);
 }

@@ -24,14 +24,14 @@ alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 coord_start() { # SLOT
 	echo "--- start $(date +%T.%3N)" >> "$W/coord.$1.log"
-	onyx-coord -s "$SESSION_MS" -o 5000 2>> "$W/coord.$1.log" &
+	onyx-coord -o 5000 -s "$SESSION_MS" 2>> "$W/coord.$1.log" &
 	COORD_PID[$1]=$!
 	say "coordinator $1 started: pid ${COORD_PID[$1]}"
 }
 
 peer_start() { # SLOT
 	echo "--- start $(date +%T.%3N)" >> "$W/peer.$1.log"
-	netns_exec "$1" onyx-peer -n "$VPEERS" -s "$SESSION_MS" -v 2>> "$W/peer.$1.log" &
+	netns_exec "$1" onyx-peer -v -s "$SESSION_MS" -n "$VPEERS" 2>> "$W/peer.$1.log" &
 	PEER_PID[$1]=$!
 	say "peer process $1 started: pid ${PEER_PID[$1]}"
 }
