@@ -191,11 +191,87 @@ queue_leaks() {
 }
 
 # --- network namespaces (scenario partition) ---------------------------------
-NETNS=0
+# Each peer process runs in a namespace of its own, joined to the host by a
+# veth pair. The services bind 127.0.0.1, so tests/faults/fwd.py forwards
+# NET.<slot>.1:<zk port> and NET.<slot>.2:<broker port> (addresses on the
+# host end) to them; the peer is pointed at those. A partition is a
+# blackhole route in the peer's namespace to one address or both.
+NETNS=0 FWD_PID=
+NSP=ox$$
+NET=10.$((100 + $$ % 100))
 netns_usable() { [ "$(id -u)" = 0 ] && command -v ip > /dev/null && ip netns list > /dev/null 2>&1; }
-netns_setup() { :; }
-netns_teardown() { :; }
-# netns_exec SLOT CMD...: exec CMD (in the slot's namespace when there is one)
-netns_exec() { shift; exec "$@"; }
-netns_partition() { say "nemesis: partition not available"; }
-netns_heal_all() { :; }
+ns_name() { echo "${NSP}n$1"; }
+netns_setup() {
+	local s specs= zkp amqp
+	case $SCENARIO in
+	partition) netns_usable || { echo "faults: the partition scenario needs root and ip(8)" >&2; exit 69; } ;;
+	mixed) netns_usable || return 0 ;;
+	*) return 0 ;;
+	esac
+	zkp=${ONYX_ZK##*:}
+	amqp=${ONYX_BROKER##*:}
+	for s in $(seq 1 "$PEERS"); do
+		ip netns add "$(ns_name "$s")"
+		ip link add "${NSP}h$s" type veth peer name "${NSP}p$s"
+		ip link set "${NSP}p$s" netns "$(ns_name "$s")"
+		ip addr add "$NET.$s.1/24" dev "${NSP}h$s"
+		ip addr add "$NET.$s.2/24" dev "${NSP}h$s"
+		ip link set "${NSP}h$s" up
+		ip -n "$(ns_name "$s")" addr add "$NET.$s.10/24" dev "${NSP}p$s"
+		ip -n "$(ns_name "$s")" link set "${NSP}p$s" up
+		ip -n "$(ns_name "$s")" link set lo up
+		specs="$specs $NET.$s.1:$zkp=127.0.0.1:$zkp $NET.$s.2:$amqp=127.0.0.1:$amqp"
+	done
+	NETNS=1
+	# shellcheck disable=SC2086
+	/usr/bin/python3 "$ROOT/tests/faults/fwd.py" $specs > "$W/fwd.out" 2>&1 &
+	FWD_PID=$!
+	for _ in $(seq 1 100); do grep -q ready "$W/fwd.out" && break; sleep 0.1; done
+	grep -q ready "$W/fwd.out" || { echo "faults: the forwarder did not start; see $W/fwd.out" >&2; exit 69; }
+	say "network namespaces: ${NSP}n1..${NSP}n$PEERS, forwarder pid $FWD_PID"
+}
+netns_teardown() {
+	local s
+	[ "$NETNS" = 1 ] || return 0
+	[ -n "$FWD_PID" ] && kill "$FWD_PID" 2>/dev/null
+	for s in $(seq 1 "$PEERS"); do
+		ip netns del "$(ns_name "$s")" 2>/dev/null
+		ip link del "${NSP}h$s" 2>/dev/null
+	done
+	NETNS=0
+	return 0
+}
+# netns_exec SLOT CMD...: exec CMD, in the slot's namespace when there is one
+netns_exec() {
+	local s=$1
+	shift
+	if [ "$NETNS" = 1 ]; then
+		exec ip netns exec "$(ns_name "$s")" env \
+		    ONYX_ZK="$NET.$s.1:${ONYX_ZK##*:}" \
+		    ONYX_BROKER="amqp://$NET.$s.2:${ONYX_BROKER##*:}" "$@"
+	fi
+	exec "$@"
+}
+# netns_partition SLOT:WHAT DURATION_MS: cut peer process SLOT off from
+# ZooKeeper (WHAT 0), the broker (1) or both (2), then heal.
+netns_partition() {
+	local s=${1%%:*} what=${1##*:} dur=$2 ns addrs= a names=("ZooKeeper" "the broker" "ZooKeeper and the broker")
+	if [ "$NETNS" != 1 ]; then say "nemesis: no network namespaces: partition skipped"; return 0; fi
+	ns=$(ns_name "$s")
+	case $what in 0) addrs=$NET.$s.1 ;; 1) addrs=$NET.$s.2 ;; *) addrs="$NET.$s.1 $NET.$s.2" ;; esac
+	say "nemesis: partition: peer process $s cut off from ${names[$what]} for ${dur} ms"
+	for a in $addrs; do ip -n "$ns" route add blackhole "$a/32"; done
+	sleep_ms "$dur"
+	for a in $addrs; do ip -n "$ns" route del blackhole "$a/32" 2>/dev/null || true; done
+	say "nemesis: partition of peer process $s healed"
+}
+netns_heal_all() {
+	local s a
+	[ "$NETNS" = 1 ] || return 0
+	for s in $(seq 1 "$PEERS"); do
+		for a in "$NET.$s.1" "$NET.$s.2"; do
+			ip -n "$(ns_name "$s")" route del blackhole "$a/32" 2>/dev/null
+		done
+	done
+	return 0
+}
