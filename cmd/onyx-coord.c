@@ -112,6 +112,7 @@ main(int argc, char *argv[])
 	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
 	o.cluster = conf.cluster;
 	o.id = id;
+	o.broker = &conf;
 	if ((st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
 	         sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);

@@ -530,7 +530,7 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	struct onyx_url u;
 	pn_transport_t *t;
 	pn_sasl_t *sasl;
-	char cid[64];
+	char cid[320];
 	int64_t deadline = deadline_of(timeout_ms);
 	int st;
 	const char *user, *pass;
@@ -568,8 +568,11 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	} else
 		pn_sasl_allowed_mechs(sasl, "ANONYMOUS");
 	pn_transport_set_idle_timeout(t, IDLE_TIMEOUT_MS);
-	snprintf(cid, sizeof(cid), "onyx-%ld-%lld", (long)getpid(),
-	    (long long)onyx_mono_ms());
+	if (c->container[0] != '\0')
+		snprintf(cid, sizeof(cid), "%s", c->container);
+	else
+		snprintf(cid, sizeof(cid), "onyx-%ld-%lld", (long)getpid(),
+		    (long long)onyx_mono_ms());
 	pn_connection_set_container(a->drv.connection, cid);
 	pn_connection_set_hostname(a->drv.connection, u.host);
 	pn_connection_open(a->drv.connection);

@@ -11,6 +11,10 @@ struct onyx_conf {
 	char broker[512]; /* AMQP URL of the broker */
 	char user[128];   /* broker user */
 	char password[256]; /* broker password */
+	/* AMQP container id of the connections made with this configuration
+	 * (the broker's client id); empty: onyx-<pid>-<ms>. onyx-peer sets
+	 * the virtual peer's id, so the coordinator can fence it. */
+	char container[320];
 };
 
 struct onyx_url {

@@ -7,9 +7,13 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "amqp.h"
+#include "clock.h"
 #include "cluster.h"
 #include "coord.h"
+#include "jobs.h"
 #include "log.h"
+#include "mgmt.h"
 #include "status.h"
 
 #define MAX_PEERS 1024
@@ -21,12 +25,18 @@ struct onyx_coord {
 	struct onyx_coord_opts o;
 	char me[512]; /* our election node */
 	unsigned rr;  /* round-robin position over jobs */
+	/* the broker, for fencing and cleanup; connected when needed */
+	struct onyx_amqp *a;
+	struct onyx_mgmt *m;
+	long long next_connect; /* monotonic ms: no attempt before */
+	char broker_err[512];   /* the last failure, logged once */
 };
 
 struct peer {
 	char *id;
 	json_t *assign; /* the record, or NULL when idle */
 	int version;
+	bool dead; /* gone from peers/, its offer not yet fenced */
 };
 
 struct task {
@@ -68,10 +78,89 @@ onyx_coord_new(struct onyx_zk *z, const struct onyx_coord_opts *o)
 	return c;
 }
 
+static void
+broker_drop(struct onyx_coord *c)
+{
+	onyx_mgmt_close(c->m);
+	onyx_amqp_close(c->a);
+	c->m = NULL;
+	c->a = NULL;
+}
+
 void
 onyx_coord_free(struct onyx_coord *c)
 {
+	if (c == NULL)
+		return;
+	broker_drop(c);
 	free(c);
+}
+
+/* A management client on the broker, connecting (at most every 2 s). */
+static struct onyx_mgmt *
+broker(struct onyx_coord *c)
+{
+	char err[512];
+	int st;
+
+	if (c->m != NULL) {
+		/* heartbeats and the broker's closing of an idle connection */
+		st = onyx_amqp_wait(c->a, 0, -1);
+		if (st >= 0)
+			return c->m;
+		onyx_log(ONYX_LOG_WARN, "broker connection lost: %s",
+		    onyx_amqp_error(c->a));
+		broker_drop(c);
+	}
+	if (c->o.broker == NULL || onyx_mono_ms() < c->next_connect)
+		return NULL;
+	c->next_connect = onyx_mono_ms() + 2000;
+	if ((st = onyx_amqp_connect(
+	         c->o.broker, 2000, &c->a, err, sizeof(err))) != ONYX_OK) {
+		c->a = NULL;
+		if (strcmp(err, c->broker_err) != 0)
+			onyx_log(ONYX_LOG_WARN,
+			    "broker unreachable (fencing and cleanup wait): %s",
+			    err);
+		snprintf(c->broker_err, sizeof(c->broker_err), "%s", err);
+		return NULL;
+	}
+	if ((st = onyx_mgmt_open(c->a, &c->m)) != ONYX_OK) {
+		onyx_log(ONYX_LOG_WARN, "broker management: %s",
+		    onyx_amqp_error(c->a));
+		broker_drop(c);
+		return NULL;
+	}
+	if (c->broker_err[0] != '\0')
+		onyx_log(ONYX_LOG_INFO, "broker reachable again");
+	c->broker_err[0] = '\0';
+	return c->m;
+}
+
+/*
+ * Fence dead peer id: close its broker connections and see them gone.
+ * Returns ONYX_OK when none is left; an error when it could not be done.
+ */
+static int
+fence(struct onyx_coord *c, const char *id, char *err, size_t errlen)
+{
+	struct onyx_mgmt *m;
+	int st, closed;
+
+	if (c->o.broker == NULL)
+		return ONYX_OK;
+	if ((m = broker(c)) == NULL) {
+		snprintf(err, errlen, "the broker is unreachable");
+		return ONYX_EUNAVAIL;
+	}
+	st = onyx_mgmt_close_client(m, id, &closed, err, errlen);
+	if (st == ONYX_OK)
+		onyx_log(ONYX_LOG_INFO,
+		    "fence peer=%s: %d broker connection%s closed", id, closed,
+		    closed == 1 ? "" : "s");
+	else if (st != ONYX_ETIMEDOUT)
+		broker_drop(c);
+	return st;
 }
 
 int
@@ -328,6 +417,25 @@ read_assign(struct onyx_coord *c, struct state *s, char *err, size_t errlen)
 		for (k = 0; k < s->npeers; k++)
 			if (strcmp(s->peers[k].id, names[i]) == 0)
 				pe = &s->peers[k];
+		if (pe == NULL && strcmp(sget(rec, "state"), "acked") == 0 &&
+		    s->npeers < MAX_PEERS) {
+			char ferr[512];
+			/* it may still hold a transaction: fence, then revoke */
+			if (fence(c, names[i], ferr, sizeof(ferr)) != ONYX_OK) {
+				onyx_log(ONYX_LOG_WARN,
+				    "peer %s is dead but cannot be fenced yet "
+				    "(job=%s task=%s keeps it): %s",
+				    names[i], sget(rec, "job"),
+				    sget(rec, "task"), ferr);
+				pe = &s->peers[s->npeers++];
+				pe->id = strdup(names[i]);
+				pe->dead = true;
+				pe->assign = rec;
+				pe->version = version;
+				st = ONYX_OK;
+				continue;
+			}
+		}
 		if (pe == NULL) {
 			onyx_log(ONYX_LOG_INFO,
 			    "revoke peer=%s job=%s task=%s "
@@ -364,6 +472,9 @@ set_status(
 		    reason ? " reason=" : "", reason ? reason : "");
 		j->st = status;
 		j->status_version++;
+		/* later decisions of this pass build on the record written */
+		json_decref(j->status);
+		j->status = json_incref(v);
 	}
 	json_decref(v);
 }
@@ -401,7 +512,7 @@ settle_assignments(struct onyx_coord *c, struct state *s)
 		struct job *j;
 		const char *st;
 
-		if (pe->assign == NULL)
+		if (pe->assign == NULL || pe->dead)
 			continue;
 		st = sget(pe->assign, "state");
 		j = find_job(s, sget(pe->assign, "job"));
@@ -449,6 +560,8 @@ count_peers(struct state *s)
 	}
 }
 
+static void cleanup_job(struct onyx_coord *c, struct state *s, struct job *j);
+
 /* Jobs: completion, kills, and the tasks/<t> records watchers read. */
 static void
 settle_jobs(struct onyx_coord *c, struct state *s)
@@ -460,8 +573,10 @@ settle_jobs(struct onyx_coord *c, struct state *s)
 		struct job *j = &s->jobs[i];
 		bool all = j->ntasks > 0;
 
-		if (finished(j->st))
+		if (finished(j->st)) {
+			cleanup_job(c, s, j);
 			continue;
+		}
 		for (k = 0; k < j->ntasks; k++)
 			all = all && j->tasks[k].done;
 		if (all) {
@@ -496,6 +611,90 @@ settle_jobs(struct onyx_coord *c, struct state *s)
 			json_decref(rec);
 		}
 	}
+}
+
+/*
+ * An ended job (completed or killed) whose offers are all gone: delete its
+ * internal queues, leave each task's last status in tasks/<t>, delete the
+ * done/ markers, and mark the status "cleaned". A failed job keeps its
+ * queues (its segments may be wanted). Retried on the next pass until done.
+ */
+static void
+cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
+{
+	char p[600], err[512], prefix[300], **names;
+	struct onyx_mgmt *m = NULL;
+	json_t *queues, *q, *v;
+	size_t i;
+	int k, n, deleted = 0, st;
+
+	if (!finished(j->st) || strcmp(j->st, "failed") == 0 ||
+	    json_object_get(j->status, "cleaned") != NULL)
+		return;
+	for (k = 0; k < s->npeers; k++)
+		if (s->peers[k].assign != NULL &&
+		    strcmp(sget(s->peers[k].assign, "job"), j->id) == 0)
+			return; /* its peers are still leaving */
+	if (c->o.broker != NULL && (m = broker(c)) == NULL)
+		return;
+	snprintf(prefix, sizeof(prefix), "onyx.%s.", j->id);
+	queues = onyx_jobs_queues(j->plan);
+	json_array_foreach(queues, i, q)
+	{
+		const char *name = json_string_value(q);
+		if (m == NULL || name == NULL ||
+		    strncmp(name, prefix, strlen(prefix)) != 0)
+			continue;
+		st = onyx_mgmt_queue_delete(m, name, err, sizeof(err));
+		if (st == ONYX_OK)
+			deleted++;
+		else if (st != ONYX_ENOENT) {
+			onyx_log(ONYX_LOG_WARN,
+			    "job=%s cleanup: deleting queue %s: %s (retrying)",
+			    j->id, name, err);
+			json_decref(queues);
+			if (st != ONYX_EREJECTED)
+				broker_drop(c);
+			return;
+		}
+	}
+	json_decref(queues);
+	for (k = 0; k < j->ntasks; k++) {
+		struct task *t = &j->tasks[k];
+		json_t *rec = json_pack("{s:s,s:[]}", "status",
+		    t->done ? "complete" : j->st, "peers");
+		onyx_cluster_path(p, sizeof(p), c->o.cluster,
+		    "jobs/%s/tasks/%s", j->id, t->name);
+		if (!json_equal(rec, t->rec) &&
+		    onyx_cluster_set(c->z, p, rec, -1, err, sizeof(err)) ==
+		        ONYX_ENOENT)
+			onyx_cluster_create(c->z, p, rec, 0, err, sizeof(err));
+		json_decref(rec);
+	}
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/done", j->id);
+	if (onyx_zk_children(c->z, p, &names, &n, err, sizeof(err)) ==
+	    ONYX_OK) {
+		for (k = 0; k < n; k++) {
+			char d[900];
+			snprintf(d, sizeof(d), "%s/%s", p, names[k]);
+			onyx_zk_delete(c->z, d, -1, err, sizeof(err));
+		}
+		onyx_zk_free_names(names);
+		if (onyx_zk_delete(c->z, p, -1, err, sizeof(err)) != ONYX_OK)
+			return; /* a marker came late: next pass */
+	}
+	v = json_deep_copy(j->status);
+	json_object_set_new(v, "cleaned", json_integer(onyx_cluster_now()));
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/status", j->id);
+	if (onyx_cluster_set(c->z, p, v, j->status_version, err, sizeof(err)) ==
+	    ONYX_OK) {
+		j->status_version++;
+		onyx_log(ONYX_LOG_INFO,
+		    "job=%s cleaned: %d internal queue%s deleted, done/ "
+		    "markers removed",
+		    j->id, deleted, deleted == 1 ? "" : "s");
+	}
+	json_decref(v);
 }
 
 /* The next task of job j that may take one more peer, or NULL. */
@@ -547,7 +746,7 @@ schedule(struct onyx_coord *c, struct state *s)
 		struct job *j = NULL;
 		json_t *rec;
 
-		if (pe->assign != NULL)
+		if (pe->assign != NULL || pe->dead)
 			continue;
 		/* jobs round-robin: the next job, from where we stopped */
 		for (k = 0; k < na && t == NULL; k++) {

@@ -5,12 +5,17 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "conf.h"
 #include "zk.h"
 
 struct onyx_coord_opts {
 	const char *cluster;
 	const char *id;       /* this coordinator, for the leader record */
 	int offer_timeout_ms; /* an offer not acknowledged by then is revoked */
+	/* the broker, for fencing dead peers and deleting the internal queues
+	 * of ended jobs; NULL: neither is done (dead peers' offers are revoked
+	 * at once, as before) */
+	const struct onyx_conf *broker;
 };
 
 struct onyx_coord;
@@ -36,6 +41,18 @@ int onyx_coord_elect(struct onyx_coord *c, volatile sig_atomic_t *stop,
  * with the fewest peers first, a sequential task never a second peer,
  * onyx/max-peers honoured). Idempotent: everything is re-derived from
  * ZooKeeper. Returns ONYX_OK or the session's error.
+ *
+ * Fencing: the task of a dead peer (its peers/<id> gone) that had acked
+ * its offer is given away only after every broker connection of that peer
+ * (AMQP container id = peer id) has been closed through Artemis
+ * management and is gone: whatever the dead peer had in flight rolls back
+ * and nothing it sends later can commit. Until then the dead peer still
+ * counts as the task's peer.
+ *
+ * Cleanup: once a job is completed or killed and no peer holds an offer of
+ * it, its internal queues (onyx.<job>.*) are deleted, every task's record
+ * says its last status, the done/ markers go, and the status record gets
+ * "cleaned". Kept for onyx-watch: jobs/<job>, status, tasks/, stats/.
  */
 int onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen);
 

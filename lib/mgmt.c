@@ -332,3 +332,96 @@ onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,
 	json_decref(r);
 	return ONYX_OK;
 }
+
+/* The ids of the broker's connections whose client id is client_id. */
+static int
+connections_of(struct onyx_mgmt *m, const char *client_id, json_t **ids,
+    char *err, size_t errlen)
+{
+	json_t *filter, *args, *r, *page, *data, *c;
+	char *params, *ftext;
+	size_t i;
+	int st;
+
+	*ids = NULL;
+	filter = json_pack("{s:s,s:s,s:s}", "field", "CLIENT_ID", "operation",
+	    "EQUALS", "value", client_id);
+	ftext = json_dumps(filter, JSON_COMPACT);
+	json_decref(filter);
+	args = json_pack("[s,i,i]", ftext ? ftext : "{}", 1, 1000);
+	free(ftext);
+	params = json_dumps(args, JSON_COMPACT);
+	json_decref(args);
+	if (params == NULL)
+		return ONYX_ERR;
+	st = onyx_mgmt_call(
+	    m, "broker", NULL, "listConnections", params, &r, err, errlen);
+	free(params);
+	if (st != ONYX_OK)
+		return st;
+	page = json_is_string(r) ? json_loads(json_string_value(r), 0, NULL)
+	                         : json_incref(r);
+	json_decref(r);
+	data = json_object_get(page, "data");
+	if (!json_is_array(data)) {
+		json_decref(page);
+		snprintf(err, errlen,
+		    "listConnections: the answer has no \"data\" array");
+		return ONYX_ERR;
+	}
+	*ids = json_array();
+	json_array_foreach(data, i, c)
+	{
+		json_t *id = json_object_get(c, "connectionID");
+		/* the filter is the broker's; check it, it costs nothing */
+		if (json_is_string(id) &&
+		    strcmp(
+		        json_string_value(json_object_get(c, "clientID")) ?: "",
+		        client_id) == 0)
+			json_array_append(*ids, id);
+	}
+	json_decref(page);
+	return ONYX_OK;
+}
+
+int
+onyx_mgmt_close_client(struct onyx_mgmt *m, const char *client_id, int *closed,
+    char *err, size_t errlen)
+{
+	json_t *ids, *id, *r;
+	char *params;
+	size_t i;
+	int st, round;
+
+	*closed = 0;
+	for (round = 0; round < 5; round++) {
+		if ((st = connections_of(m, client_id, &ids, err, errlen)) !=
+		    ONYX_OK)
+			return st;
+		if (json_array_size(ids) == 0) {
+			json_decref(ids);
+			return ONYX_OK;
+		}
+		json_array_foreach(ids, i, id)
+		{
+			json_t *args = json_pack("[O]", id);
+			params = json_dumps(args, JSON_COMPACT);
+			json_decref(args);
+			st = onyx_mgmt_call(m, "broker", NULL,
+			    "closeConnectionWithID", params, &r, err, errlen);
+			free(params);
+			if (st == ONYX_OK) {
+				json_decref(r);
+				(*closed)++;
+			} else if (st != ONYX_ENOENT && st != ONYX_EREJECTED) {
+				json_decref(ids);
+				return st;
+			}
+		}
+		json_decref(ids);
+	}
+	snprintf(err, errlen,
+	    "connections of client '%s' are still open after 5 closes",
+	    client_id);
+	return ONYX_ETIMEDOUT;
+}

@@ -51,4 +51,15 @@ int onyx_mgmt_queue_delete(
 int onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,
     long long *removed, char *err, size_t errlen);
 
+/*
+ * onyx_mgmt_close_client: close every broker connection whose AMQP
+ * container id (the broker's client id) is client_id, and list them again
+ * until none is left: on return the broker has dropped them, so their open
+ * transactions can only roll back and nothing more arrives on them.
+ * *closed counts the connections closed. Returns ONYX_OK (none left),
+ * ONYX_ETIMEDOUT when some stay open, or the call's error with err filled.
+ */
+int onyx_mgmt_close_client(struct onyx_mgmt *m, const char *client_id,
+    int *closed, char *err, size_t errlen);
+
 #endif

@@ -23,6 +23,8 @@
 #define WATCH_MS 200      /* how often running offers are checked */
 #define BACKOFF_MIN 500   /* first wait after a failure */
 #define BACKOFF_MAX 10000 /* longest wait after failures */
+/* broker failures in a row, without a commit between, before a task fails */
+#define RESUME_ATTEMPTS 30
 
 struct vpeer {
 	struct onyx_peers *ps;
@@ -32,6 +34,9 @@ struct vpeer {
 	struct onyx_amqp *a; /* touched by this peer's thread only */
 	int backoff;
 	volatile sig_atomic_t stop; /* stops the hop loop and broker waits */
+	/* committed counts of the runs of the current task before the last
+	 * reconnection (a resumed run counts from zero) */
+	struct onyx_hop_stats base;
 	/* under ps->mu: what runs, for the monitor */
 	bool running;
 	unsigned gen;
@@ -42,6 +47,9 @@ struct vpeer {
 struct onyx_peers {
 	struct onyx_conf conf;
 	const char *fnpath;
+	int session_ms, connect_ms;
+	char host[256];
+	unsigned incarnation; /* sessions before this one: part of every id */
 	struct onyx_zk *z;
 	pthread_mutex_t mu;
 	bool quit; /* under mu */
@@ -93,16 +101,23 @@ backoff(struct vpeer *p)
 	return p->backoff;
 }
 
+/*
+ * Connect to the broker if not connected. The connection's container id is
+ * the peer's id: the coordinator fences a dead peer by closing the broker
+ * connections of that id before its task goes to another peer.
+ */
 static int
 ensure_broker(struct vpeer *p)
 {
+	struct onyx_conf c = p->ps->conf;
 	char err[1024];
 	int st;
 
 	if (p->a != NULL)
 		return ONYX_OK;
-	if ((st = onyx_amqp_connect(
-	         &p->ps->conf, 10000, &p->a, err, sizeof(err))) != ONYX_OK) {
+	snprintf(c.container, sizeof(c.container), "%s", p->id);
+	if ((st = onyx_amqp_connect(&c, 10000, &p->a, err, sizeof(err))) !=
+	    ONYX_OK) {
 		onyx_log(
 		    ONYX_LOG_WARN, "peer %s: reconnecting: %s", p->id, err);
 		p->a = NULL;
@@ -183,13 +198,63 @@ static void
 progress(void *ctx, const struct onyx_hop_stats *s)
 {
 	struct vpeer *p = ctx;
+	struct onyx_hop_stats sum = *s;
 	char job[256], task[256];
 
 	pthread_mutex_lock(&p->ps->mu);
 	snprintf(job, sizeof(job), "%s", p->job);
 	snprintf(task, sizeof(task), "%s", p->task);
 	pthread_mutex_unlock(&p->ps->mu);
-	record(p, job, task, ONYX_HOP_STOPPED, s);
+	sum.read += p->base.read;
+	sum.written += p->base.written;
+	sum.batches += p->base.batches;
+	record(p, job, task, ONYX_HOP_STOPPED, &sum);
+}
+
+/*
+ * The broker connection broke while the task ran: the open transaction is
+ * lost and rolls back on the broker. Reconnect with backoff, then confirm
+ * the offer with a versioned write in ZooKeeper *after* connecting: a
+ * coordinator that has found this peer dead fences it by closing its
+ * connections before it gives the task away, so the write succeeding means
+ * the new connection is one a fence would close. Returns ONYX_OK to run
+ * again (*version bumped), or ONYX_EINTR when the peer must stop (stopped,
+ * offer revoked or replaced).
+ */
+static int
+resume(struct vpeer *p, const char *path, const json_t *as, int *version,
+    const char *job, const char *task)
+{
+	int st;
+
+	onyx_amqp_close(p->a);
+	p->a = NULL;
+	while (!p->stop && !quitting(p->ps)) {
+		nap(p, backoff(p));
+		if (p->stop || quitting(p->ps))
+			break;
+		if (ensure_broker(p) != ONYX_OK)
+			continue;
+		st = answer(p, path, as, *version, "acked", NULL);
+		if (st == ONYX_OK) {
+			(*version)++;
+			onyx_log(ONYX_LOG_INFO,
+			    "peer %s: task %s of job %s: resumed after the "
+			    "broker connection came back",
+			    p->id, task, job);
+			return ONYX_OK;
+		}
+		if (st == ONYX_EVERSION || st == ONYX_ENOENT) {
+			onyx_log(ONYX_LOG_INFO,
+			    "peer %s: task %s of job %s: the offer was "
+			    "revoked while the broker was away: not resuming",
+			    p->id, task, job);
+			return ONYX_EINTR;
+		}
+		/* ZooKeeper unreachable or the session gone: no confirmation,
+		 * no work; the monitor stops us if the session expired */
+	}
+	return ONYX_EINTR;
 }
 
 static void
@@ -295,7 +360,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	char ppath[1024], err[1024], herr[1024];
 	const char *fn;
 	bool have_def = false, have_fn = false;
-	int st, end, wait = POLL_MS;
+	int st, end, attempts, wait = POLL_MS;
 
 	onyx_log(ONYX_LOG_INFO,
 	    "peer %s: task %s of job %s: offered (offer %lld)", p->id, task,
@@ -361,7 +426,33 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	onyx_log(ONYX_LOG_INFO, "peer %s: task %s of job %s: acked", p->id,
 	    task, job);
 	set_running(p, true, job, task, offer);
-	end = onyx_hop_run(p->a, &d.spec, &p->stop, &stats, herr, sizeof(herr));
+	memset(&p->base, 0, sizeof(p->base));
+	for (attempts = 0;; attempts++) {
+		end = onyx_hop_run(
+		    p->a, &d.spec, &p->stop, &stats, herr, sizeof(herr));
+		if (stats.batches > 0)
+			attempts = 0;
+		p->base.read += stats.read;
+		p->base.written += stats.written;
+		p->base.batches += stats.batches;
+		p->base.requeues += stats.requeues;
+		if (end >= 0 || end == ONYX_EDATA || end == ONYX_EUSAGE ||
+		    attempts >= RESUME_ATTEMPTS)
+			break;
+		if (p->stop) {
+			end = ONYX_HOP_STOPPED;
+			break;
+		}
+		onyx_log(ONYX_LOG_WARN,
+		    "peer %s: task %s of job %s: broker trouble, the open "
+		    "batch rolls back: %s; reconnecting",
+		    p->id, task, job, herr);
+		if (resume(p, path, as, &version, job, task) != ONYX_OK) {
+			end = ONYX_HOP_STOPPED;
+			break;
+		}
+	}
+	stats = p->base;
 	set_running(p, false, NULL, NULL, 0);
 	if (end == ONYX_HOP_SEALED || end == ONYX_HOP_DONE) {
 		onyx_log(ONYX_LOG_INFO,
@@ -533,48 +624,159 @@ monitor(struct onyx_peers *ps)
 	}
 }
 
+/* The ids of this incarnation: <host>-<pid>-<i>, then <host>-<pid>-<i>.<n>. */
+static void
+set_ids(struct onyx_peers *ps)
+{
+	int i;
+
+	for (i = 0; i < ps->n; i++) {
+		if (ps->incarnation == 0)
+			snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s-%ld-%d",
+			    ps->host, (long)getpid(), i);
+		else
+			snprintf(ps->p[i].id, sizeof(ps->p[i].id),
+			    "%s-%ld-%d.%u", ps->host, (long)getpid(), i,
+			    ps->incarnation);
+	}
+}
+
+/* Register every virtual peer as the ephemeral peers/<id>. */
+static int
+register_all(struct onyx_peers *ps, char *err, size_t errlen)
+{
+	char path[1024];
+	int i, st;
+
+	for (i = 0; i < ps->n; i++) {
+		struct vpeer *p = &ps->p[i];
+		json_t *v = json_pack("{s:s,s:s,s:I,s:I,s:I}", "id", p->id,
+		    "host", ps->host, "pid", (json_int_t)getpid(),
+		    "incarnation", (json_int_t)ps->incarnation, "at",
+		    (json_int_t)onyx_cluster_now());
+		onyx_cluster_path(
+		    path, sizeof(path), ps->conf.cluster, "peers/%s", p->id);
+		st = onyx_cluster_create(
+		    ps->z, path, v, ZOO_EPHEMERAL, err, errlen);
+		json_decref(v);
+		if (st != ONYX_OK)
+			return st;
+		onyx_log(ONYX_LOG_INFO, "peer %s: registered", p->id);
+	}
+	return ONYX_OK;
+}
+
+/* Open a ZooKeeper session and make sure the cluster's folders exist. */
+static int
+open_session(struct onyx_peers *ps, char *err, size_t errlen)
+{
+	int st;
+
+	if ((st = onyx_zk_connect(ps->conf.zk, ps->session_ms, ps->connect_ms,
+	         &ps->z, err, errlen)) != ONYX_OK) {
+		ps->z = NULL;
+		return st;
+	}
+	/* a call stuck on a lost connection must not outlive the session */
+	onyx_zk_set_retry(ps->z, ps->session_ms);
+	return onyx_cluster_init(ps->z, ps->conf.cluster, err, errlen);
+}
+
+/*
+ * The session expired: every claim of the old one is gone and its peers
+ * are dead to the coordinator, which fences them at the broker. Drop every
+ * broker connection (open batches roll back), then register again under
+ * new ids, as new peers, until it works or *stop.
+ */
+static int
+renew(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
+    size_t errlen)
+{
+	struct timespec ts = {0, 100 * 1000000L};
+	int i, st, wait = BACKOFF_MIN, t;
+
+	for (i = 0; i < ps->n; i++) {
+		onyx_amqp_close(ps->p[i].a);
+		ps->p[i].a = NULL;
+		ps->p[i].backoff = 0;
+	}
+	onyx_zk_close(ps->z);
+	ps->z = NULL;
+	ps->incarnation++;
+	set_ids(ps);
+	while (!*stop) {
+		if ((st = open_session(ps, err, errlen)) == ONYX_OK &&
+		    (st = register_all(ps, err, errlen)) == ONYX_OK) {
+			onyx_log(ONYX_LOG_WARN,
+			    "recovered: a new ZooKeeper session, %d peer%s "
+			    "registered again as incarnation %u",
+			    ps->n, ps->n == 1 ? "" : "s", ps->incarnation);
+			return ONYX_OK;
+		}
+		onyx_log(ONYX_LOG_WARN, "registering again: %s", err);
+		onyx_zk_close(ps->z);
+		ps->z = NULL;
+		for (t = 0; t < wait && !*stop; t += 100)
+			nanosleep(&ts, NULL);
+		wait = wait * 2 > BACKOFF_MAX ? BACKOFF_MAX : wait * 2;
+	}
+	snprintf(err, errlen, "stopped while registering again");
+	return ONYX_EINTR;
+}
+
 int
 onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
     size_t errlen)
 {
 	struct timespec ts = {0, 50 * 1000000L};
-	bool expired = false;
+	bool expired;
 	int i, t;
 
-	for (i = 0; i < ps->n; i++) {
-		if (pthread_create(&ps->p[i].th, NULL, peer_main, &ps->p[i]) !=
-		    0) {
-			snprintf(err, errlen, "cannot start a peer thread");
-			*stop = 1;
-			break;
+	for (;;) {
+		expired = false;
+		pthread_mutex_lock(&ps->mu);
+		ps->quit = false;
+		pthread_mutex_unlock(&ps->mu);
+		for (i = 0; i < ps->n; i++) {
+			ps->p[i].stop = 0;
+			if (pthread_create(&ps->p[i].th, NULL, peer_main,
+			        &ps->p[i]) != 0) {
+				snprintf(
+				    err, errlen, "cannot start a peer thread");
+				*stop = 1;
+				break;
+			}
+			ps->p[i].started = true;
 		}
-		ps->p[i].started = true;
-	}
-	while (!*stop) {
-		if (onyx_zk_expired(ps->z)) {
-			expired = true;
-			break;
+		while (!*stop) {
+			if (onyx_zk_expired(ps->z)) {
+				expired = true;
+				break;
+			}
+			monitor(ps);
+			for (t = 0; t < WATCH_MS && !*stop; t += 50)
+				nanosleep(&ts, NULL);
 		}
-		monitor(ps);
-		for (t = 0; t < WATCH_MS && !*stop; t += 50)
-			nanosleep(&ts, NULL);
+		if (expired)
+			onyx_log(ONYX_LOG_WARN,
+			    "the ZooKeeper session expired: every peer drops "
+			    "its task (open batches roll back) and registers "
+			    "again as a new peer");
+		pthread_mutex_lock(&ps->mu);
+		ps->quit = true;
+		for (i = 0; i < ps->n; i++)
+			ps->p[i].stop = 1;
+		pthread_mutex_unlock(&ps->mu);
+		for (i = 0; i < ps->n; i++)
+			if (ps->p[i].started) {
+				pthread_join(ps->p[i].th, NULL);
+				ps->p[i].started = false;
+			}
+		if (!expired)
+			return ONYX_OK;
+		if (renew(ps, stop, err, errlen) != ONYX_OK)
+			return *stop ? ONYX_OK : ONYX_EEXPIRED;
 	}
-	pthread_mutex_lock(&ps->mu);
-	ps->quit = true;
-	for (i = 0; i < ps->n; i++)
-		ps->p[i].stop = 1;
-	pthread_mutex_unlock(&ps->mu);
-	for (i = 0; i < ps->n; i++)
-		if (ps->p[i].started) {
-			pthread_join(ps->p[i].th, NULL);
-			ps->p[i].started = false;
-		}
-	if (expired) {
-		snprintf(err, errlen,
-		    "the ZooKeeper session expired: every peer stopped");
-		return ONYX_EEXPIRED;
-	}
-	return ONYX_OK;
 }
 
 int
@@ -582,7 +784,6 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
     char *err, size_t errlen)
 {
 	struct onyx_peers *ps;
-	char host[256], path[1024];
 	int i, st;
 
 	*out = NULL;
@@ -599,46 +800,30 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 	ps->conf = *o->conf;
 	ps->fnpath = o->fnpath;
 	ps->n = o->npeers;
+	ps->session_ms = o->session_ms;
+	ps->connect_ms = o->connect_ms;
 	pthread_mutex_init(&ps->mu, NULL);
-	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	for (i = 0; i < ps->n; i++) {
+	if (gethostname(ps->host, sizeof(ps->host)) != 0 || ps->host[0] == '\0')
+		snprintf(ps->host, sizeof(ps->host), "localhost");
+	ps->host[sizeof(ps->host) - 1] = '\0';
+	for (i = 0; i < ps->n; i++)
 		ps->p[i].ps = ps;
-		snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s-%ld-%d", host,
-		    (long)getpid(), i);
-	}
-	if ((st = onyx_zk_connect(ps->conf.zk, o->session_ms, o->connect_ms,
-	         &ps->z, err, errlen)) != ONYX_OK)
-		goto fail;
-	/* a call stuck on a lost connection must not outlive the session */
-	onyx_zk_set_retry(ps->z, o->session_ms);
-	if ((st = onyx_cluster_init(ps->z, ps->conf.cluster, err, errlen)) !=
-	    ONYX_OK)
+	set_ids(ps);
+	if ((st = open_session(ps, err, errlen)) != ONYX_OK)
 		goto fail;
 	for (i = 0; i < ps->n; i++) {
 		struct vpeer *p = &ps->p[i];
-		if ((st = onyx_amqp_connect(&ps->conf, o->connect_ms, &p->a,
-		         err, errlen)) != ONYX_OK) {
+		struct onyx_conf c = ps->conf;
+		snprintf(c.container, sizeof(c.container), "%s", p->id);
+		if ((st = onyx_amqp_connect(
+		         &c, o->connect_ms, &p->a, err, errlen)) != ONYX_OK) {
 			p->a = NULL;
 			goto fail;
 		}
 		onyx_amqp_set_interrupt(p->a, &p->stop);
 	}
-	for (i = 0; i < ps->n; i++) {
-		struct vpeer *p = &ps->p[i];
-		json_t *v = json_pack("{s:s,s:s,s:I,s:I}", "id", p->id, "host",
-		    host, "pid", (json_int_t)getpid(), "at",
-		    (json_int_t)onyx_cluster_now());
-		onyx_cluster_path(
-		    path, sizeof(path), ps->conf.cluster, "peers/%s", p->id);
-		st = onyx_cluster_create(
-		    ps->z, path, v, ZOO_EPHEMERAL, err, errlen);
-		json_decref(v);
-		if (st != ONYX_OK)
-			goto fail;
-		onyx_log(ONYX_LOG_INFO, "peer %s: registered", p->id);
-	}
+	if ((st = register_all(ps, err, errlen)) != ONYX_OK)
+		goto fail;
 	*out = ps;
 	return ONYX_OK;
 fail:

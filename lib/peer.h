@@ -42,9 +42,14 @@ int onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 
 /*
  * onyx_peer_run: start one thread per virtual peer and watch over them
- * (revoked offers, killed jobs) until *stop is set or the ZooKeeper
- * session expires; then stop every peer between batches and join them.
- * Returns ONYX_OK after *stop, or ONYX_EEXPIRED with err filled.
+ * (revoked offers, killed jobs) until *stop is set; then stop every peer
+ * between batches and join them. When the ZooKeeper session expires every
+ * peer drops its task the same way, its broker connection is closed (open
+ * batches roll back), and all register again under new ids
+ * (<host>-<pid>-<i>.<n>) in a new session, retried with backoff. A broken
+ * broker connection is reconnected and the task resumed once the offer is
+ * confirmed in ZooKeeper after connecting (see onyx(7), GUARANTEES).
+ * Returns ONYX_OK after *stop.
  */
 int onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
     size_t errlen);

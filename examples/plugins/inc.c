@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <onyx/onyx.h>
@@ -12,6 +13,8 @@
  * with the message). Build:
  *   cc -shared -fPIC -I include -o libonyx_examples.so examples/plugins/inc.c -ljansson
  * and name it in the catalog as "onyx/fn": "libonyx_examples.so:inc".
+ * With "onyx/params": {"delay_us": N} it sleeps N microseconds per segment
+ * (the fault-injection tests use it to keep a job busy while faults hit).
  */
 int
 inc(const char *seg, size_t len, const char *params, struct onyx_emit *out,
@@ -23,7 +26,13 @@ inc(const char *seg, size_t len, const char *params, struct onyx_emit *out,
 	char *text;
 	int rc;
 
-	(void)params;
+	if (params != NULL && strstr(params, "delay_us") != NULL) {
+		json_t *p = json_loads(params, 0, NULL);
+		json_t *d = json_object_get(p, "delay_us");
+		if (json_is_integer(d) && json_integer_value(d) > 0)
+			usleep((useconds_t)json_integer_value(d));
+		json_decref(p);
+	}
 	if (v == NULL) {
 		snprintf(err, errlen, "not JSON: %s", je.text);
 		return -1;

@@ -1,4 +1,4 @@
-/* tests/tools/zkput.c: read and write znodes at $ONYX_ZK from shell tests: create, set, get, delete, ls. */
+/* tests/tools/zkput.c: read and write znodes at $ONYX_ZK from shell tests: create, set, get, delete, ls, tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: zkput create|set PATH [DATA]\n"
-	    "       zkput get|delete|ls PATH\n");
+	    "       zkput get|delete|ls|tree PATH\n");
 	exit(EX_USAGE);
 }
 
@@ -30,6 +30,29 @@ parents(struct onyx_zk *z, const char *path, char *err, size_t errlen)
 		return ONYX_OK;
 	*slash = '\0';
 	return onyx_zk_ensure_path(z, p, err, errlen);
+}
+
+/* Print path and every node below it, one path a line, parents first. */
+static int
+tree(struct onyx_zk *z, const char *path, char *err, size_t errlen)
+{
+	char **names, child[2048];
+	int st, n, i;
+
+	if ((st = onyx_zk_children(z, path, &names, &n, err, errlen)) !=
+	    ONYX_OK)
+		return st;
+	printf("%s\n", path);
+	for (i = 0; i < n && st == ONYX_OK; i++) {
+		snprintf(child, sizeof(child), "%s/%s",
+		    strcmp(path, "/") == 0 ? "" : path, names[i]);
+		st = tree(z, child, err, errlen);
+		/* gone while we walked: not an error */
+		if (st == ONYX_ENOENT)
+			st = ONYX_OK;
+	}
+	onyx_zk_free_names(names);
+	return st;
 }
 
 /*
@@ -79,7 +102,9 @@ main(int argc, char *argv[])
 				printf("%s\n", names[i]);
 			onyx_zk_free_names(names);
 		}
-	} else {
+	} else if (strcmp(cmd, "tree") == 0 && data == NULL)
+		st = tree(z, path, err, sizeof(err));
+	else {
 		onyx_zk_close(z);
 		usage();
 	}
