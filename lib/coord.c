@@ -642,9 +642,21 @@ cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
 	json_array_foreach(queues, i, q)
 	{
 		const char *name = json_string_value(q);
+		size_t nl = name ? strlen(name) : 0;
+		long long msgs = 0, consumers;
 		if (m == NULL || name == NULL ||
 		    strncmp(name, prefix, strlen(prefix)) != 0)
 			continue;
+		/* a dead-letter queue holding dead letters is the user's */
+		if (nl > 4 && strcmp(name + nl - 4, ".dlq") == 0 &&
+		    onyx_mgmt_queue_stat(m, name, &msgs, &consumers, err,
+		        sizeof(err)) == ONYX_OK &&
+		    msgs > 0) {
+			onyx_log(ONYX_LOG_INFO,
+			    "job=%s cleanup: %s keeps its %lld dead letter%s",
+			    j->id, name, msgs, msgs == 1 ? "" : "s");
+			continue;
+		}
 		st = onyx_mgmt_queue_delete(m, name, err, sizeof(err));
 		if (st == ONYX_OK)
 			deleted++;
@@ -670,6 +682,24 @@ cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
 		        ONYX_ENOENT)
 			onyx_cluster_create(c->z, p, rec, 0, err, sizeof(err));
 		json_decref(rec);
+	}
+	/* holders/<task>/: empty once every peer flushed or left */
+	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/holders", j->id);
+	if (onyx_zk_children(c->z, p, &names, &n, err, sizeof(err)) ==
+	    ONYX_OK) {
+		for (k = 0; k < n; k++) {
+			char d[900];
+			snprintf(d, sizeof(d), "%s/%s", p, names[k]);
+			if (onyx_zk_delete(c->z, d, -1, err, sizeof(err)) !=
+			        ONYX_OK &&
+			    onyx_zk_exists(c->z, d, err, sizeof(err)) ==
+			        ONYX_OK) {
+				onyx_zk_free_names(names);
+				return; /* a holder is still there: next pass */
+			}
+		}
+		onyx_zk_free_names(names);
+		onyx_zk_delete(c->z, p, -1, err, sizeof(err));
 	}
 	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/done", j->id);
 	if (onyx_zk_children(c->z, p, &names, &n, err, sizeof(err)) ==

@@ -97,5 +97,6 @@ nums 1000 | sort > "$T/want"
 check "every segment came out once" cmp -s "$T/hang.out" "$T/want"
 check "the timeout was logged" grep -q "task f: timeout: the program gave 0 of .* answers in 2000 ms; the batch of .* rolled back and tried again" "$T/peer.log"
 HJ=$(jq -r .job "$T/hang.plan")
-is "$(messages "onyx.$HJ.f.dlq")" 0 "nothing was dead-lettered"
+is "$(onyx-watch --json | jq --arg j "$HJ" '.jobs[] | select(.job == $j) | .tasks[] | select(.name == "f") | .dead')" 0 \
+    "nothing was dead-lettered"
 done_testing
