@@ -152,8 +152,9 @@ answer(struct vpeer *p, const char *path, const json_t *as, int version,
 }
 
 /*
- * Record the end of the task: done/<task> (once per task) when it sealed or
- * was seen done, and stats/<task>.<id> (what this peer did on it) always.
+ * Record what this peer did on the task, stats/<task>.<id> (always), then,
+ * when it sealed or saw it done, the end of the task: done/<task> (once per
+ * task). In this order, the counts are there when the job completes.
  */
 static void
 record(struct vpeer *p, const char *job, const char *task, int end,
@@ -164,8 +165,26 @@ record(struct vpeer *p, const char *job, const char *task, int end,
 	json_t *v;
 	int st;
 
+	if (s->read != 0 || s->written != 0 || s->dead != 0) {
+		onyx_cluster_path(path, sizeof(path), ps->conf.cluster,
+		    "jobs/%s/stats/%s.%s", job, task, p->id);
+		v = json_pack("{s:s,s:I,s:I,s:I,s:I}", "task", task, "read",
+		    (json_int_t)s->read, "written", (json_int_t)s->written,
+		    "dead", (json_int_t)s->dead, "batches",
+		    (json_int_t)s->batches);
+		st = onyx_cluster_set(ps->z, path, v, -1, err, sizeof(err));
+		if (st == ONYX_ENOENT)
+			st = onyx_cluster_create(
+			    ps->z, path, v, 0, err, sizeof(err));
+		if (st == ONYX_EEXIST)
+			st = onyx_cluster_set(
+			    ps->z, path, v, -1, err, sizeof(err));
+		json_decref(v);
+		if (st != ONYX_OK)
+			onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
+	}
 	if (end != ONYX_HOP_SEALED && end != ONYX_HOP_DONE)
-		goto stats;
+		return;
 	onyx_cluster_path(
 	    path, sizeof(path), ps->conf.cluster, "jobs/%s/done/%s", job, task);
 	v = json_pack("{s:s,s:s,s:I}", "peer", p->id, "end",
@@ -174,22 +193,6 @@ record(struct vpeer *p, const char *job, const char *task, int end,
 	st = onyx_cluster_create(ps->z, path, v, 0, err, sizeof(err));
 	json_decref(v);
 	if (st != ONYX_OK && st != ONYX_EEXIST)
-		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
-stats:
-	if (s->read == 0 && s->written == 0 && s->dead == 0)
-		return;
-	onyx_cluster_path(path, sizeof(path), ps->conf.cluster,
-	    "jobs/%s/stats/%s.%s", job, task, p->id);
-	v = json_pack("{s:s,s:I,s:I,s:I,s:I}", "task", task, "read",
-	    (json_int_t)s->read, "written", (json_int_t)s->written, "dead",
-	    (json_int_t)s->dead, "batches", (json_int_t)s->batches);
-	st = onyx_cluster_set(ps->z, path, v, -1, err, sizeof(err));
-	if (st == ONYX_ENOENT)
-		st = onyx_cluster_create(ps->z, path, v, 0, err, sizeof(err));
-	if (st == ONYX_EEXIST)
-		st = onyx_cluster_set(ps->z, path, v, -1, err, sizeof(err));
-	json_decref(v);
-	if (st != ONYX_OK)
 		onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
 }
 
