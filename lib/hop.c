@@ -1209,11 +1209,13 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				snprintf(why, sizeof(why),
 				    "not a segment (a JSON object): %s", pe);
 			if (!open) {
+				/* the batch's time runs from its first segment:
+				 * the declare's round trip is part of it */
+				deadline = onyx_mono_ms() + t->batch_timeout_ms;
 				if ((st = onyx_amqp_txn_declare(
 				         h->a, t->txn_timeout_ms)) != ONYX_OK)
 					return fail(h, st, "declare");
 				open = true;
-				deadline = onyx_mono_ms() + t->batch_timeout_ms;
 			}
 			n++;
 			if (exec && h->x == NULL &&

@@ -8,8 +8,10 @@ export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 EX=$ONYX_ROOT/examples
 START=()
 
-coord() { onyx-coord -s 4000 "$@" 2>> "$T/coord.log" & PIDS="$PIDS $!"; LAST=$!; }
-peers() { onyx-peer -n "$1" 2>> "$T/peer.log" & PIDS="$PIDS $!"; LAST=$!; }
+# (this test's own processes only: others may run on the machine)
+COORDS= PEERPIDS=
+coord() { onyx-coord -s 4000 "$@" 2>> "$T/coord.log" & PIDS="$PIDS $!"; LAST=$!; COORDS="$COORDS $!"; }
+peers() { onyx-peer -n "$1" 2>> "$T/peer.log" & PIDS="$PIDS $!"; LAST=$!; PEERPIDS="$PEERPIDS $!"; }
 # job NAME DOC: a plan of DOC with the job id NAME-$$ (so reruns do not clash)
 job() { jq --arg id "$1-$$" '. + {id: $id}' "$2" | onyx-plan; }
 # queues of a job document, renamed for this run
@@ -101,7 +103,7 @@ done
 is "$(watch_json | jq '[.peers[] | select(.state != "idle")] | length')" 0 "its peers return to idle"
 
 # 5. fewer peers than tasks: the job waits, says why, and completes when peers come
-kill -TERM $(pgrep -f "onyx-peer -n" | tr '\n' ' ') 2>/dev/null || true
+kill -TERM $PEERPIDS 2>/dev/null || true
 sleep 1
 peers 1
 P1=$LAST
@@ -126,7 +128,7 @@ check "it completes once more peers start, with the exact output" \
 # 6. the leader killed mid-job: a standby takes over, the job completes exactly
 coord
 STANDBY=$LAST
-LEADER=$(pgrep -f "onyx-coord -s 4000" | head -1)
+LEADER=$(watch_json | jq -r .leader.pid)
 rename ha "$EX/inc/job.json" > "$T/ha.json"
 job ha "$T/ha.json" > "$T/ha.plan"
 onyx-submit --wait --timeout 180000 < "$T/ha.plan" > /dev/null &
@@ -142,7 +144,7 @@ check "after SIGKILL of the leader the job completes with the exact output" \
 check "the standby took over" grep -q "leader: .*-$STANDBY " "$T/coord.log"
 
 # 7. the only coordinator killed mid-job and restarted later: the job completes
-for c in $(pgrep -f "onyx-coord -s 4000"); do kill -9 "$c"; done
+for c in $COORDS; do kill -9 "$c" 2>/dev/null || true; done
 coord
 rename re "$EX/inc/job.json" > "$T/re.json"
 job re "$T/re.json" > "$T/re.plan"
