@@ -210,6 +210,7 @@ progress(void *ctx, const struct onyx_hop_stats *s)
 	pthread_mutex_unlock(&p->ps->mu);
 	sum.read += p->base.read;
 	sum.written += p->base.written;
+	sum.dead += p->base.dead;
 	sum.batches += p->base.batches;
 	record(p, job, task, ONYX_HOP_STOPPED, &sum);
 }
@@ -437,6 +438,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 			attempts = 0;
 		p->base.read += stats.read;
 		p->base.written += stats.written;
+		p->base.dead += stats.dead;
 		p->base.batches += stats.batches;
 		p->base.requeues += stats.requeues;
 		if (end >= 0 || end == ONYX_EDATA || end == ONYX_EUSAGE ||
