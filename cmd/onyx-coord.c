@@ -116,23 +116,50 @@ main(int argc, char *argv[])
 	if ((st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
 	         sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
-	if ((st = onyx_cluster_init(z, conf.cluster, err, sizeof(err))) !=
-	    ONYX_OK)
-		errx(onyx_status_exit(st), "%s", err);
-	if ((c = onyx_coord_new(z, &o)) == NULL)
-		errx(EX_SOFTWARE, "out of memory");
 	onyx_log(ONYX_LOG_INFO, "coordinator %s on cluster %s, ZooKeeper %s",
 	    id, conf.cluster, conf.zk);
-	st = onyx_coord_elect(c, &stop, err, sizeof(err));
-	while (st == ONYX_OK && !stop) {
-		struct pollfd p = {.fd = onyx_zk_wake_fd(z), .events = POLLIN};
-		if ((st = onyx_coord_step(c, err, sizeof(err))) != ONYX_OK)
+	for (;;) {
+		if ((st = onyx_cluster_init(
+		         z, conf.cluster, err, sizeof(err))) != ONYX_OK)
+			errx(onyx_status_exit(st), "%s", err);
+		if ((c = onyx_coord_new(z, &o)) == NULL)
+			errx(EX_SOFTWARE, "out of memory");
+		st = onyx_coord_elect(c, &stop, err, sizeof(err));
+		while (st == ONYX_OK && !stop) {
+			struct pollfd p = {
+			    .fd = onyx_zk_wake_fd(z), .events = POLLIN};
+			st = onyx_coord_step(c, err, sizeof(err));
+			if (st == ONYX_EUNAVAIL) {
+				/* the session may outlive the outage: go on */
+				onyx_log(ONYX_LOG_WARN,
+				    "ZooKeeper unreachable, retrying: %s", err);
+				st = ONYX_OK;
+			} else if (st != ONYX_OK)
+				break;
+			/* changes wake us; the timer catches offers that
+			 * time out */
+			poll(&p, 1, 500);
+		}
+		onyx_coord_free(c);
+		onyx_zk_close(z);
+		if (st != ONYX_EEXPIRED || stop)
 			break;
-		/* changes wake us; the timer catches offers that time out */
-		poll(&p, 1, 500);
+		/* our ephemeral nodes are gone: a standby may lead already */
+		onyx_log(ONYX_LOG_WARN,
+		    "the ZooKeeper session expired: no longer leader; joining "
+		    "the election again in a new session");
+		while (!stop &&
+		    (st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
+		         sizeof(err))) != ONYX_OK) {
+			onyx_log(ONYX_LOG_WARN, "reconnecting: %s", err);
+			sleep(1);
+		}
+		if (stop) {
+			st = ONYX_EINTR;
+			break;
+		}
+		onyx_log(ONYX_LOG_INFO, "recovered: a new ZooKeeper session");
 	}
-	onyx_coord_free(c);
-	onyx_zk_close(z);
 	if (st != ONYX_OK && st != ONYX_EINTR)
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_log(ONYX_LOG_INFO, "stopped");

@@ -30,6 +30,7 @@ struct onyx_coord {
 	struct onyx_mgmt *m;
 	long long next_connect; /* monotonic ms: no attempt before */
 	char broker_err[512];   /* the last failure, logged once */
+	long long unfenced_at;  /* when a failed fence was last logged */
 };
 
 struct peer {
@@ -422,11 +423,16 @@ read_assign(struct onyx_coord *c, struct state *s, char *err, size_t errlen)
 			char ferr[512];
 			/* it may still hold a transaction: fence, then revoke */
 			if (fence(c, names[i], ferr, sizeof(ferr)) != ONYX_OK) {
-				onyx_log(ONYX_LOG_WARN,
-				    "peer %s is dead but cannot be fenced yet "
-				    "(job=%s task=%s keeps it): %s",
-				    names[i], sget(rec, "job"),
-				    sget(rec, "task"), ferr);
+				/* not on every pass: at most every 5 s */
+				if (onyx_mono_ms() - c->unfenced_at >= 5000) {
+					onyx_log(ONYX_LOG_WARN,
+					    "peer %s is dead but cannot be "
+					    "fenced yet (job=%s task=%s keeps "
+					    "it): %s",
+					    names[i], sget(rec, "job"),
+					    sget(rec, "task"), ferr);
+					c->unfenced_at = onyx_mono_ms();
+				}
 				pe = &s->peers[s->npeers++];
 				pe->id = strdup(names[i]);
 				pe->dead = true;

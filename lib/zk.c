@@ -22,6 +22,7 @@ struct onyx_zk {
 	pthread_cond_t cv;
 	int state; /* last session state seen by the watcher */
 	bool expired;
+	bool connected_once; /* for the log: a connection that comes back */
 	int retry_ms;
 	char hosts[512];
 };
@@ -36,6 +37,21 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 	if (type != ZOO_SESSION_EVENT)
 		return;
 	pthread_mutex_lock(&z->mu);
+	/* faults and recoveries, once each, for the operator's log */
+	if (state == ZOO_CONNECTING_STATE && z->state == ZOO_CONNECTED_STATE)
+		onyx_log(ONYX_LOG_WARN,
+		    "ZooKeeper connection lost (%s): reconnecting, the session "
+		    "lives on for its timeout",
+		    z->hosts);
+	else if (state == ZOO_CONNECTED_STATE && z->connected_once &&
+	    z->state != ZOO_CONNECTED_STATE)
+		onyx_log(ONYX_LOG_WARN,
+		    "ZooKeeper connection back (%s): session kept", z->hosts);
+	else if (state == ZOO_EXPIRED_SESSION_STATE && !z->expired)
+		onyx_log(
+		    ONYX_LOG_WARN, "ZooKeeper session expired (%s)", z->hosts);
+	if (state == ZOO_CONNECTED_STATE)
+		z->connected_once = true;
 	z->state = state;
 	if (state == ZOO_EXPIRED_SESSION_STATE)
 		z->expired = true;
