@@ -30,8 +30,10 @@ static volatile sig_atomic_t stop;
 static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: onyx-coord [-v] [-c cluster] [-o offer-timeout-ms] "
-	    "[-s session-ms] [-z zk]\n"
+	    "usage: onyx-coord [-v] [-B url] [-c cluster] [-o "
+	    "offer-timeout-ms]\n"
+	    "                  [-s session-ms] [-u user] [-z zk] "
+	    "[--password-file file]\n"
 	    "       onyx-coord -h | --help | -V | --version\n");
 	exit(code);
 }
@@ -48,11 +50,18 @@ number(const char *s, const char *what, long min)
 	return v;
 }
 
+enum {
+	OPT_PASSWORD_FILE = 256,
+};
+
 static const struct option longopts[] = {
+    {"broker", required_argument, NULL, 'B'},
     {"cluster", required_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
     {"offer-timeout", required_argument, NULL, 'o'},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"session-timeout", required_argument, NULL, 's'},
+    {"user", required_argument, NULL, 'u'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"zk", required_argument, NULL, 'z'},
@@ -78,13 +87,14 @@ main(int argc, char *argv[])
 	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
 		errx(EX_CONFIG, "%s", err);
 	o.offer_timeout_ms = 10000;
-	while ((ch = getopt_long(argc, argv, "c:ho:s:Vvz:", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(
+	            argc, argv, "B:c:ho:s:u:Vvz:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			onyx_cli_set(&conf, "broker", "--broker", optarg);
+			break;
 		case 'c':
-			if (onyx_conf_set(&conf, "cluster", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--cluster: %s", err);
+			onyx_cli_set(&conf, "cluster", "--cluster", optarg);
 			break;
 		case 'h': usage(0);
 		case 'o':
@@ -94,12 +104,13 @@ main(int argc, char *argv[])
 		case 's':
 			session = number(optarg, "--session-timeout", 1000);
 			break;
+		case 'u': onyx_cli_set(&conf, "user", "--user", optarg); break;
 		case 'V': printf("onyx-coord %s\n", ONYX_VERSION); return 0;
 		case 'v': onyx_log_set_level(ONYX_LOG_DEBUG); break;
-		case 'z':
-			if (onyx_conf_set(&conf, "zk", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--zk: %s", err);
+		case 'z': onyx_cli_set(&conf, "zk", "--zk", optarg); break;
+		case OPT_PASSWORD_FILE:
+			onyx_cli_set(
+			    &conf, "password-file", "--password-file", optarg);
 			break;
 		default: usage(EX_USAGE);
 		}

@@ -69,17 +69,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* A flag that overrides a setting; a bad value is a usage error. */
-static void
-set(struct onyx_conf *c, const char *key, const char *flag, const char *v)
-{
-	char err[1024];
-
-	if (onyx_conf_set(c, key, v, err, sizeof(err)) != ONYX_OK)
-		errx(strcmp(key, "password-file") == 0 ? EX_CONFIG : EX_USAGE,
-		    "%s: %s", flag, err);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -103,8 +92,12 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(
 	            argc, argv, "B:c:F:hn:s:u:Vvz:", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'B': set(&conf, "broker", "--broker", optarg); break;
-		case 'c': set(&conf, "cluster", "--cluster", optarg); break;
+		case 'B':
+			onyx_cli_set(&conf, "broker", "--broker", optarg);
+			break;
+		case 'c':
+			onyx_cli_set(&conf, "cluster", "--cluster", optarg);
+			break;
 		case 'F': o.fnpath = optarg; break;
 		case 'h': usage(0);
 		case 'n': o.npeers = number(optarg, "--peers", 1, 1024); break;
@@ -112,12 +105,13 @@ main(int argc, char *argv[])
 			o.session_ms =
 			    number(optarg, "--session-timeout", 1, INT_MAX);
 			break;
-		case 'u': set(&conf, "user", "--user", optarg); break;
+		case 'u': onyx_cli_set(&conf, "user", "--user", optarg); break;
 		case 'V': printf("onyx-peer %s\n", ONYX_VERSION); return 0;
 		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
-		case 'z': set(&conf, "zk", "--zk", optarg); break;
+		case 'z': onyx_cli_set(&conf, "zk", "--zk", optarg); break;
 		case OPT_PASSWORD_FILE:
-			set(&conf, "password-file", "--password-file", optarg);
+			onyx_cli_set(
+			    &conf, "password-file", "--password-file", optarg);
 			break;
 		default: usage(EX_USAGE);
 		}

@@ -3,10 +3,14 @@ _onyx_coord()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	case $prev in
-	-c|--cluster|-o|--offer-timeout|-s|--session-timeout|-z|--zk)
+	-B|--broker|-c|--cluster|-o|--offer-timeout|-s|--session-timeout|-u|--user|-z|--zk)
+		return ;;
+	--password-file)
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	esac
-	COMPREPLY=($(compgen -W '-c --cluster -o --offer-timeout -s
-	    --session-timeout -v --verbose -z --zk -h --help -V --version' -- "$cur"))
+	COMPREPLY=($(compgen -W '-B --broker -c --cluster -o --offer-timeout -s
+	    --session-timeout -u --user --password-file -v --verbose -z --zk
+	    -h --help -V --version' -- "$cur"))
 }
 complete -F _onyx_coord onyx-coord

@@ -2,8 +2,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
+
+#include <bsd/err.h>
 
 #include "cli.h"
+#include "conf.h"
+#include "status.h"
 
 static volatile sig_atomic_t *stop_flag;
 
@@ -41,4 +46,15 @@ onyx_cli_number(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+void
+onyx_cli_set(
+    struct onyx_conf *c, const char *key, const char *flag, const char *v)
+{
+	char err[1024];
+
+	if (onyx_conf_set(c, key, v, err, sizeof(err)) != ONYX_OK)
+		errx(strcmp(key, "password-file") == 0 ? EX_CONFIG : EX_USAGE,
+		    "%s: %s", flag, err);
 }

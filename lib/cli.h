@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+struct onyx_conf;
+
 /*
  * onyx_cli_number: s as a whole decimal number in [min, max] into *out.
  * Returns 0, or -1 (nothing stored) when s is empty, not a number, or out
@@ -17,5 +19,13 @@ int onyx_cli_number(const char *s, long min, long max, long *out);
  * SIGPIPE is ignored (a closed output is an error to report, not a death).
  */
 void onyx_cli_signals(volatile sig_atomic_t *flag);
+
+/*
+ * onyx_cli_set: a flag's value for the setting key of c (onyx_conf_set);
+ * a bad value exits with a message naming flag: EX_CONFIG for a password
+ * file that cannot be read, EX_USAGE otherwise.
+ */
+void onyx_cli_set(
+    struct onyx_conf *c, const char *key, const char *flag, const char *v);
 
 #endif

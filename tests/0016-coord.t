@@ -4,7 +4,7 @@
 # revoked, onyx/max-peers and sequential tasks cap the peers, jobs are
 # served round-robin.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 11
 export ONYX_CLUSTER=$TESTNAME-$$
 R=/onyx/$ONYX_CLUSTER
 onyx-coord -s 4000 -o 1000 2> "$T/coord.log" &
@@ -68,4 +68,9 @@ for p in p5 p6 p7 p8; do zkput create "$R/peers/$p" '{"id":"'$p'"}'; done
 check "the second job gets offers while the first still runs" wait_log "offer peer=p[0-9] job=rr-$$"
 check "the first job never has more than one peer on a task" \
     sh -c "[ \$(onyx-watch --json | jq '[.jobs[] | select(.job == \"cap-$$\") | .tasks[].peers | length] | max') -le 1 ]"
+# the broker settings come from flags too: a bad one is a usage error
+run_rc onyx-coord -B 'notaurl:::'
+like "$RC:$ERR" "^64:onyx-coord: --broker: broker URL 'notaurl:::' is not amqp://" "onyx-coord -B: a bad URL exits 64, naming the flag"
+run_rc onyx-coord --password-file "$T/none"
+like "$RC:$ERR" "^78:onyx-coord: --password-file: .*none: No such file" "onyx-coord --password-file: an unreadable file exits 78"
 done_testing
