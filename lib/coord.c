@@ -625,14 +625,38 @@ settle_jobs(struct onyx_coord *c, struct state *s)
  * done/ markers, and mark the status "cleaned". A failed job keeps its
  * queues (its segments may be wanted). Retried on the next pass until done.
  */
+/*
+ * Delete the children of path (the ones that can go), then path: ONYX_OK
+ * when path is gone or was never there.
+ */
+static int
+remove_folder(struct onyx_coord *c, const char *path)
+{
+	char err[512], d[900], **names;
+	int k, n, st;
+
+	st = onyx_zk_children(c->z, path, &names, &n, err, sizeof(err));
+	if (st == ONYX_ENOENT)
+		return ONYX_OK;
+	if (st != ONYX_OK)
+		return st;
+	for (k = 0; k < n; k++) {
+		snprintf(d, sizeof(d), "%s/%s", path, names[k]);
+		onyx_zk_delete(c->z, d, -1, err, sizeof(err));
+	}
+	onyx_zk_free_names(names);
+	st = onyx_zk_delete(c->z, path, -1, err, sizeof(err));
+	return st == ONYX_ENOENT ? ONYX_OK : st;
+}
+
 static void
 cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
 {
-	char p[600], err[512], prefix[300], **names;
+	char p[600], err[512], prefix[300];
 	struct onyx_mgmt *m = NULL;
 	json_t *queues, *q, *v;
 	size_t i;
-	int k, n, deleted = 0, st;
+	int k, deleted = 0, st;
 
 	if (!finished(j->st) || strcmp(j->st, "failed") == 0 ||
 	    json_object_get(j->status, "cleaned") != NULL)
@@ -689,36 +713,14 @@ cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
 			onyx_cluster_create(c->z, p, rec, 0, err, sizeof(err));
 		json_decref(rec);
 	}
-	/* holders/<task>/: empty once every peer flushed or left */
+	/* holders/<task>/ are empty once every peer flushed or left; a done/
+	 * marker may come late: whatever stays is for the next pass */
 	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/holders", j->id);
-	if (onyx_zk_children(c->z, p, &names, &n, err, sizeof(err)) ==
-	    ONYX_OK) {
-		for (k = 0; k < n; k++) {
-			char d[900];
-			snprintf(d, sizeof(d), "%s/%s", p, names[k]);
-			if (onyx_zk_delete(c->z, d, -1, err, sizeof(err)) !=
-			        ONYX_OK &&
-			    onyx_zk_exists(c->z, d, err, sizeof(err)) ==
-			        ONYX_OK) {
-				onyx_zk_free_names(names);
-				return; /* a holder is still there: next pass */
-			}
-		}
-		onyx_zk_free_names(names);
-		onyx_zk_delete(c->z, p, -1, err, sizeof(err));
-	}
+	if (remove_folder(c, p) != ONYX_OK)
+		return;
 	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/done", j->id);
-	if (onyx_zk_children(c->z, p, &names, &n, err, sizeof(err)) ==
-	    ONYX_OK) {
-		for (k = 0; k < n; k++) {
-			char d[900];
-			snprintf(d, sizeof(d), "%s/%s", p, names[k]);
-			onyx_zk_delete(c->z, d, -1, err, sizeof(err));
-		}
-		onyx_zk_free_names(names);
-		if (onyx_zk_delete(c->z, p, -1, err, sizeof(err)) != ONYX_OK)
-			return; /* a marker came late: next pass */
-	}
+	if (remove_folder(c, p) != ONYX_OK)
+		return;
 	v = json_deep_copy(j->status);
 	json_object_set_new(v, "cleaned", json_integer(onyx_cluster_now()));
 	onyx_cluster_path(p, sizeof(p), c->o.cluster, "jobs/%s/status", j->id);
