@@ -350,12 +350,13 @@ broken:
 }
 
 /*
- * The group of segment text for egress i, a new string in *out: long
- * values travel as their SHA-256. ONYX_EDATA with why when there is none.
+ * The group of segment text for egress i (seg: the text parsed, needed by
+ * a key), a new string in *out: long values travel as their SHA-256.
+ * ONYX_EDATA with why when there is none.
  */
 static int
-group_of(struct hop *h, int i, const char *text, size_t len, char **out,
-    char *why, size_t whylen)
+group_of(struct hop *h, int i, const char *text, size_t len, json_t *seg,
+    char **out, char *why, size_t whylen)
 {
 	const struct onyx_group *g = h->t->egress_group[i];
 	char hex[SHA256_DIGEST_STRING_LENGTH], *v = NULL;
@@ -363,17 +364,7 @@ group_of(struct hop *h, int i, const char *text, size_t len, char **out,
 
 	*out = NULL;
 	if (g->key != NULL) {
-		json_error_t je;
-		json_t *seg = json_loadb(text, len, 0, &je);
-		if (seg == NULL) {
-			snprintf(why, whylen,
-			    "grouping for task '%s': the segment is not JSON: "
-			    "%s",
-			    g->task, je.text);
-			return ONYX_EDATA;
-		}
 		v = value_text(onyx_json_select(seg, g->key));
-		json_decref(seg);
 	} else if (g->fn != NULL) {
 		char buf[4096] = "";
 		why[0] = '\0';
@@ -402,24 +393,42 @@ group_of(struct hop *h, int i, const char *text, size_t len, char **out,
 	return ONYX_OK;
 }
 
-/* The groups of text for every grouped egress into gids[negress]. */
+static void free_groups(struct hop *h, char **gids);
+
+/*
+ * The groups of text for every grouped egress into gids[negress]; seg is
+ * the text parsed, or NULL to parse it here (once) when a key needs it.
+ */
 static int
-groups_of(struct hop *h, const char *text, size_t len, char **gids, char *why,
-    size_t whylen)
+groups_of(struct hop *h, const char *text, size_t len, json_t *seg, char **gids,
+    char *why, size_t whylen)
 {
-	int i, st;
+	json_t *own = NULL;
+	int i, st = ONYX_OK;
 
 	for (i = 0; i < h->t->negress; i++)
 		gids[i] = NULL;
-	for (i = 0; i < h->t->negress; i++)
-		if (grouped(h, i) &&
-		    (st = group_of(h, i, text, len, &gids[i], why, whylen)) !=
-		        ONYX_OK) {
-			while (i-- > 0)
-				free(gids[i]);
-			return st;
+	for (i = 0; i < h->t->negress && st == ONYX_OK; i++) {
+		if (!grouped(h, i))
+			continue;
+		if (seg == NULL && h->t->egress_group[i]->key != NULL) {
+			json_error_t je;
+			if ((seg = own = json_loadb(text, len, 0, &je)) ==
+			    NULL) {
+				snprintf(why, whylen,
+				    "grouping for task '%s': the segment is "
+				    "not JSON: %s",
+				    h->t->egress_group[i]->task, je.text);
+				st = ONYX_EDATA;
+				break;
+			}
 		}
-	return ONYX_OK;
+		st = group_of(h, i, text, len, seg, &gids[i], why, whylen);
+	}
+	json_decref(own);
+	if (st != ONYX_OK)
+		free_groups(h, gids);
+	return st;
 }
 
 static void
@@ -459,15 +468,15 @@ send_one(struct hop *h, const char *text, size_t len, char *const *gids)
 	return ONYX_OK;
 }
 
-/* One result segment: its groups, then to every egress. */
+/* One result segment (seg: parsed, or NULL): its groups, then to every egress. */
 static int
-out_segment(
-    struct hop *h, const char *text, size_t len, char *why, size_t whylen)
+out_segment(struct hop *h, const char *text, size_t len, json_t *seg, char *why,
+    size_t whylen)
 {
 	char *gids[MAX_QUEUES];
 	int st;
 
-	if ((st = groups_of(h, text, len, gids, why, whylen)) != ONYX_OK)
+	if ((st = groups_of(h, text, len, seg, gids, why, whylen)) != ONYX_OK)
 		return st;
 	st = send_one(h, text, len, gids);
 	free_groups(h, gids);
@@ -554,8 +563,8 @@ call_fn(struct hop *h, const char *body, size_t len, bool flush, int *tries,
 			for (k = 0, off = 0; k < h->emit.n && st == ONYX_OK;
 			     off += h->emit.len[k++]) {
 				st = groups_of(h, h->emit.data.p + off,
-				    h->emit.len[k], h->gidv + k * t->negress,
-				    why, whylen);
+				    h->emit.len[k], NULL,
+				    h->gidv + k * t->negress, why, whylen);
 				if (st != ONYX_OK)
 					while (k-- > 0)
 						free_groups(h,
@@ -673,7 +682,7 @@ answer_line(struct hop *h, const char *line, size_t len, struct slot *s,
 			free(msg);
 		}
 	} else if (json_is_object(v)) {
-		st = out_segment(h, line, len, h->xwhy, sizeof(h->xwhy));
+		st = out_segment(h, line, len, v, h->xwhy, sizeof(h->xwhy));
 		(*emitted)++;
 	} else if (json_is_array(v)) {
 		bool all = true;
@@ -692,7 +701,7 @@ answer_line(struct hop *h, const char *line, size_t len, struct slot *s,
 				break;
 			}
 			st = out_segment(
-			    h, text, strlen(text), h->xwhy, sizeof(h->xwhy));
+			    h, text, strlen(text), e, h->xwhy, sizeof(h->xwhy));
 			free(text);
 			(*emitted)++;
 		}
