@@ -17,6 +17,7 @@
 #include "../lib/cluster.h"
 #include "../lib/conf.h"
 #include "../lib/coord.h"
+#include "../lib/coordbroker.h"
 #include "../lib/log.h"
 #include "../lib/status.h"
 #include "../lib/zk.h"
@@ -30,8 +31,8 @@ static volatile sig_atomic_t stop;
 static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
-	    "usage: onyx-coord [-v] [-B url] [-c cluster] [-o "
-	    "offer-timeout-ms]\n"
+	    "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] "
+	    "[-o offer-timeout-ms]\n"
 	    "                  [-s session-ms] [-u user] [-z zk] "
 	    "[--password-file file]\n"
 	    "       onyx-coord -h | --help | -V | --version\n");
@@ -58,6 +59,7 @@ static const struct option longopts[] = {
     {"broker", required_argument, NULL, 'B'},
     {"cluster", required_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
+    {"history", required_argument, NULL, 'H'},
     {"offer-timeout", required_argument, NULL, 'o'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"session-timeout", required_argument, NULL, 's'},
@@ -74,6 +76,7 @@ main(int argc, char *argv[])
 	struct onyx_conf conf;
 	struct onyx_coord_opts o = {0};
 	struct onyx_coord *c;
+	struct onyx_coordbroker *broker = NULL;
 	struct onyx_zk *z;
 	char err[1024], host[256], id[400];
 	long session = 10000;
@@ -87,14 +90,21 @@ main(int argc, char *argv[])
 	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
 		errx(EX_CONFIG, "%s", err);
 	o.offer_timeout_ms = 10000;
+	o.history = ONYX_COORD_HISTORY;
+	if (getenv("ONYX_HISTORY") != NULL && *getenv("ONYX_HISTORY") != '\0')
+		o.history =
+		    (int)number(getenv("ONYX_HISTORY"), "ONYX_HISTORY", 0);
 	while ((ch = getopt_long(
-	            argc, argv, "B:c:ho:s:u:Vvz:", longopts, NULL)) != -1) {
+	            argc, argv, "B:c:H:ho:s:u:Vvz:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'B':
 			onyx_cli_set(&conf, "broker", "--broker", optarg);
 			break;
 		case 'c':
 			onyx_cli_set(&conf, "cluster", "--cluster", optarg);
+			break;
+		case 'H':
+			o.history = (int)number(optarg, "--history", 0);
 			break;
 		case 'h': usage(0);
 		case 'o':
@@ -123,7 +133,14 @@ main(int argc, char *argv[])
 	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
 	o.cluster = conf.cluster;
 	o.id = id;
-	o.broker = &conf;
+	/* fencing and cleanup go through the broker, when one is set */
+	if (conf.broker[0] != '\0') {
+		if ((broker = onyx_coordbroker_new(&conf)) == NULL)
+			errx(EX_SOFTWARE, "out of memory");
+		o.ops.ctx = broker;
+		o.ops.fence = onyx_coordbroker_fence;
+		o.ops.clean = onyx_coordbroker_clean;
+	}
 	if ((st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
 	         sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
@@ -173,6 +190,7 @@ main(int argc, char *argv[])
 	}
 	if (st != ONYX_OK && st != ONYX_EINTR)
 		errx(onyx_status_exit(st), "%s", err);
+	onyx_coordbroker_free(broker);
 	onyx_log(ONYX_LOG_INFO, "stopped");
 	return 0;
 }

@@ -32,7 +32,7 @@ onyx_cluster_init(
     struct onyx_zk *z, const char *cluster, char *err, size_t errlen)
 {
 	static const char *dirs[] = {
-	    "jobs", "peers", "assign", "coord/election"};
+	    "jobs", "live", "history", "peers", "assign", "coord/election"};
 	char p[512];
 	size_t i;
 	int st;

@@ -5,17 +5,38 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "conf.h"
 #include "zk.h"
+
+/*
+ * What the coordinator needs from the broker, wired by its caller (so this
+ * module never speaks AMQP). ctx is passed to each.
+ */
+struct onyx_coord_ops {
+	void *ctx;
+	/* close every broker connection of peer and see them gone; ONYX_OK
+	 * when none is left. NULL: nothing to fence (dead peers' offers are
+	 * revoked at once) */
+	int (*fence)(void *ctx, const char *peer, char *err, size_t errlen);
+	/* delete the internal queues of the ended job of plan (non-empty
+	 * dead-letter queues stay); ONYX_OK when done, *deleted counts them.
+	 * NULL: queues are left alone */
+	int (*clean)(void *ctx, const char *job, const json_t *plan,
+	    int *deleted, char *err, size_t errlen);
+};
+
+#define ONYX_COORD_HISTORY 1000 /* ended jobs kept when not told */
 
 struct onyx_coord_opts {
 	const char *cluster;
 	const char *id;       /* this coordinator, for the leader record */
 	int offer_timeout_ms; /* an offer not acknowledged by then is revoked */
-	/* the broker, for fencing dead peers and deleting the internal queues
-	 * of ended jobs; NULL: neither is done (dead peers' offers are revoked
-	 * at once, as before) */
-	const struct onyx_conf *broker;
+	/* how many ended (retired) jobs keep their jobs/<job> subtree, for
+	 * onyx-watch and onyx-submit --list; older ones are deleted */
+	int history;
+	struct onyx_coord_ops ops;
 };
 
 struct onyx_coord;
@@ -34,25 +55,28 @@ int onyx_coord_elect(struct onyx_coord *c, volatile sig_atomic_t *stop,
     char *err, size_t errlen);
 
 /*
- * onyx_coord_step: read the whole state (leaving watches) and make every
- * decision it calls for: revoke offers of dead peers and stale offers, free
- * peers whose task ended, mark jobs running, completed, failed, honour
- * kills, offer tasks to idle peers (jobs round-robin, inside a job the task
- * with the fewest peers first, a sequential task never a second peer,
- * onyx/max-peers honoured). Idempotent: everything is re-derived from
- * ZooKeeper. Returns ONYX_OK or the session's error.
+ * onyx_coord_step: one reconciliation pass (leaving watches on what it
+ * read): read peers/, assign/, and the live jobs (live/<job>: their plans
+ * cached, their status and done/ markers), decide with onyx_sched_decide
+ * (see lib/sched.h for every rule), and perform the actions. Idempotent:
+ * everything is re-derived from ZooKeeper, so a standby resumes where a
+ * leader stopped. The first pass of a leadership indexes a cluster made
+ * before live/ existed (once per cluster: coord/live-index records it) and
+ * reads history/. Returns ONYX_OK or the session's error.
  *
  * Fencing: the task of a dead peer (its peers/<id> gone) that had acked
- * its offer is given away only after every broker connection of that peer
- * (AMQP container id = peer id) has been closed through Artemis
- * management and is gone: whatever the dead peer had in flight rolls back
+ * its offer is given away only after ops.fence says every broker
+ * connection of that peer is gone: whatever it had in flight rolls back
  * and nothing it sends later can commit. Until then the dead peer still
  * counts as the task's peer.
  *
  * Cleanup: once a job is completed or killed and no peer holds an offer of
- * it, its internal queues (onyx.<job>.*) are deleted, every task's record
- * says its last status, the done/ markers go, and the status record gets
- * "cleaned". Kept for onyx-watch: jobs/<job>, status, tasks/, stats/.
+ * it, ops.clean deletes its internal queues, every task's record says its
+ * last status, holders/ and done/ go, and the status record gets
+ * "cleaned". Then (and at once for a failed job, whose queues stay) the job
+ * is retired: history/h-<seq> (data: the job id) is created and live/<job>
+ * deleted; beyond opts.history retired jobs the oldest one's whole
+ * jobs/<job> subtree and history node are deleted.
  */
 int onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen);
 

@@ -251,8 +251,8 @@ onyx_jobs_submit(struct onyx_zk *z, const char *cluster, const json_t *plan,
     char *status, size_t statuslen, char *err, size_t errlen)
 {
 	const char *job = json_string_value(json_object_get(plan, "job"));
-	char paths[5][1024];
-	const char *pp[5], *data[5] = {NULL, NULL, NULL, NULL, NULL};
+	char paths[6][1024];
+	const char *pp[6], *data[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 	static const char *sub[] = {"", "/status", "/tasks", "/done", "/stats"};
 	char *ptext, *stext;
 	json_t *rec;
@@ -278,9 +278,12 @@ onyx_jobs_submit(struct onyx_zk *z, const char *cluster, const json_t *plan,
 		    "jobs/%s%s", job, sub[i]);
 		pp[i] = paths[i];
 	}
+	/* the coordinator's working set: it lists live/, not jobs/ */
+	onyx_cluster_path(paths[5], sizeof(paths[5]), cluster, "live/%s", job);
+	pp[5] = paths[5];
 	data[0] = ptext;
 	data[1] = stext;
-	st = onyx_zk_multi_create(z, 5, pp, data, err, errlen);
+	st = onyx_zk_multi_create(z, 6, pp, data, err, errlen);
 	free(ptext);
 	free(stext);
 	if (st == ONYX_EEXIST) {

@@ -40,8 +40,9 @@ int onyx_jobs_create_queues(struct onyx_mgmt *m, const json_t *plan,
 /*
  * onyx_jobs_submit: record the job of plan (checked) in cluster, in one
  * atomic ZooKeeper multi: jobs/<job> holding the compact plan,
- * jobs/<job>/status {"status":"submitted","at":ms}, and the empty folders
- * jobs/<job>/tasks, done and stats. Returns ONYX_OK; ONYX_EEXIST when the
+ * jobs/<job>/status {"status":"submitted","at":ms}, the empty folders
+ * jobs/<job>/tasks, done and stats, and live/<job> (the coordinator's
+ * working set). Returns ONYX_OK; ONYX_EEXIST when the
  * job was submitted before (nothing written; its status, or "unknown",
  * goes to status); else the ZooKeeper error with err filled.
  */
