@@ -138,7 +138,7 @@ create_queues(const struct onyx_conf *c, const json_t *plan)
 	onyx_amqp_close(a);
 	if (st != ONYX_OK)
 		errx(EX_UNAVAILABLE, "cannot create queue '%s': %s", q, err);
-	onyx_log(ONYX_LOG_INFO, "created %d queues", n);
+	onyx_log(ONYX_LOG_INFO, "%d queues ready", n);
 }
 
 /* wait_job: wait for the end of job; returns the exit code. */

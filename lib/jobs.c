@@ -178,27 +178,29 @@ onyx_jobs_create_queues(struct onyx_mgmt *m, const json_t *plan, int *ncreated,
     char *queue, size_t queuelen, char *err, size_t errlen)
 {
 	json_t *qs = onyx_jobs_queues(plan), *v;
-	size_t i;
-	bool created;
-	int st = ONYX_OK;
+	const char **names;
+	size_t i, failed = 0;
+	int st;
 
 	*ncreated = 0;
 	if (qs == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
-	json_array_foreach(qs, i, v)
-	{
-		const char *q = json_string_value(v);
-
-		st = onyx_mgmt_queue_create(m, q, &created, err, errlen);
-		if (st != ONYX_OK) {
-			snprintf(queue, queuelen, "%s", q);
-			break;
-		}
-		if (created)
-			(*ncreated)++;
+	if ((names = calloc(json_array_size(qs) + 1, sizeof(*names))) == NULL) {
+		json_decref(qs);
+		snprintf(err, errlen, "out of memory");
+		return ONYX_ERR;
 	}
+	json_array_foreach(qs, i, v) names[i] = json_string_value(v);
+	/* in one round trip: submitting is on the path of every job */
+	st = onyx_mgmt_queue_ensure_all(
+	    m, names, json_array_size(qs), &failed, err, errlen);
+	if (st == ONYX_OK)
+		*ncreated = (int)json_array_size(qs);
+	else
+		snprintf(queue, queuelen, "%s", names[failed]);
+	free(names);
 	json_decref(qs);
 	return st;
 }

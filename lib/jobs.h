@@ -29,8 +29,8 @@ json_t *onyx_jobs_queues(const json_t *plan);
 
 /*
  * onyx_jobs_create_queues: create every queue of onyx_jobs_queues(plan)
- * through m (durable anycast; one that exists is fine). *ncreated counts
- * the queues that were missing. Returns ONYX_OK, or the error of the first
+ * through m (durable anycast; one that exists is left as it is), one
+ * request a queue. *ncreated counts the queues now there. Returns ONYX_OK, or the error of the first
  * queue that failed, its name in queue and the reason in err; the queues
  * before it stay.
  */

@@ -98,22 +98,16 @@ answer_ok(pn_message_t *msg)
 	return -1;
 }
 
-int
-onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
-    const char *operation, const char *params, json_t **result, char *err,
-    size_t errlen)
+/* Encode and send one request (not waiting for its settlement). */
+static int
+send_request(struct onyx_mgmt *m, const char *resource, const char *attribute,
+    const char *operation, const char *params, char *err, size_t errlen)
 {
 	struct onyx_buf enc = {0};
-	struct onyx_amqp_msg in;
 	pn_data_t *p, *b;
-	pn_bytes_t s;
-	json_t *arr = NULL;
-	json_error_t je;
-	char *text = NULL;
-	int st, ok;
 	size_t n;
+	int st;
 
-	*result = NULL;
 	pn_message_clear(m->msg);
 	pn_message_set_reply_to(m->msg, onyx_amqp_link_address(m->rcv));
 	p = pn_message_properties(m->msg);
@@ -137,10 +131,27 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 	}
 	st = onyx_amqp_send(m->snd, enc.p, n, false);
 	onyx_buf_free(&enc);
-	if (st == ONYX_OK)
-		st = onyx_amqp_settle_sends(m->a, MGMT_TIMEOUT_MS);
-	if (st == ONYX_OK)
-		st = onyx_amqp_recv(m->rcv, MGMT_TIMEOUT_MS, &in);
+	if (st != ONYX_OK)
+		snprintf(err, errlen, "management request on %s: %s", resource,
+		    onyx_amqp_error(m->a));
+	return st;
+}
+
+/* Receive and decode the next answer, about resource. */
+static int
+read_answer(struct onyx_mgmt *m, const char *resource, json_t **result,
+    char *err, size_t errlen)
+{
+	struct onyx_amqp_msg in;
+	pn_data_t *b;
+	pn_bytes_t s;
+	json_t *arr = NULL;
+	json_error_t je;
+	char *text = NULL;
+	int st, ok;
+
+	*result = NULL;
+	st = onyx_amqp_recv(m->rcv, MGMT_TIMEOUT_MS, &in);
 	if (st != ONYX_OK) {
 		if (st == ONYX_ETIMEDOUT)
 			snprintf(err, errlen,
@@ -204,6 +215,24 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 	return ONYX_OK;
 }
 
+int
+onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
+    const char *operation, const char *params, json_t **result, char *err,
+    size_t errlen)
+{
+	int st;
+
+	*result = NULL;
+	st = send_request(m, resource, attribute, operation, params, err, errlen);
+	if (st == ONYX_OK &&
+	    (st = onyx_amqp_settle_sends(m->a, MGMT_TIMEOUT_MS)) != ONYX_OK)
+		snprintf(err, errlen, "management request on %s: %s", resource,
+		    onyx_amqp_error(m->a));
+	if (st == ONYX_OK)
+		st = read_answer(m, resource, result, err, errlen);
+	return st;
+}
+
 static int
 get_count(struct onyx_mgmt *m, const char *queue, const char *attr,
     long long *v, char *err, size_t errlen)
@@ -253,8 +282,6 @@ onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue, bool *created,
     char *err, size_t errlen)
 {
 	long long n;
-	json_t *cfg, *args, *r;
-	char *params;
 	int st;
 
 	*created = false;
@@ -263,24 +290,86 @@ onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue, bool *created,
 		return ONYX_OK;
 	if (st != ONYX_ENOENT)
 		return st;
+	if ((st = onyx_mgmt_queue_ensure(m, queue, err, errlen)) == ONYX_OK)
+		*created = true;
+	return st;
+}
+
+/* The createQueue parameters for queue (ignoreIfExists), malloc'd. */
+static char *
+create_params(const char *queue)
+{
+	json_t *cfg, *args;
+	char *params;
+
 	cfg = json_pack("{s:s,s:s,s:s,s:b}", "name", queue, "address", queue,
 	    "routing-type", "ANYCAST", "durable", 1);
-	params = json_dumps(cfg, JSON_COMPACT);
+	params = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
 	json_decref(cfg);
-	args = json_pack("[s,b]", params, 1);
+	args = params ? json_pack("[s,b]", params, 1) : NULL;
 	free(params);
-	params = json_dumps(args, JSON_COMPACT);
+	params = args ? json_dumps(args, JSON_COMPACT) : NULL;
 	json_decref(args);
-	if (params == NULL)
-		return ONYX_ERR;
-	st = onyx_mgmt_call(
-	    m, "broker", NULL, "createQueue", params, &r, err, errlen);
-	free(params);
-	if (st != ONYX_OK)
+	return params;
+}
+
+int
+onyx_mgmt_queue_ensure(
+    struct onyx_mgmt *m, const char *queue, char *err, size_t errlen)
+{
+	size_t failed;
+
+	return onyx_mgmt_queue_ensure_all(m, &queue, 1, &failed, err, errlen);
+}
+
+int
+onyx_mgmt_queue_ensure_all(struct onyx_mgmt *m, const char *const *queues,
+    size_t n, size_t *failed, char *err, size_t errlen)
+{
+	size_t i, sent = 0;
+	json_t *r;
+	int st = ONYX_OK, st2;
+
+	*failed = 0;
+	/* every request first, then the answers, in order: one round trip */
+	for (i = 0; i < n && st == ONYX_OK; i++) {
+		char *params = create_params(queues[i]);
+
+		if (params == NULL) {
+			snprintf(err, errlen, "out of memory");
+			st = ONYX_ERR;
+			break;
+		}
+		st = send_request(
+		    m, "broker", NULL, "createQueue", params, err, errlen);
+		free(params);
+		if (st == ONYX_OK)
+			sent++;
+	}
+	if (st != ONYX_OK) {
+		*failed = sent;
 		return st;
-	json_decref(r);
-	*created = true;
-	return ONYX_OK;
+	}
+	if ((st = onyx_amqp_settle_sends(m->a, MGMT_TIMEOUT_MS)) != ONYX_OK) {
+		snprintf(err, errlen, "management requests: %s",
+		    onyx_amqp_error(m->a));
+		return st;
+	}
+	for (i = 0; i < sent; i++) {
+		char e2[512];
+
+		st2 = read_answer(m, queues[i], &r, e2, sizeof(e2));
+		json_decref(r);
+		if (st2 != ONYX_OK && st == ONYX_OK) {
+			/* read the answers left, so the next call is in step */
+			st = st2;
+			*failed = i;
+			snprintf(err, errlen, "%s", e2);
+			if (st2 == ONYX_ETIMEDOUT || st2 == ONYX_ERR)
+				break;
+		}
+	}
+	return st;
 }
 
 int

@@ -43,6 +43,22 @@ int onyx_mgmt_queue_stat(struct onyx_mgmt *m, const char *queue,
 int onyx_mgmt_queue_create(struct onyx_mgmt *m, const char *queue,
     bool *created, char *err, size_t errlen);
 
+/*
+ * onyx_mgmt_queue_ensure: create the durable anycast queue (and address)
+ * queue, or leave it as it is when it exists: one request, where
+ * onyx_mgmt_queue_create asks first.
+ */
+int onyx_mgmt_queue_ensure(
+    struct onyx_mgmt *m, const char *queue, char *err, size_t errlen);
+
+/*
+ * onyx_mgmt_queue_ensure_all: onyx_mgmt_queue_ensure for the n queues, the
+ * requests sent together and the answers read after (one round trip).
+ * Returns ONYX_OK, or the first error with *failed the index of its queue.
+ */
+int onyx_mgmt_queue_ensure_all(struct onyx_mgmt *m, const char *const *queues,
+    size_t n, size_t *failed, char *err, size_t errlen);
+
 /* onyx_mgmt_queue_delete: delete queue and its address. ONYX_ENOENT if absent. */
 int onyx_mgmt_queue_delete(
     struct onyx_mgmt *m, const char *queue, char *err, size_t errlen);

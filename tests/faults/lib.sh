@@ -140,11 +140,14 @@ stuck_peers() {
 # The znodes allowed once the job has ended and been cleaned up: the
 # cluster's folders, the registrations of live peers and coordinators, and
 # the job's record (plan, status, per-task status and counts), kept for
-# onyx-watch. Anything else is a leak.
+# onyx-watch, and its entry in history/ once it left the working set (live/,
+# which must be empty). Anything else is a leak.
 allowed_node() {
 	local p=$1 rest id pid
 	case $p in
 	"$CL"|"$CL/jobs"|"$CL/peers"|"$CL/assign"|"$CL/coord"|"$CL/coord/election"|"$CL/coord/leader") return 0 ;;
+	"$CL/live"|"$CL/history"|"$CL/coord/live-index") return 0 ;;
+	"$CL/history/h-"*) [ "$(zkput get "$p" 2>/dev/null)" = "$JOB" ] && return 0 ;;
 	"$CL/jobs/$JOB"|"$CL/jobs/$JOB/status"|"$CL/jobs/$JOB/tasks"|"$CL/jobs/$JOB/tasks/"*) return 0 ;;
 	"$CL/jobs/$JOB/stats"|"$CL/jobs/$JOB/stats/"*) return 0 ;;
 	"$CL/coord/election/"*)
