@@ -25,7 +25,8 @@ struct cjob {
 	/* read every pass */
 	json_t *status;
 	int status_version;
-	bool ok; /* status read in this pass */
+	bool ok;      /* status read in this pass */
+	bool retired; /* taken out of the working set in this pass */
 };
 
 struct onyx_coord {
@@ -301,6 +302,7 @@ read_jobs(struct onyx_coord *c, char *err, size_t errlen)
 				onyx_cluster_path(p, sizeof(p), c->o.cluster,
 				    "live/%s", names[i]);
 				onyx_zk_delete(c->z, p, -1, err, errlen);
+				st = ONYX_OK;
 				continue;
 			}
 			if (st != ONYX_OK)
@@ -828,18 +830,14 @@ perform(struct onyx_coord *c, struct world *w, struct onyx_sched_out *out)
 		size_t k, n = 0;
 
 		for (i = 0; i < w->nsj; i++)
-			if (retired[i]) {
-				struct cjob **hit =
-				    bsearch(&w->jobs[i], c->jobs, c->njobs,
-				        sizeof(*c->jobs), cmp_cjob);
-				if (hit != NULL)
-					*hit = NULL;
-				cjob_free(w->jobs[i]);
-				w->jobs[i] = NULL;
-			}
-		for (k = 0; k < c->njobs; k++)
-			if (c->jobs[k] != NULL)
+			if (retired[i])
+				w->jobs[i]->retired = true;
+		for (k = 0; k < c->njobs; k++) {
+			if (c->jobs[k]->retired)
+				cjob_free(c->jobs[k]);
+			else
 				c->jobs[n++] = c->jobs[k];
+		}
 		c->njobs = n;
 	}
 	free(failed_clean);
