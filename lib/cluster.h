@@ -24,6 +24,12 @@
  *                          created by the peer that saw the task end
  * jobs/<job>/stats/<task>.<peer>  {"task": T, "read": n, "written": n}, by
  *                          the peer when it leaves the task
+ * live/<job>               empty: the coordinator's working set (the jobs
+ *                          it reads); by onyx-submit with the plan, deleted
+ *                          by onyx-coord once the job ended and was cleaned
+ * history/h-<seq>          sequential, data: a job id; the ended jobs kept,
+ *                          oldest first; beyond onyx-coord --history the
+ *                          oldest one's jobs/<job> subtree is deleted
  * peers/<peer>             ephemeral {"id", "host", "pid", "at"}, a peer's
  *                          pulse
  * assign/<peer>            {"job", "task", "offer": n, "state": S}: the
@@ -33,6 +39,8 @@
  *                          the node. Versioned sets on both sides.
  * coord/election/n-        ephemeral sequential: leader election
  * coord/leader             ephemeral {"id", "host", "pid", "at"}
+ * coord/live-index         the jobs of a cluster older than live/ were put
+ *                          there (once, by the first leader after it)
  */
 
 /* onyx_cluster_path: "/onyx/<cluster>/<fmt...>" into buf. Returns buf. */

@@ -938,6 +938,7 @@ onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen)
 	struct world w = {0};
 	struct onyx_sched_out out = {0};
 	struct onyx_sched_in in;
+	long long t0 = onyx_mono_ms();
 	int st;
 
 	onyx_zk_drain(c->z);
@@ -959,6 +960,9 @@ onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen)
 	}
 	c->rr = out.rr;
 	perform(c, &w, &out);
+	onyx_log(ONYX_LOG_DEBUG,
+	    "pass: %zu live jobs, %zu peers, %zu actions, %lld ms", w.nsj,
+	    w.nsp, out.n, onyx_mono_ms() - t0);
 out:
 	onyx_sched_out_free(&out);
 	world_free(&w);
