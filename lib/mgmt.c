@@ -223,7 +223,8 @@ onyx_mgmt_call(struct onyx_mgmt *m, const char *resource, const char *attribute,
 	int st;
 
 	*result = NULL;
-	st = send_request(m, resource, attribute, operation, params, err, errlen);
+	st = send_request(
+	    m, resource, attribute, operation, params, err, errlen);
 	if (st == ONYX_OK &&
 	    (st = onyx_amqp_settle_sends(m->a, MGMT_TIMEOUT_MS)) != ONYX_OK)
 		snprintf(err, errlen, "management request on %s: %s", resource,
