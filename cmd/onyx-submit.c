@@ -175,6 +175,13 @@ wait_job(struct onyx_zk *z, const char *cluster, const char *job, long timeout)
 		warnx("stopped waiting for job %s (still %s); it keeps running",
 		    job, s);
 		rc = EX_TEMPFAIL;
+	} else if (st == ONYX_ENOENT && rec != NULL) {
+		/* seen before, gone now: pruned from the coordinator's history
+		 * (onyx-coord --history) before its end could be read */
+		warnx("job %s ended and was pruned from the history before its "
+		      "end could be read (onyx-coord --history)",
+		    job);
+		rc = EX_TEMPFAIL;
 	} else if (st == ONYX_ENOENT) {
 		warnx("%s", err);
 		rc = EX_NOINPUT;
