@@ -663,8 +663,10 @@ do_clean(struct onyx_coord *c, struct cjob *j)
 	if (c->o.ops.clean != NULL &&
 	    (st = c->o.ops.clean(c->o.ops.ctx, j->id, j->plan, &deleted, err,
 	         sizeof(err))) != ONYX_OK) {
-		onyx_log(
-		    ONYX_LOG_WARN, "job=%s cleanup: %s (retrying)", j->id, err);
+		/* an unreachable broker is logged once, by whoever reaches it */
+		if (st != ONYX_EUNAVAIL)
+			onyx_log(ONYX_LOG_WARN, "job=%s cleanup: %s (retrying)",
+			    j->id, err);
 		return st;
 	}
 	for (k = 0; k < j->ntasks; k++)
