@@ -52,6 +52,9 @@ struct onyx_link {
 	int window;
 	bool receiver;
 	struct onyx_buf buf; /* the last received message */
+	size_t max;          /* keep at most this much of a message; 0: all */
+	pn_delivery_t *cur;  /* the delivery being read into buf, with max */
+	size_t total;        /* its bytes so far, kept or dropped */
 	struct onyx_link *next;
 };
 
@@ -263,6 +266,48 @@ die_by(struct onyx_amqp *a, pn_condition_t *c, const char *what)
 	die(a, ONYX_EUNAVAIL, "%s: %s", head, why);
 }
 
+/*
+ * Read what has arrived of delivery d of ol (a link with a limit) into
+ * ol's buffer, keeping at most ol->max bytes and dropping the rest, so a
+ * long message never piles up in the engine. Returns 1 when d is whole.
+ */
+static int
+gulp(struct onyx_link *ol, pn_delivery_t *d)
+{
+	char sink[16384];
+
+	if (ol->cur != d) {
+		ol->cur = d;
+		ol->buf.len = 0;
+		ol->total = 0;
+	}
+	for (;;) {
+		size_t room = ol->buf.len < ol->max ? ol->max - ol->buf.len : 0;
+		char *dst = sink;
+		size_t n = sizeof(sink);
+		ssize_t got;
+		if (room > 0) {
+			size_t want = pn_delivery_pending(d);
+			if (want == 0 || want > room)
+				want = room;
+			if (want > 65536)
+				want = 65536;
+			if (onyx_buf_reserve(&ol->buf, want) != 0)
+				return -1;
+			dst = ol->buf.p + ol->buf.len;
+			n = want;
+		}
+		got = pn_link_recv(ol->l, dst, n);
+		if (got == PN_EOS)
+			return 1;
+		if (got <= 0)
+			return got < 0 ? -1 : 0;
+		if (room > 0)
+			ol->buf.len += (size_t)got;
+		ol->total += (size_t)got;
+	}
+}
+
 static void
 on_event(struct onyx_amqp *a, pn_event_t *e)
 {
@@ -314,8 +359,14 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 	case PN_DELIVERY:
 		d = pn_event_delivery(e);
 		l = pn_delivery_link(d);
-		if (!pn_link_is_sender(l))
+		if (!pn_link_is_sender(l)) {
+			/* drain a limited link's message as it comes */
+			struct onyx_link *ol = pn_link_get_context(l);
+			if (ol != NULL && ol->max > 0 &&
+			    d == pn_link_current(l) && pn_delivery_readable(d))
+				(void)gulp(ol, d);
 			break;
+		}
 		if (l == a->coord)
 			on_ctl(a, d);
 		else if (pn_delivery_updated(d))
@@ -762,6 +813,7 @@ onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
 	(*out)->address = strdup(ra ? ra : "");
 	(*out)->receiver = true;
 	(*out)->window = window < 1 ? 1 : window;
+	pn_link_set_context(l, *out);
 	top_up(*out);
 	return ONYX_OK;
 }
@@ -776,6 +828,12 @@ void
 onyx_amqp_set_window(struct onyx_link *l, int window)
 {
 	l->window = window < 1 ? 1 : window;
+}
+
+void
+onyx_amqp_set_max_message(struct onyx_link *l, size_t max)
+{
+	l->max = max;
 }
 
 void
@@ -800,6 +858,7 @@ onyx_amqp_link_close(struct onyx_link *ol)
 		    remaining(deadline) > 0)
 			pump(a, remaining(deadline), -1, false);
 	}
+	pn_link_set_context(ol->l, NULL);
 	pn_link_free(ol->l);
 	link_free(ol);
 }
@@ -897,6 +956,29 @@ take(struct onyx_link *ol, pn_delivery_t *d, struct onyx_amqp_msg *m)
 	m->handle = d;
 	m->bytes = ol->buf.p;
 	m->size = ol->buf.len;
+	m->total = ol->buf.len;
+	return ONYX_OK;
+}
+
+/* Hand over delivery d of a limited link once it is whole, and advance. */
+static int
+take_limited(struct onyx_link *ol, pn_delivery_t *d, struct onyx_amqp_msg *m)
+{
+	int r = gulp(ol, d);
+
+	if (r < 0) {
+		seterr(ol->a, "reading a message: out of memory or error");
+		return ONYX_ERR;
+	}
+	if (r == 0)
+		return 1; /* not whole yet */
+	ol->cur = NULL;
+	pn_link_advance(ol->l);
+	top_up(ol);
+	m->handle = d;
+	m->bytes = ol->buf.p;
+	m->size = ol->buf.len;
+	m->total = ol->total;
 	return ONYX_OK;
 }
 
@@ -920,6 +1002,15 @@ onyx_amqp_recv_any(struct onyx_link **links, int n, int timeout_ms,
 			ol = links[i];
 			d = pn_link_current(ol->l);
 			if (d != NULL && pn_delivery_readable(d) &&
+			    ol->max > 0) {
+				int r = take_limited(ol, d, m);
+				if (r <= 0) {
+					a->rr = i;
+					if (which != NULL)
+						*which = i;
+					return r;
+				}
+			} else if (d != NULL && pn_delivery_readable(d) &&
 			    !pn_delivery_partial(d)) {
 				a->rr = i;
 				if (which != NULL)

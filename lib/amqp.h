@@ -17,6 +17,10 @@ struct onyx_amqp_msg {
 	void *handle;      /* the delivery */
 	const char *bytes; /* the encoded message; valid until the next recv */
 	size_t size;
+	/* the whole message's size: more than size when it is longer than
+	 * the link's limit (onyx_amqp_set_max_message), and bytes then holds
+	 * only its first size bytes, the rest read and dropped */
+	size_t total;
 };
 
 /*
@@ -69,6 +73,15 @@ const char *onyx_amqp_link_address(const struct onyx_link *l);
 
 /* onyx_amqp_set_window: change the credit window of receiver l (>= 1). */
 void onyx_amqp_set_window(struct onyx_link *l, int window);
+
+/*
+ * onyx_amqp_set_max_message: receiver l keeps at most max bytes of a
+ * message (0: no limit, the default): a longer one is read as it arrives
+ * and all but its first max bytes dropped, so it never sits whole in
+ * memory; onyx_amqp_recv hands it over with total > size, to accept (a
+ * dead letter) or release like any other.
+ */
+void onyx_amqp_set_max_message(struct onyx_link *l, size_t max);
 
 /*
  * onyx_amqp_link_close: release the received messages of l not yet accepted

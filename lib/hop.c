@@ -9,6 +9,7 @@
 #include <sha2.h>
 
 #include "clock.h"
+#include "conf.h"
 #include "buf.h"
 #include "exec.h"
 #include "fn.h"
@@ -75,6 +76,40 @@ struct hop {
 	char *err;
 	size_t errlen;
 };
+
+static size_t
+max_segment(const struct hop *h)
+{
+	return h->t->max_segment > 0 ? h->t->max_segment
+	                             : ONYX_DEFAULT_MAX_SEGMENT;
+}
+
+/*
+ * A message too long to be a segment: why (its size and the limit) and
+ * the start of its text (*head, *hlen: at most 200 bytes, cut at a UTF-8
+ * boundary; NULL when no text is found).
+ */
+static void
+oversize(const struct hop *h, const struct onyx_amqp_msg *m, const char *body,
+    size_t len, char *why, size_t whylen, const char **head, size_t *hlen)
+{
+	size_t n;
+
+	if (body == NULL && onyx_wire_peek_body(m->bytes, m->size, &body, &len))
+		body = NULL;
+	snprintf(why, whylen,
+	    "the message is %zu bytes, over the maximum segment size of %zu "
+	    "bytes (ONYX_MAX_SEGMENT, --max-segment); the segment holds its "
+	    "first bytes",
+	    m->total, max_segment(h));
+	*head = body;
+	n = body != NULL && len > 200 ? 200 : len;
+	/* do not cut a UTF-8 sequence in two */
+	while (body != NULL && n > 0 && n < len &&
+	    ((unsigned char)body[n] & 0xc0) == 0x80)
+		n--;
+	*hlen = body != NULL ? n : 0;
+}
 
 static int
 fail(struct hop *h, int st, const char *what)
@@ -628,6 +663,8 @@ exec_start(struct hop *h)
 
 	if (st != ONYX_OK)
 		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
+	else
+		onyx_exec_set_max_answer(h->x, max_segment(h));
 	return st;
 }
 
@@ -1086,10 +1123,13 @@ open_links(struct hop *h)
 	}
 	if ((st = onyx_mgmt_open(h->a, &h->m)) != ONYX_OK)
 		return fail(h, st, "management");
-	for (i = 0; i < t->ningress; i++)
+	for (i = 0; i < t->ningress; i++) {
 		if ((st = onyx_amqp_receiver(h->a, t->ingress[i], t->batch_size,
 		         &h->in[i])) != ONYX_OK)
 			return fail(h, st, "reading");
+		onyx_amqp_set_max_message(
+		    h->in[i], max_segment(h) + ONYX_WIRE_SLACK);
+	}
 	for (i = 0; i < t->negress; i++)
 		if ((st = onyx_amqp_sender(
 		         h->a, t->egress[i], true, &h->out[i])) != ONYX_OK)
@@ -1186,7 +1226,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			size_t len = 0;
 			char why[512], pe[400];
 			json_t *obj;
-			bool bad;
+			bool bad, big;
 			int wait;
 
 			wait = n == 0 ? CHECK_EVERY_MS
@@ -1199,8 +1239,20 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				break;
 			if (st != ONYX_OK)
 				return fail(h, st, "reading");
-			bad = onyx_wire_decode(h->w, m.bytes, m.size, &kind,
-			          &body, &len, pe, sizeof(pe)) != ONYX_OK;
+			big = m.total > m.size;
+			bad = big ||
+			    onyx_wire_decode(h->w, m.bytes, m.size, &kind,
+			        &body, &len, pe, sizeof(pe)) != ONYX_OK;
+			if (!bad && kind == ONYX_WIRE_SEGMENT &&
+			    len > max_segment(h)) {
+				m.total = len;
+				big = true;
+			}
+			if (big) {
+				oversize(h, &m, big && !bad ? body : NULL, len,
+				    why, sizeof(why), &body, &len);
+				bad = true;
+			}
 			if (!bad && kind == ONYX_WIRE_SENTINEL) {
 				held = m;
 				hj = j;
@@ -1208,13 +1260,15 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			}
 			/* a segment is a JSON object; anything else is a dead
 			 * letter at once */
-			if (!bad &&
+			if (big)
+				;
+			else if (!bad &&
 			    onyx_json_parse_object(
 			        body, len, &obj, pe, sizeof(pe)) == ONYX_OK)
 				json_decref(obj);
 			else
 				bad = true;
-			if (bad)
+			if (bad && !big)
 				snprintf(why, sizeof(why),
 				    "not a segment (a JSON object): %s", pe);
 			if (!open) {

@@ -70,6 +70,9 @@ struct onyx_task_spec {
 	 * not a JSON object. dlq_queue NULL: such a segment fails the task. */
 	const char *dlq_queue;
 	int max_retries;
+	/* a message or a program's answer longer than this (bytes of JSON
+	 * text) is a dead letter, never read whole; 0: the default 1 MiB */
+	size_t max_segment;
 	/* the hooks of an aggregating C function (include/onyx/onyx.h) */
 	onyx_init_fn *init;
 	onyx_flush_fn *flush;

@@ -403,6 +403,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	if ((st = group_fns(ps, &d, gf, &ngf, err, sizeof(err))) != ONYX_OK)
 		goto failed;
 	d.spec.peer = p->id;
+	d.spec.max_segment = ps->conf.max_segment;
 	d.spec.hold = hold_cb;
 	d.spec.holders = holders_cb;
 	d.spec.hold_ctx = &hc;

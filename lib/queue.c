@@ -86,7 +86,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 	char why[256];
 
 	memset(res, 0, sizeof(*res));
-	if (onyx_lineio_init(&in, o->fd) != 0)
+	if (onyx_lineio_init(&in, o->fd, o->max_segment) != 0)
 		return ONYX_ERR;
 	if ((st = onyx_amqp_sender(a, o->queue, true, &snd)) != ONYX_OK) {
 		fail_conn(a, st, err, errlen, "cannot send");
@@ -98,7 +98,17 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		json_t *v;
 
 		r = onyx_lineio_next(&in, &line, &len);
-		if (r == 0) {
+		if (r == ONYX_LINEIO_LONG) {
+			res->bad_line = in.lineno;
+			snprintf(err, errlen,
+			    "%s:%llu: the line is longer than the maximum "
+			    "segment size, %zu bytes (ONYX_MAX_SEGMENT, "
+			    "--max-segment)",
+			    o->name, in.lineno, o->max_segment);
+			st = ONYX_EDATA;
+			goto partial;
+		}
+		if (r == ONYX_LINEIO_MORE) {
 			int wait = -1;
 			if (open) {
 				long long left = batch_start +
@@ -314,6 +324,9 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		fail_conn(a, st, err, errlen, "cannot receive");
 		goto out;
 	}
+	if (o->max_segment > 0)
+		onyx_amqp_set_max_message(
+		    rcv, o->max_segment + ONYX_WIRE_SLACK);
 	for (;;) {
 		struct onyx_amqp_msg m;
 		enum onyx_wire_kind kind;
@@ -375,6 +388,22 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		}
 		nmsg++;
 		last = onyx_mono_ms();
+		if (m.total > m.size ||
+		    (o->max_segment > 0 &&
+		        onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
+		            why, sizeof(why)) == ONYX_OK &&
+		        kind == ONYX_WIRE_SEGMENT && len > o->max_segment)) {
+			snprintf(err, errlen,
+			    "message %llu on '%s' is %zu bytes, over the "
+			    "maximum segment size of %zu bytes "
+			    "(ONYX_MAX_SEGMENT, "
+			    "--max-segment); it stays on the queue",
+			    nmsg, o->queue, m.total > m.size ? m.total : len,
+			    o->max_segment);
+			onyx_amqp_release(a, &m);
+			st = ONYX_EDATA;
+			goto commit_out;
+		}
 		if (onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
 		        why, sizeof(why)) == ONYX_OK &&
 		    kind == ONYX_WIRE_SENTINEL) {
