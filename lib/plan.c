@@ -1,4 +1,5 @@
 /* lib/plan.c: check a job document (workflow + catalog) and walk it into a plan. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,6 +47,20 @@ struct key_rule {
 	unsigned need;  /* task types that must have the key */
 	unsigned allow; /* task types that may have it */
 };
+
+/*
+ * The largest batch: a peer holds a batch's messages in one transaction and
+ * keeps a slot for each (a program's batch), so a batch is bounded like any
+ * other memory. Every other number is read into a C int by the runtime.
+ */
+#define BATCH_SIZE_MAX 1000000
+
+/* The largest value the runtime takes for the number of key. */
+static json_int_t
+number_max(const char *key)
+{
+	return strcmp(key, "onyx/batch-size") == 0 ? BATCH_SIZE_MAX : INT_MAX;
+}
 
 /* Every key of the onyx/ and artemis/ namespaces: any other is a typo. */
 static const struct key_rule rules[] = {
@@ -357,10 +372,17 @@ check_argv(struct ctx *c, const char *path, const json_t *v)
  * follows it. (onyx/exec is checked on its own: its elements have paths.)
  */
 static const char *
-want(const struct key_rule *r, const json_t *v)
+want(const struct key_rule *r, const json_t *v, char *buf, size_t len)
 {
 	const char *s = json_string_value(v);
 	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if ((r->rule == R_POSINT || r->rule == R_NONNEG) &&
+	    n > number_max(r->key)) {
+		snprintf(buf, len, "an integer from %d to %lld",
+		    r->rule == R_POSINT ? 1 : 0, (long long)number_max(r->key));
+		return buf;
+	}
 
 	switch (r->rule) {
 	case R_NAME:
@@ -407,7 +429,7 @@ check_value(
     struct ctx *c, const char *path, const struct key_rule *r, const json_t *v)
 {
 	const char *w;
-	char d[64];
+	char d[64], wb[64];
 
 	if (r->rule == R_ARGV || (r->rule == R_GROUPFN && json_is_array(v)))
 		check_argv(c, path, v);
@@ -422,7 +444,7 @@ check_value(
 		             json_string_value(v), why, sizeof(why)) != 0)
 			problem(
 			    c, path, "is not a key name or a path: %s", why);
-	} else if ((w = want(r, v)) != NULL)
+	} else if ((w = want(r, v, wb, sizeof(wb))) != NULL)
 		problem(c, path, "must be %s, not %s", w,
 		    describe(v, d, sizeof(d)));
 }
@@ -938,14 +960,19 @@ report_cycle(struct ctx *c, const size_t *stack, size_t from, size_t top)
 	onyx_buf_free(&b);
 }
 
+/* Cycles named one by one; the rest are counted, so the check stays linear. */
+#define CYCLES_NAMED 10
+
 /*
  * check_cycles: depth-first, without recursion so that a long chain cannot
  * exhaust the stack; every edge back to a node on the path closes a cycle.
+ * The first CYCLES_NAMED are named (each costs its length), the others
+ * counted in one last problem: linear in the size of the workflow.
  */
 static bool
 check_cycles(struct ctx *c)
 {
-	size_t *stack, *next, *pos, *first, top, s;
+	size_t *stack, *next, *pos, *first, top, s, ncycles = 0;
 	unsigned char *color;
 	bool cyclic = false;
 
@@ -977,7 +1004,8 @@ check_cycles(struct ctx *c)
 			}
 			w = c->edges[first[v] + next[v]++].b;
 			if (color[w] == 1) {
-				report_cycle(c, stack, pos[w], top);
+				if (ncycles++ < CYCLES_NAMED)
+					report_cycle(c, stack, pos[w], top);
 				cyclic = true;
 			} else if (color[w] == 0) {
 				color[w] = 1;
@@ -986,6 +1014,10 @@ check_cycles(struct ctx *c)
 			}
 		}
 	}
+	if (ncycles > CYCLES_NAMED)
+		problem(c, "workflow",
+		    "%zu more edges close a cycle (the first %d are named)",
+		    ncycles - CYCLES_NAMED, CYCLES_NAMED);
 out:
 	free(stack);
 	free(next);

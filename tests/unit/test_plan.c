@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -346,6 +347,77 @@ problem_lines(void **state)
 	    "stdin: whole");
 }
 
+/*
+ * in -> a0 -> a1 -> ... -> a(n-1) -> out, and an edge from every a(i),
+ * i > 0, back to a0: n - 1 cycles. Reporting them was quadratic (50,000: 6 s).
+ */
+static void
+many_cycles_fast(void **state)
+{
+	struct onyx_plan_problems probs = {0};
+	json_t *doc = json_object(), *wf = json_array(), *cat = json_array();
+	json_t *plan = (json_t *)1;
+	const size_t n = 50000;
+	struct timespec t0, t1;
+	char a[32], b[32], *text;
+	size_t i, named = 0, more = 0;
+	double sec;
+
+	(void)state;
+	json_array_append_new(wf, json_pack("[s,s]", "in", "a0"));
+	for (i = 0; i < n; i++) {
+		snprintf(a, sizeof(a), "a%zu", i);
+		snprintf(b, sizeof(b), "a%zu", i + 1);
+		json_array_append_new(
+		    wf, json_pack("[s,s]", a, i + 1 < n ? b : "out"));
+		if (i > 0)
+			json_array_append_new(wf, json_pack("[s,s]", a, "a0"));
+		json_array_append_new(cat,
+		    json_pack("{s:s,s:s,s:s,s:i}", "onyx/name", a, "onyx/type",
+		        "function", "onyx/fn", "identity", "onyx/batch-size",
+		        10));
+	}
+	json_array_append_new(cat,
+	    json_pack("{s:s,s:s,s:s,s:s,s:i}", "onyx/name", "in", "onyx/type",
+	        "input", "onyx/medium", "artemis", "artemis/queue-name", "i",
+	        "onyx/batch-size", 10));
+	json_array_append_new(cat,
+	    json_pack("{s:s,s:s,s:s,s:s,s:i}", "onyx/name", "out", "onyx/type",
+	        "output", "onyx/medium", "artemis", "artemis/queue-name", "o",
+	        "onyx/batch-size", 10));
+	json_object_set_new(doc, "workflow", wf);
+	json_object_set_new(doc, "catalog", cat);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(
+	    onyx_plan_build(text, strlen(text), &plan, &probs), ONYX_EDATA);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sec = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_null(plan);
+	for (i = 0; i < probs.n; i++) {
+		if (strcmp(probs.v[i].path, "workflow") != 0)
+			fail_msg("%s: %s", probs.v[i].path, probs.v[i].msg);
+		if (strncmp(probs.v[i].msg, "cycle a0 -> ", 12) == 0)
+			named++;
+		else if (strcmp(probs.v[i].msg,
+		             "49989 more edges close a cycle (the first 10 are "
+		             "named)") == 0)
+			more++;
+		else
+			fail_msg("unexpected problem %s", probs.v[i].msg);
+	}
+	assert_int_equal(named, 10);
+	assert_int_equal(more, 1);
+	assert_string_equal(probs.v[0].msg, "cycle a0 -> a1 -> a0");
+	assert_string_equal(probs.v[1].msg, "cycle a0 -> a1 -> a2 -> a0");
+	/* linear: about 1 s (24 s when quadratic), under 8 s even with the
+	 * sanitizers on a loaded machine */
+	assert_true(sec < 8.0);
+	onyx_plan_problems_free(&probs);
+	free(text);
+}
+
 static void
 names(void **state)
 {
@@ -469,6 +541,23 @@ static const struct reject rejects[] = {
         "must be a positive integer, not 1.5", 1},
     {"batch size a string", NULL, {{2, "onyx/batch-size", "'10'"}},
         "catalog[2]." BS, "must be a positive integer, not \"10\"", 1},
+    {"batch size 2^31", NULL, {{2, "onyx/batch-size", "2147483648"}},
+        "catalog[2]." BS,
+        "must be an integer from 1 to 1000000, not 2147483648", 1},
+    {"batch size past the largest batch", NULL,
+        {{2, "onyx/batch-size", "1000001"}}, "catalog[2]." BS,
+        "must be an integer from 1 to 1000000, not 1000001", 1},
+    {"batch timeout past an int", NULL,
+        {{1, "onyx/batch-timeout", "2147483648"}},
+        "catalog[1].\"onyx/batch-timeout\"",
+        "must be an integer from 0 to 2147483647, not 2147483648", 1},
+    {"max peers past an int", NULL, {{1, "onyx/max-peers", "4294967297"}},
+        "catalog[1].\"onyx/max-peers\"",
+        "must be an integer from 1 to 2147483647, not 4294967297", 1},
+    {"max retries past an int", NULL,
+        {{1, "onyx/max-retries", "9223372036854775807"}},
+        "catalog[1].\"onyx/max-retries\"",
+        "must be an integer from 0 to 2147483647, not 9223372036854775807", 1},
     {"batch size missing", NULL, {{1, "onyx/batch-size", DELETE}},
         "catalog[1]." BS, "missing (required)", 1},
     {"batch timeout negative", NULL, {{1, "onyx/batch-timeout", "-5"}},
@@ -684,6 +773,7 @@ main(void)
 	    cmocka_unit_test(problems_on_one_line),
 	    cmocka_unit_test(problem_lines),
 	    cmocka_unit_test(names),
+	    cmocka_unit_test(many_cycles_fast),
 	};
 	struct CMUnitTest tests[sizeof(fixed) / sizeof(fixed[0]) + NREJECTS];
 	size_t i, n = sizeof(fixed) / sizeof(fixed[0]);
