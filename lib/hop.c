@@ -20,7 +20,6 @@
 #include "status.h"
 #include "wire.h"
 
-#define MAX_QUEUES 64
 #define CHECK_EVERY_MS 1000   /* idle peers look at SEAL and DONE */
 #define HOLD_MS 300           /* how long a sentinel waits for count 1 */
 #define EXEC_TIMEOUT_MS 10000 /* a program's answers to a batch */
@@ -42,8 +41,8 @@ struct hop {
 	struct onyx_amqp *a;
 	const struct onyx_task_spec *t;
 	struct onyx_mgmt *m;
-	struct onyx_link *in[MAX_QUEUES];
-	struct onyx_link *out[MAX_QUEUES];
+	struct onyx_link **in;  /* ningress */
+	struct onyx_link **out; /* negress */
 	struct onyx_link *seal_out;
 	struct onyx_link *done_out;
 	struct onyx_link *dlq_out;
@@ -58,7 +57,8 @@ struct hop {
 	unsigned long long batch_dead; /* dead letters of the open batch */
 	long long last_progress;
 	/* onyx/group-by-fn programs, by egress */
-	struct onyx_exec *gx[MAX_QUEUES];
+	struct onyx_exec **gx; /* negress */
+	char **gids;           /* negress: out_segment's groups */
 	/* onyx/exec */
 	struct onyx_exec *x;
 	struct slot *slots; /* the batch */
@@ -508,7 +508,7 @@ static int
 out_segment(struct hop *h, const char *text, size_t len, json_t *seg, char *why,
     size_t whylen)
 {
-	char *gids[MAX_QUEUES];
+	char **gids = h->gids;
 	int st;
 
 	if ((st = groups_of(h, text, len, seg, gids, why, whylen)) != ONYX_OK)
@@ -1113,14 +1113,16 @@ open_links(struct hop *h)
 	const struct onyx_task_spec *t = h->t;
 	int i, st;
 
-	if (t->ningress < 1 || t->ningress > MAX_QUEUES || t->negress < 1 ||
-	    t->negress > MAX_QUEUES) {
+	if (t->ningress < 1 || t->negress < 1) {
 		snprintf(h->err, h->errlen,
-		    "task '%s': 1 to %d ingress and "
-		    "egress queues",
-		    t->name, MAX_QUEUES);
+		    "task '%s': no ingress or no egress queue", t->name);
 		return ONYX_EUSAGE;
 	}
+	if ((h->in = calloc(t->ningress, sizeof(*h->in))) == NULL ||
+	    (h->out = calloc(t->negress, sizeof(*h->out))) == NULL ||
+	    (h->gx = calloc(t->negress, sizeof(*h->gx))) == NULL ||
+	    (h->gids = calloc(t->negress, sizeof(*h->gids))) == NULL)
+		return ONYX_ERR;
 	if ((st = onyx_mgmt_open(h->a, &h->m)) != ONYX_OK)
 		return fail(h, st, "management");
 	for (i = 0; i < t->ningress; i++) {
@@ -1430,7 +1432,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 		unhold(&h);
 	}
 	onyx_exec_stop(h.x, 500);
-	for (i = 0; i < MAX_QUEUES; i++)
+	for (i = 0; h.gx != NULL && i < t->negress; i++)
 		onyx_exec_stop(h.gx[i], 0);
 	slots_clear(&h);
 	free(h.slots);
@@ -1438,12 +1440,16 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	onyx_buf_free(&h.bodies);
 	if (h.inited && t->fini != NULL)
 		t->fini(h.emit.state);
-	for (i = 0; i < MAX_QUEUES; i++) {
+	for (i = 0; h.in != NULL && i < t->ningress; i++)
 		if (h.in[i])
 			onyx_amqp_link_close(h.in[i]);
+	for (i = 0; h.out != NULL && i < t->negress; i++)
 		if (h.out[i])
 			onyx_amqp_link_close(h.out[i]);
-	}
+	free(h.in);
+	free(h.out);
+	free(h.gx);
+	free(h.gids);
 	if (h.seal_out)
 		onyx_amqp_link_close(h.seal_out);
 	if (h.done_out)

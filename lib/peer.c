@@ -356,7 +356,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 {
 	struct onyx_peers *ps = p->ps;
 	struct onyx_task_def d;
-	struct onyx_fnref f, gf[64];
+	struct onyx_fnref f, *gf = NULL;
 	struct holdctx hc = {p, job, task};
 	struct onyx_hop_stats stats;
 	int ngf = 0;
@@ -399,6 +399,10 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		d.spec.init = f.init;
 		d.spec.flush = f.flush;
 		d.spec.fini = f.fini;
+	}
+	if ((gf = calloc(d.spec.negress, sizeof(*gf))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto failed;
 	}
 	if ((st = group_fns(ps, &d, gf, &ngf, err, sizeof(err))) != ONYX_OK)
 		goto failed;
@@ -501,6 +505,7 @@ failed:
 out:
 	while (ngf > 0)
 		onyx_fn_release(&gf[--ngf]);
+	free(gf);
 	if (have_fn)
 		onyx_fn_release(&f);
 	if (have_def)
