@@ -284,10 +284,8 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		onyx_task_def_free(d);
 		return ONYX_EDATA;
 	}
-	if ((d->groups = calloc(d->spec.negress, sizeof(*d->groups))) ==
-	        NULL ||
-	    (d->egroup = calloc(d->spec.negress, sizeof(*d->egroup))) ==
-	        NULL ||
+	if ((d->groups = calloc(d->spec.negress, sizeof(*d->groups))) == NULL ||
+	    (d->egroup = calloc(d->spec.negress, sizeof(*d->egroup))) == NULL ||
 	    (d->group_fn = calloc(d->spec.negress, sizeof(*d->group_fn))) ==
 	        NULL ||
 	    (d->gparams = calloc(d->spec.negress, sizeof(*d->gparams))) ==
@@ -313,7 +311,8 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	d->spec.params = d->params;
 	d->fn = json_string_value(json_object_get(cat, "onyx/fn"));
 	if (json_object_get(cat, "onyx/exec") != NULL) {
-		int n = strings(json_object_get(cat, "onyx/exec"), &d->exec_argv);
+		int n =
+		    strings(json_object_get(cat, "onyx/exec"), &d->exec_argv);
 		if (n < 1) {
 			snprintf(err, errlen,
 			    "task '%s': onyx/exec must be a non-empty array of "

@@ -56,8 +56,8 @@ fan_out_plan(int n, int nargs)
 	json_object_set_new(doc, "catalog", cat);
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	assert_int_equal(onyx_plan_build(text, strlen(text), &plan, &probs),
-	    ONYX_OK);
+	assert_int_equal(
+	    onyx_plan_build(text, strlen(text), &plan, &probs), ONYX_OK);
 	free(text);
 	onyx_plan_problems_free(&probs);
 	return plan;
@@ -97,7 +97,8 @@ hundred_egress_and_args(void **state)
 
 	/* a reader of one of them: one ingress */
 	assert_int_equal(
-	    onyx_task_def_from_plan(plan, "o99", &d, err, sizeof(err)), ONYX_OK);
+	    onyx_task_def_from_plan(plan, "o99", &d, err, sizeof(err)),
+	    ONYX_OK);
 	assert_int_equal(d.spec.ningress, 1);
 	assert_null(d.spec.exec_argv);
 	onyx_task_def_free(&d);
