@@ -52,10 +52,24 @@ struct onyx_link {
 	int window;
 	bool receiver;
 	struct onyx_buf buf; /* the last received message */
-	size_t max;          /* keep at most this much of a message; 0: all */
-	pn_delivery_t *cur;  /* the delivery being read into buf, with max */
+	/* With a limit (max > 0) a message is read as it arrives into inc,
+	 * at most max bytes of it kept, and once whole parked (advanced past,
+	 * unsettled) until recv hands it over: the engine never holds one
+	 * whole, and what waits here is at most the window times max. */
+	size_t max;
+	pn_delivery_t *cur;  /* the delivery being read into inc */
+	struct onyx_buf inc; /* what is kept of it */
 	size_t total;        /* its bytes so far, kept or dropped */
+	struct parked *park; /* whole messages, oldest at park[phead] */
+	size_t phead, pn, pcap;
 	struct onyx_link *next;
+};
+
+/* A whole message of a limited link, advanced past, waiting for recv. */
+struct parked {
+	pn_delivery_t *d;
+	struct onyx_buf b; /* its first bytes, at most the link's max */
+	size_t total;      /* its size */
 };
 
 /* One transaction: its state, its control delivery, its accepted messages. */
@@ -268,8 +282,9 @@ die_by(struct onyx_amqp *a, pn_condition_t *c, const char *what)
 
 /*
  * Read what has arrived of delivery d of ol (a link with a limit) into
- * ol's buffer, keeping at most ol->max bytes and dropping the rest, so a
- * long message never piles up in the engine. Returns 1 when d is whole.
+ * ol->inc, keeping at most ol->max bytes and dropping the rest, so a long
+ * message never piles up in the engine. Returns 1 when d is whole, 0 when
+ * more is to come, -1 when out of memory.
  */
 static int
 gulp(struct onyx_link *ol, pn_delivery_t *d)
@@ -278,11 +293,11 @@ gulp(struct onyx_link *ol, pn_delivery_t *d)
 
 	if (ol->cur != d) {
 		ol->cur = d;
-		ol->buf.len = 0;
+		ol->inc.len = 0;
 		ol->total = 0;
 	}
 	for (;;) {
-		size_t room = ol->buf.len < ol->max ? ol->max - ol->buf.len : 0;
+		size_t room = ol->inc.len < ol->max ? ol->max - ol->inc.len : 0;
 		char *dst = sink;
 		size_t n = sizeof(sink);
 		ssize_t got;
@@ -292,9 +307,9 @@ gulp(struct onyx_link *ol, pn_delivery_t *d)
 				want = room;
 			if (want > 65536)
 				want = 65536;
-			if (onyx_buf_reserve(&ol->buf, want) != 0)
+			if (onyx_buf_reserve(&ol->inc, want) != 0)
 				return -1;
-			dst = ol->buf.p + ol->buf.len;
+			dst = ol->inc.p + ol->inc.len;
 			n = want;
 		}
 		got = pn_link_recv(ol->l, dst, n);
@@ -303,9 +318,46 @@ gulp(struct onyx_link *ol, pn_delivery_t *d)
 		if (got <= 0)
 			return got < 0 ? -1 : 0;
 		if (room > 0)
-			ol->buf.len += (size_t)got;
+			ol->inc.len += (size_t)got;
 		ol->total += (size_t)got;
 	}
+}
+
+/*
+ * Read the arrived messages of limited link ol, parking each whole one
+ * (its delivery advanced past, unsettled). Returns 0, -1 out of memory.
+ */
+static int
+drain_limited(struct onyx_link *ol)
+{
+	pn_delivery_t *d;
+
+	while (
+	    (d = pn_link_current(ol->l)) != NULL && pn_delivery_readable(d)) {
+		int r = gulp(ol, d);
+		struct parked *pk;
+		if (r <= 0)
+			return r;
+		if (ol->phead > 0 && ol->phead == ol->pn)
+			ol->phead = ol->pn = 0;
+		if (ol->pn == ol->pcap) {
+			size_t cap = ol->pcap ? ol->pcap * 2 : 16;
+			struct parked *p =
+			    reallocarray(ol->park, cap, sizeof(*p));
+			if (p == NULL)
+				return -1;
+			ol->park = p;
+			ol->pcap = cap;
+		}
+		pk = &ol->park[ol->pn++];
+		pk->d = d;
+		pk->b = ol->inc; /* the parked message owns the bytes */
+		pk->total = ol->total;
+		memset(&ol->inc, 0, sizeof(ol->inc));
+		ol->cur = NULL;
+		pn_link_advance(ol->l);
+	}
+	return 0;
 }
 
 static void
@@ -362,9 +414,8 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 		if (!pn_link_is_sender(l)) {
 			/* drain a limited link's message as it comes */
 			struct onyx_link *ol = pn_link_get_context(l);
-			if (ol != NULL && ol->max > 0 &&
-			    d == pn_link_current(l) && pn_delivery_readable(d))
-				(void)gulp(ol, d);
+			if (ol != NULL && ol->max > 0)
+				(void)drain_limited(ol);
 			break;
 		}
 		if (l == a->coord)
@@ -674,6 +725,10 @@ link_free(struct onyx_link *ol)
 		}
 	free(ol->address);
 	onyx_buf_free(&ol->buf);
+	onyx_buf_free(&ol->inc);
+	for (; ol->phead < ol->pn; ol->phead++)
+		onyx_buf_free(&ol->park[ol->phead].b);
+	free(ol->park);
 	free(ol);
 }
 
@@ -776,7 +831,9 @@ onyx_amqp_sender(struct onyx_amqp *a, const char *address, bool anycast,
 static void
 top_up(struct onyx_link *ol)
 {
-	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l);
+	/* parked messages count as queued: they are not read yet */
+	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l) +
+	    (int)(ol->pn - ol->phead);
 
 	if (have <= ol->window / 2)
 		pn_link_flow(ol->l, ol->window - have);
@@ -843,6 +900,14 @@ onyx_amqp_link_close(struct onyx_link *ol)
 	pn_delivery_t *d;
 	int64_t deadline;
 
+	for (; ol->phead < ol->pn; ol->phead++) {
+		struct parked *pk = &ol->park[ol->phead];
+		if (!a->dead) {
+			pn_delivery_update(pk->d, PN_RELEASED);
+			pn_delivery_settle(pk->d);
+		}
+		onyx_buf_free(&pk->b);
+	}
 	if (!a->dead && ol->receiver) {
 		/* Hand back what arrived on credit and was never read. */
 		while ((d = pn_link_current(ol->l)) != NULL) {
@@ -960,25 +1025,31 @@ take(struct onyx_link *ol, pn_delivery_t *d, struct onyx_amqp_msg *m)
 	return ONYX_OK;
 }
 
-/* Hand over delivery d of a limited link once it is whole, and advance. */
+/*
+ * Hand over the oldest whole message of limited link ol: ONYX_OK with *m
+ * set, 1 when none is whole yet, ONYX_ERR when out of memory.
+ */
 static int
-take_limited(struct onyx_link *ol, pn_delivery_t *d, struct onyx_amqp_msg *m)
+take_limited(struct onyx_link *ol, struct onyx_amqp_msg *m)
 {
-	int r = gulp(ol, d);
+	struct parked *pk;
 
-	if (r < 0) {
-		seterr(ol->a, "reading a message: out of memory or error");
+	if (drain_limited(ol) != 0) {
+		seterr(ol->a, "reading a message: out of memory");
 		return ONYX_ERR;
 	}
-	if (r == 0)
-		return 1; /* not whole yet */
-	ol->cur = NULL;
-	pn_link_advance(ol->l);
-	top_up(ol);
-	m->handle = d;
+	if (ol->phead == ol->pn)
+		return 1;
+	pk = &ol->park[ol->phead++];
+	/* the bytes handed out last are done with: this message's replace
+	 * them, valid until the next recv */
+	onyx_buf_free(&ol->buf);
+	ol->buf = pk->b;
+	m->handle = pk->d;
 	m->bytes = ol->buf.p;
 	m->size = ol->buf.len;
-	m->total = ol->total;
+	m->total = pk->total;
+	top_up(ol);
 	return ONYX_OK;
 }
 
@@ -1001,9 +1072,8 @@ onyx_amqp_recv_any(struct onyx_link **links, int n, int timeout_ms,
 			i = (a->rr + 1 + k) % n;
 			ol = links[i];
 			d = pn_link_current(ol->l);
-			if (d != NULL && pn_delivery_readable(d) &&
-			    ol->max > 0) {
-				int r = take_limited(ol, d, m);
+			if (ol->max > 0) {
+				int r = take_limited(ol, m);
 				if (r <= 0) {
 					a->rr = i;
 					if (which != NULL)

@@ -3,8 +3,8 @@
 # bounds memory everywhere a segment passes. A 100 MB line to onyx-queue
 # send is refused (exit 65, naming the line) without being read whole; a
 # program that prints 1 GB without a newline fails its attempts and the
-# segment goes to the dead-letter queue; a 20 MB message injected into a
-# job's input goes to the dead-letter queue at once, and onyx-queue recv
+# segment goes to the dead-letter queue; 20 MB messages injected into a
+# job's input go to the dead-letter queue at once, and onyx-queue recv
 # refuses it; everything else comes out exactly, and no process grows
 # beyond a bound. Big inputs are generated on the fly, never stored.
 . "$(dirname "$0")/lib.sh"
@@ -72,10 +72,10 @@ ONYX_EXEC_TIMEOUT_MS=20000 onyx-peer -n 3 2>> "$T/peer.log" & PEER=$!
 PIDS="$PIDS $PEER"
 onyx-submit --wait --timeout 180000 < "$T/plan" > /dev/null 2> "$T/submit.err" & SUB=$!
 
-# the input: 100 segments, a 20 MB message among them (sent with a higher
-# limit, as another producer could), 100 more, the sentinel
+# the input: 100 segments, three 20 MB messages in a row among them (sent
+# with a higher limit, as another producer could), 100 more, the sentinel
 nums 100 | onyx-queue send "$IN"
-big 20000000 | onyx-queue --max-segment 64M send "$IN"
+{ big 20000000; big 20000000; big 20000000; } | onyx-queue --max-segment 64M send "$IN"
 nums 200 | tail -n 100 | onyx-queue send "$IN" --done
 onyx-queue recv "$OUT" --until-done -w 120000 | sort > "$T/out"
 set +e; wait "$SUB"; RC=$?; set -e
@@ -85,12 +85,12 @@ set +e; wait "$SUB"; RC=$?; set -e
 is "$RC" 0 "the job completes"
 nums 200 | grep -v '^{"n":50}$' | sort > "$T/want"
 check "every other segment comes out exactly once" cmp -s "$T/out" "$T/want"
-onyx-queue recv "$DLQ_IN" -n 1 -w 10000 > "$T/dead.in"
-is "$(jq -c '[.task, .attempts, .error]' "$T/dead.in")" \
-    '["in",0,"the message is 20000055 bytes, over the maximum segment size of 1048576 bytes (ONYX_MAX_SEGMENT, --max-segment); the segment holds its first bytes"]' \
-    "the 20 MB message is a dead letter of the input task at once, with its size"
-is "$(jq -r '.segment' "$T/dead.in")" "{\"big\":\"$(printf 'x%.0s' $(seq 1 192))" \
-    "the dead letter holds its first 200 bytes, not the whole"
+onyx-queue recv "$DLQ_IN" -n 3 -w 10000 > "$T/dead.in"
+is "$(jq -c '[.task, .attempts, .error]' "$T/dead.in" | uniq -c | sed 's/^ *//')" \
+    '3 ["in",0,"the message is 20000055 bytes, over the maximum segment size of 1048576 bytes (ONYX_MAX_SEGMENT, --max-segment); the segment holds its first bytes"]' \
+    "the 20 MB messages are dead letters of the input task at once, with their size (of the AMQP message)"
+is "$(jq -r '.segment' "$T/dead.in" | sort -u)" "{\"big\":\"$(printf 'x%.0s' $(seq 1 192))" \
+    "each dead letter holds the first 200 bytes of the segment, not the whole"
 onyx-queue recv "$DLQ_F" -n 1 -w 10000 > "$T/dead.f"
 is "$(jq -c '[.task, .attempts, .error, .segment]' "$T/dead.f")" \
     '["f",2,"the program answered a line longer than the maximum segment size, 1048576 bytes (ONYX_MAX_SEGMENT, --max-segment)",{"n":50}]' \
