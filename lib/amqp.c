@@ -42,6 +42,9 @@
 #define TXN_STATE 0x34
 
 #define IDLE_TIMEOUT_MS 60000
+/* what is kept of a message over a link's limit: its headers and the start
+ * of its body, for a dead letter that says what it was */
+#define OVERSIZE_HEAD 32768
 
 PN_HANDLE(SEEN)
 
@@ -353,6 +356,14 @@ drain_limited(struct onyx_link *ol)
 		pk->d = d;
 		pk->b = ol->inc; /* the parked message owns the bytes */
 		pk->total = ol->total;
+		/* of a message over the limit only its start is of use */
+		if (pk->total > ol->max && pk->b.len > OVERSIZE_HEAD) {
+			char *p = realloc(pk->b.p, OVERSIZE_HEAD);
+			if (p != NULL) {
+				pk->b.p = p;
+				pk->b.len = pk->b.cap = OVERSIZE_HEAD;
+			}
+		}
 		memset(&ol->inc, 0, sizeof(ol->inc));
 		ol->cur = NULL;
 		pn_link_advance(ol->l);

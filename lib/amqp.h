@@ -77,9 +77,11 @@ void onyx_amqp_set_window(struct onyx_link *l, int window);
 /*
  * onyx_amqp_set_max_message: receiver l keeps at most max bytes of a
  * message (0: no limit, the default): a longer one is read as it arrives
- * and all but its first max bytes dropped, so it never sits whole in
- * memory; onyx_amqp_recv hands it over with total > size, to accept (a
- * dead letter) or release like any other.
+ * and all but its first bytes (32 KiB at most) dropped, so it never sits
+ * whole in memory; onyx_amqp_recv hands it over with total > size, to
+ * accept (a dead letter) or release like any other. Messages that arrive
+ * while the caller is busy elsewhere are read the same way, so what l
+ * holds is at most its window of messages of max bytes each.
  */
 void onyx_amqp_set_max_message(struct onyx_link *l, size_t max);
 

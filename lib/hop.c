@@ -353,10 +353,12 @@ group_exec(struct hop *h, int i, const char *text, size_t len, char **out,
 	json_t *v;
 
 	*out = NULL;
-	if (h->gx[i] == NULL &&
-	    onyx_exec_start(g->argv, g->params, g->task, h->t->peer, &h->gx[i],
-	        e, sizeof(e)) != ONYX_OK)
-		goto broken;
+	if (h->gx[i] == NULL) {
+		if (onyx_exec_start(g->argv, g->params, g->task, h->t->peer,
+		        &h->gx[i], e, sizeof(e)) != ONYX_OK)
+			goto broken;
+		onyx_exec_set_max_answer(h->gx[i], max_segment(h));
+	}
 	if (onyx_exec_write(h->gx[i], text, len, e, sizeof(e)) != ONYX_OK)
 		goto broken;
 	while (!onyx_exec_answer(h->gx[i], &line, &ll)) {
