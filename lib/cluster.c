@@ -330,6 +330,7 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		return ONYX_EDATA;
 	}
 	d->type = json_string_value(json_object_get(t, "type"));
+	d->spec.user_ingress = d->type != NULL && strcmp(d->type, "input") == 0;
 	cons = json_string_value(json_object_get(cat, "onyx/consumption"));
 	d->sequential = cons != NULL && strcmp(cons, "sequential") == 0;
 	d->plan = json_incref(plan);

@@ -1172,6 +1172,27 @@ idle_check(struct hop *h, int *end)
 	return ONYX_OK;
 }
 
+/*
+ * Has another peer taken the sentinel of this task's (single) ingress? Its
+ * SEAL marker is committed with the sentinel's consumption and becomes the
+ * DONE marker in one transaction, so SEAL is read first: a marker missed
+ * there because it moved is found in DONE.
+ */
+static int
+ingress_ended(struct hop *h, bool *ended)
+{
+	long long n;
+	int st;
+
+	*ended = false;
+	if ((st = count(h, h->t->seal_queue, &n)) != ONYX_OK)
+		return st;
+	if (n == 0 && (st = count(h, h->t->done_queue, &n)) != ONYX_OK)
+		return st;
+	*ended = n > 0;
+	return ONYX_OK;
+}
+
 /* The commit in flight (if any) is known to be done: count it. */
 static void
 confirm(struct hop *h)
@@ -1331,6 +1352,34 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return st;
 			}
 			slots_clear(h);
+		}
+		if (t->user_ingress && (open || hj >= 0)) {
+			/*
+			 * The sentinel of this stream went to another peer:
+			 * what we hold (segments, even a sentinel) is the next
+			 * stream's, for the next job on this queue. It goes
+			 * back; the task is done here.
+			 */
+			bool ended;
+			if ((st = ingress_ended(h, &ended)) != ONYX_OK)
+				return st;
+			if (ended) {
+				if (hj >= 0)
+					onyx_amqp_release(h->a, &held);
+				if ((st = settle(h)) != ONYX_OK)
+					return st;
+				if (open &&
+				    (st = onyx_amqp_txn_rollback(
+				         h->a, t->txn_timeout_ms)) != ONYX_OK)
+					return fail(h, st, "rollback");
+				onyx_log(ONYX_LOG_INFO,
+				    "task %s: %d segment%s after the end of "
+				    "the "
+				    "stream on %s went back",
+				    t->name, n, n == 1 ? "" : "s",
+				    t->ingress[0]);
+				return ONYX_HOP_DONE;
+			}
 		}
 		if (open) {
 			/*

@@ -92,6 +92,12 @@ struct onyx_task_spec {
 	void *hold_ctx;
 	int txn_timeout_ms;
 	bool no_pipeline; /* commit each batch before the next */
+	/*
+	 * The ingress is a user's queue (an input task): it may carry the next
+	 * stream right after this one's sentinel, so a batch commits only
+	 * while the task's sentinel has not been taken by another peer.
+	 */
+	bool user_ingress;
 	/* called with the committed counts at most once a second, if set */
 	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
 	void *progress_ctx;
