@@ -976,7 +976,10 @@ onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
 		if (st != ONYX_OK)
 			return st;
 	}
-	a->starved[0] = '\0';
+	/* that address has credit again */
+	if (a->starved[0] != '\0' && ol->address != NULL &&
+	    strcmp(a->starved, ol->address) == 0)
+		a->starved[0] = '\0';
 	if (txn && a->cur.txn.state != ONYX_TXN_ACTIVE) {
 		seterr(a, "send inside a transaction that is %s",
 		    onyx_txn_state_name(a->cur.txn.state));

@@ -59,9 +59,9 @@ void onyx_amqp_set_interrupt(struct onyx_amqp *a, volatile sig_atomic_t *flag);
 void onyx_amqp_set_credit_timeout(struct onyx_amqp *a, int timeout_ms);
 
 /*
- * onyx_amqp_starved: the address of the sender whose last send got no
- * credit in time (onyx_amqp_send returned ONYX_ETIMEDOUT), or NULL when the
- * last send had credit. The string belongs to a.
+ * onyx_amqp_starved: the address whose send last got no credit in time
+ * (onyx_amqp_send returned ONYX_ETIMEDOUT), until a send to it gets credit;
+ * NULL when there is none. The string belongs to a.
  */
 const char *onyx_amqp_starved(const struct onyx_amqp *a);
 

@@ -79,8 +79,20 @@ struct hop {
 static int
 fail(struct hop *h, int st, const char *what)
 {
-	snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name, what,
-	    onyx_amqp_error(h->a));
+	const char *q = st == ONYX_ETIMEDOUT ? onyx_amqp_starved(h->a) : NULL;
+	char why[512], view[512];
+
+	snprintf(why, sizeof(why), "%s", onyx_amqp_error(h->a));
+	if (q == NULL || h->m == NULL) {
+		snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name,
+		    what, why);
+		return st;
+	}
+	/* no credit: say what the broker reports for the address */
+	onyx_mgmt_address_view(h->m, q, view, sizeof(view));
+	snprintf(h->err, h->errlen,
+	    "task '%s': %s: %s; the broker reports for the address: %s",
+	    h->t->name, what, why, view);
 	return st;
 }
 
