@@ -794,7 +794,7 @@ onyx_amqp_close(struct onyx_amqp *a)
 		onyx_amqp_link_close(a->links);
 	if (!a->dead && a->drv.connection != NULL) {
 		pn_connection_close(a->drv.connection);
-		deadline = deadline_of(stopping(a) ? 5 * STOP_CLOSE_MS : 2000);
+		deadline = deadline_of(stopping(a) ? 2 * STOP_CLOSE_MS : 2000);
 		wait_for(a, conn_gone, NULL, deadline, false);
 		/* write what is left, the close frame above all */
 		shovel(a);

@@ -47,7 +47,8 @@ const char *onyx_amqp_error(const struct onyx_amqp *a);
  * once; a wait for outcomes or for a discharge's answer gets 1 s more,
  * then returns ONYX_EINTR (a commit whose answer did not come is then in
  * doubt: the connection is dropped and onyx_amqp_alive says so); closes
- * wait 100 ms per link. A flag back at zero restores the normal waits.
+ * wait 100 ms per link, 200 ms for the connection. A flag back at zero
+ * restores the normal waits.
  */
 void onyx_amqp_set_interrupt(struct onyx_amqp *a, volatile sig_atomic_t *flag);
 

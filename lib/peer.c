@@ -777,6 +777,8 @@ onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
 
 	for (;;) {
 		expired = false;
+		/* a stop must not wait for ZooKeeper calls that retry */
+		onyx_zk_set_interrupt(ps->z, stop);
 		pthread_mutex_lock(&ps->mu);
 		ps->quit = false;
 		pthread_mutex_unlock(&ps->mu);
