@@ -6,7 +6,7 @@
 # ends it within 2 s; after the block is lifted and a peer restarted, the
 # job completes with every segment exactly once.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 12
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 now_ms() { date +%s%3N; }
@@ -14,6 +14,11 @@ wait_for() { # SECONDS CMD...
 	local n=$(($1 * 10)) i; shift
 	for i in $(seq 1 $n); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
+}
+# has_producer ADDRESS: a sender is attached to ADDRESS, as the broker lists them
+has_producer() {
+	mgmt-call broker -o listProducers '["{\"field\":\"address\",\"operation\":\"EQUALS\",\"value\":\"'"$1"'\"}",1,100]' |
+	    jq -e 'fromjson | .data | length > 0'
 }
 plus1() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"n\":%d}\n", i + 1 }'; }
 N=3000
@@ -51,9 +56,22 @@ echo "# SIGTERM to exit: $T1 ms"
 is "$RC" 0 "SIGTERM: the peer exits 0"
 check "within 2 s (${T1} ms)" [ "$T1" -lt 2000 ]
 
-# 3. the block lifted, a peer again: the job completes, exactly
+# 3. SIGTERM while a peer is inside the wait for credit (30 s by default)
+onyx-peer -v -n 3 2> "$T/peer2.log" &
+PEER=$!
+PIDS="$PIDS $PEER"
+check "a new peer's sender to the edge is attached and waits" wait_for 60 has_producer "$EDGE"
+START=$(now_ms)
+kill -TERM $PEER
+set +e; wait $PEER; RC=$?; set -e
+T2=$(($(now_ms) - START))
+echo "# SIGTERM to exit, inside the wait for credit: $T2 ms"
+is "$RC" 0 "SIGTERM in the wait for credit: exit 0"
+check "within 2 s (${T2} ms)" [ "$T2" -lt 2000 ]
+
+# 4. the block lifted, a peer again: the job completes, exactly
 mgmt-call "address.$EDGE" -o unblock > /dev/null
-onyx-peer -n 3 2> "$T/peer2.log" & PIDS="$PIDS $!"
+onyx-peer -n 3 2> "$T/peer3.log" & PIDS="$PIDS $!"
 onyx-queue recv "inc-out-$$" --until-done -w 120000 > "$T/out"
 set +e; wait $SUB; RC=$?; set -e
 is "$RC" 0 "onyx-submit --wait: the job completes"
@@ -63,6 +81,7 @@ check "every segment exactly once ($(wc -l < "$T/out") lines)" cmp -s "$T/got" "
 if [ "$_failed" != 0 ]; then
 	sed 's/^/# peer1: /' "$T/peer1.log" | tail -40
 	sed 's/^/# peer2: /' "$T/peer2.log" | tail -20
+	sed 's/^/# peer3: /' "$T/peer3.log" | tail -20
 	sed 's/^/# submit: /' "$T/submit.err"
 fi
 done_testing
