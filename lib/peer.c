@@ -255,12 +255,12 @@ resume(struct vpeer *p, const char *path, const json_t *as, int *version,
 		st = answer(p, path, as, *version, "acked", NULL);
 		if (st == ONYX_OK) {
 			(*version)++;
-			if (!quiet)
-				onyx_log(ONYX_LOG_INFO,
-				    "peer %s: task %s of job %s: resumed after "
-				    "the "
-				    "broker connection came back",
-				    p->id, task, job);
+			if (quiet)
+				return ONYX_OK;
+			onyx_log(ONYX_LOG_INFO,
+			    "peer %s: task %s of job %s: resumed after the "
+			    "broker connection came back",
+			    p->id, task, job);
 			return ONYX_OK;
 		}
 		if (st == ONYX_EVERSION || st == ONYX_ENOENT) {
