@@ -26,6 +26,10 @@
 #define BROKEN_AFTER 10   /* program failures in a row that mean it is broken */
 #define GROUP_SHORT 128   /* a longer group value travels as its SHA-256 */
 #define LOG_DEAD_FIRST 20 /* dead letters logged one by one, then 1 in 1000 */
+/* an idle peer looks this often whether its ingress holds messages nobody
+ * is given, and says so once they have waited UNDELIVERED_MS */
+#define UNDELIVERED_EVERY_MS 10000
+#define UNDELIVERED_MS 30000
 
 /* One message of a program's batch, kept until the batch commits. */
 struct slot {
@@ -56,6 +60,9 @@ struct hop {
 	    inflight_dead;             /* commit in flight */
 	unsigned long long batch_dead; /* dead letters of the open batch */
 	long long last_progress;
+	long long last_read;    /* when a message last arrived */
+	long long last_undeliv; /* the last look for undelivered messages */
+	bool undelivered_said;
 	/* onyx/group-by-fn programs, by egress */
 	struct onyx_exec **gx; /* negress */
 	char **gids;           /* negress: out_segment's groups */
@@ -114,8 +121,20 @@ oversize(const struct hop *h, const struct onyx_amqp_msg *m, const char *body,
 static int
 fail(struct hop *h, int st, const char *what)
 {
-	snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name, what,
-	    onyx_amqp_error(h->a));
+	const char *q = st == ONYX_ETIMEDOUT ? onyx_amqp_starved(h->a) : NULL;
+	char why[512], view[512];
+
+	snprintf(why, sizeof(why), "%s", onyx_amqp_error(h->a));
+	if (q == NULL || h->m == NULL) {
+		snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name,
+		    what, why);
+		return st;
+	}
+	/* no credit: say what the broker reports for the address */
+	onyx_mgmt_address_view(h->m, q, view, sizeof(view));
+	snprintf(h->err, h->errlen,
+	    "task '%s': %s: %s; the broker reports for the address: %s",
+	    h->t->name, what, why, view);
 	return st;
 }
 
@@ -1193,6 +1212,48 @@ ingress_ended(struct hop *h, bool *ended)
 	return ONYX_OK;
 }
 
+/*
+ * Idle for UNDELIVERED_MS while an ingress queue holds messages that no
+ * consumer is given (deliveringCount 0): the broker is not delivering them,
+ * as Artemis 2.40.0 does after a paged commit failed (onyx(7), Broker flow
+ * control). Say so once; only a broker restart delivers them.
+ */
+static void
+check_undelivered(struct hop *h)
+{
+	long long now = onyx_mono_ms(), n, consumers;
+	char res[600], e[512];
+	json_t *v;
+	int i;
+
+	if (h->undelivered_said || now - h->last_read < UNDELIVERED_MS ||
+	    now - h->last_undeliv < UNDELIVERED_EVERY_MS)
+		return;
+	h->last_undeliv = now;
+	for (i = 0; i < h->t->ningress; i++) {
+		const char *q = h->t->ingress[i];
+		if (onyx_mgmt_queue_stat(
+		        h->m, q, &n, &consumers, e, sizeof(e)) != ONYX_OK ||
+		    n <= 1)
+			continue; /* a sentinel alone may wait for its peers */
+		snprintf(res, sizeof(res), "queue.%s", q);
+		if (onyx_mgmt_call(h->m, res, "deliveringCount", NULL, "[]", &v,
+		        e, sizeof(e)) != ONYX_OK)
+			continue;
+		if (json_is_integer(v) && json_integer_value(v) == 0) {
+			onyx_log(ONYX_LOG_WARN,
+			    "task %s: queue '%s' holds %lld messages, none "
+			    "delivered to its %lld consumer%s for %d s: the "
+			    "broker does not deliver them (see onyx(7), Broker "
+			    "flow control)",
+			    h->t->name, q, n, consumers,
+			    consumers == 1 ? "" : "s", UNDELIVERED_MS / 1000);
+			h->undelivered_said = true;
+		}
+		json_decref(v);
+	}
+}
+
 /* The commit in flight (if any) is known to be done: count it. */
 static void
 confirm(struct hop *h)
@@ -1264,6 +1325,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				break;
 			if (st != ONYX_OK)
 				return fail(h, st, "reading");
+			h->last_read = onyx_mono_ms();
+			h->undelivered_said = false;
 			big = m.total > m.size;
 			bad = big ||
 			    onyx_wire_decode(h->w, m.bytes, m.size, &kind,
@@ -1417,6 +1480,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return st;
 			if (end)
 				return end;
+			check_undelivered(h);
 		}
 	}
 }
@@ -1464,6 +1528,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	h.err = err;
 	h.errlen = errlen;
 	h.stateful = t->exec_argv != NULL || t->flush != NULL;
+	h.last_read = onyx_mono_ms();
 	if ((h.w = onyx_wire_new()) == NULL)
 		return ONYX_ERR;
 	st = open_links(&h);

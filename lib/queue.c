@@ -24,6 +24,29 @@ fail_conn(
 }
 
 /*
+ * A send of the open batch (of inbatch segments) failed with st. Stopped
+ * while waiting for credit, the lines read cannot be sent: roll the batch
+ * back and report a temporary failure (ONYX_ETIMEDOUT), not a stop.
+ */
+static int
+fail_send(struct onyx_amqp *a, const struct onyx_send_opts *o, int st,
+    unsigned long long inbatch, char *err, size_t errlen, const char *what)
+{
+	size_t n;
+
+	fail_conn(a, st, err, errlen, what);
+	if (st != ONYX_EINTR)
+		return st;
+	onyx_amqp_txn_rollback(a, o->txn_timeout_ms);
+	n = strlen(err);
+	snprintf(err + n, errlen - n,
+	    " (the broker gives no credit: the address is blocked or full); "
+	    "the open batch of %llu segment%s was rolled back",
+	    inbatch, inbatch == 1 ? "" : "s");
+	return ONYX_ETIMEDOUT;
+}
+
+/*
  * Commit the open batch of a send. The discharge goes out at once and its
  * answer is collected by the next commit (or now, with wait), so the next
  * batch is read and sent while the broker writes this one to its journal.
@@ -176,7 +199,8 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		}
 		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
 		    ONYX_OK) {
-			fail_conn(a, st, err, errlen, "sending");
+			st = fail_send(
+			    a, o, st, inbatch + 1, err, errlen, "sending");
 			goto out;
 		}
 		if (++inbatch == (unsigned long long)o->batch) {
@@ -206,7 +230,8 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		}
 		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
 		    ONYX_OK) {
-			fail_conn(a, st, err, errlen, "sending the sentinel");
+			st = fail_send(a, o, st, inbatch + 1, err, errlen,
+			    "sending the sentinel");
 			goto out;
 		}
 	}
