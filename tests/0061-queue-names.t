@@ -11,20 +11,23 @@ export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 N=2000
 
 # doc ID WORKFLOW TASK:FN...: a job document; the input task is "in", the
-# output "out", their queues ID-in and ID-out (with this run's $$)
+# output "out", their queues ID-in and ID-out (with this run's $$). Every
+# task takes one peer at most, so the 13 peers serve the three jobs at once
+# (the coordinator gives every idle peer away and does not take them back
+# for a job that comes a moment later).
 doc() {
 	local id=$1 wf=$2 t fns='[]'
 	shift 2
 	for t in "$@"; do
 		fns=$(jq -c --arg n "${t%%:*}" --arg f "${t#*:}" \
-		    '. + [{"onyx/name": $n, "onyx/type": "function", "onyx/fn": $f, "onyx/batch-size": 100}]' <<< "$fns")
+		    '. + [{"onyx/name": $n, "onyx/type": "function", "onyx/fn": $f, "onyx/batch-size": 100, "onyx/max-peers": 1}]' <<< "$fns")
 	done
 	jq -n --arg id "$id" --argjson wf "$wf" --argjson fns "$fns" '{id: $id,
 	    workflow: $wf,
 	    catalog: ([{"onyx/name": "in", "onyx/type": "input", "onyx/medium": "artemis",
-	        "artemis/queue-name": ($id + "-in"), "onyx/batch-size": 100},
+	        "artemis/queue-name": ($id + "-in"), "onyx/batch-size": 100, "onyx/max-peers": 1},
 	      {"onyx/name": "out", "onyx/type": "output", "onyx/medium": "artemis",
-	        "artemis/queue-name": ($id + "-out"), "onyx/batch-size": 100}] + $fns)}'
+	        "artemis/queue-name": ($id + "-out"), "onyx/batch-size": 100, "onyx/max-peers": 1}] + $fns)}'
 }
 # own PLAN: the queues the job of PLAN owns (onyx(7), Queues), one a line
 own() {
@@ -68,7 +71,7 @@ is "$(own "$T/x.plan" | grep -vc "$wild" || true):$(own "$T/xy.plan" | grep -c "
 onyx-coord -s 4000 2>> "$T/coord.log" & PIDS="$PIDS $!"
 onyx-peer -n 13 2>> "$T/peer.log" & PIDS="$PIDS $!"
 
-for j in k x xy; do
+for j in xy k x; do
 	onyx-submit --wait --timeout 180000 < "$T/$j.plan" > /dev/null 2> "$T/$j.err" &
 	eval "SUB_$j=\$!"
 done
