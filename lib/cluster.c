@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "cluster.h"
+#include "names.h"
 #include "status.h"
 
 char *
@@ -109,27 +110,6 @@ onyx_cluster_now(void)
 
 	gettimeofday(&tv, NULL);
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-char *
-onyx_queue_seal(char *buf, size_t len, const char *job, const char *task)
-{
-	snprintf(buf, len, "onyx.%s.%s.seal", job, task);
-	return buf;
-}
-
-char *
-onyx_queue_done(char *buf, size_t len, const char *job, const char *task)
-{
-	snprintf(buf, len, "onyx.%s.%s.done", job, task);
-	return buf;
-}
-
-char *
-onyx_queue_dlq(char *buf, size_t len, const char *job, const char *task)
-{
-	snprintf(buf, len, "onyx.%s.%s.dlq", job, task);
-	return buf;
 }
 
 json_t *
@@ -298,9 +278,15 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	d->spec.ingress = d->ingress;
 	d->spec.egress = d->egress;
 	d->spec.seal_queue =
-	    onyx_queue_seal(d->seal, sizeof(d->seal), job, task);
+	    onyx_names_seal(d->seal, sizeof(d->seal), job, task);
 	d->spec.done_queue =
-	    onyx_queue_done(d->done, sizeof(d->done), job, task);
+	    onyx_names_done(d->done, sizeof(d->done), job, task);
+	if (d->spec.seal_queue == NULL || d->spec.done_queue == NULL ||
+	    onyx_names_dlq(d->dlq, sizeof(d->dlq), job, task) == NULL) {
+		snprintf(err, errlen,
+		    "task '%s' of job '%s': no queue names for it", task, job);
+		return ONYX_EDATA;
+	}
 	d->spec.batch_size = int_or(cat, "onyx/batch-size", 1000);
 	d->spec.batch_timeout_ms = int_or(cat, "onyx/batch-timeout", 1000);
 	d->spec.txn_timeout_ms = 60000;
@@ -323,7 +309,7 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		}
 		d->spec.exec_argv = d->exec_argv;
 	}
-	d->spec.dlq_queue = onyx_queue_dlq(d->dlq, sizeof(d->dlq), job, task);
+	d->spec.dlq_queue = d->dlq;
 	d->spec.max_retries = int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
 	if (egress_groups(plan, d, err, errlen) != ONYX_OK) {
 		onyx_task_def_free(d);

@@ -65,14 +65,6 @@ int onyx_cluster_create(struct onyx_zk *z, const char *path, const json_t *v,
 /* onyx_cluster_now: wall-clock milliseconds, for the "at" fields. */
 long long onyx_cluster_now(void);
 
-/*
- * onyx_queue_seal / onyx_queue_done / onyx_queue_dlq: the internal queues
- * of a task, and its dead-letter queue.
- */
-char *onyx_queue_seal(char *buf, size_t len, const char *job, const char *task);
-char *onyx_queue_done(char *buf, size_t len, const char *job, const char *task);
-char *onyx_queue_dlq(char *buf, size_t len, const char *job, const char *task);
-
 #define ONYX_MAX_RETRIES 3 /* onyx/max-retries when absent */
 
 /* onyx_plan_task: the task object named task in plan, or NULL. */

@@ -14,6 +14,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "mgmt.h"
+#include "names.h"
 #include "status.h"
 
 #define MAX_PEERS 1024
@@ -652,7 +653,7 @@ remove_folder(struct onyx_coord *c, const char *path)
 static void
 cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
 {
-	char p[600], err[512], prefix[300];
+	char p[600], err[512];
 	struct onyx_mgmt *m = NULL;
 	json_t *queues, *q, *v;
 	size_t i;
@@ -667,18 +668,16 @@ cleanup_job(struct onyx_coord *c, struct state *s, struct job *j)
 			return; /* its peers are still leaving */
 	if (c->o.broker != NULL && (m = broker(c)) == NULL)
 		return;
-	snprintf(prefix, sizeof(prefix), "onyx.%s.", j->id);
-	queues = onyx_jobs_queues(j->plan);
+	/* exactly its own queues, named from its plan (lib/names) */
+	queues = onyx_jobs_own_queues(j->plan);
 	json_array_foreach(queues, i, q)
 	{
 		const char *name = json_string_value(q);
-		size_t nl = name ? strlen(name) : 0;
 		long long msgs = 0, consumers;
-		if (m == NULL || name == NULL ||
-		    strncmp(name, prefix, strlen(prefix)) != 0)
+		if (m == NULL || name == NULL)
 			continue;
 		/* a dead-letter queue holding dead letters is the user's */
-		if (nl > 4 && strcmp(name + nl - 4, ".dlq") == 0 &&
+		if (onyx_names_kind(name) == ONYX_NAMES_DLQ &&
 		    onyx_mgmt_queue_stat(m, name, &msgs, &consumers, err,
 		        sizeof(err)) == ONYX_OK &&
 		    msgs > 0) {

@@ -50,7 +50,7 @@ int onyx_coord_elect(struct onyx_coord *c, volatile sig_atomic_t *stop,
  * counts as the task's peer.
  *
  * Cleanup: once a job is completed or killed and no peer holds an offer of
- * it, its internal queues (onyx.<job>.*) are deleted, every task's record
+ * it, its own queues (onyx_jobs_own_queues) are deleted, every task's record
  * says its last status, the done/ markers go, and the status record gets
  * "cleaned". Kept for onyx-watch: jobs/<job>, status, tasks/, stats/.
  */

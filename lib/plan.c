@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "names.h"
 #include "plan.h"
 #include "status.h"
 
@@ -553,6 +554,19 @@ check_missing(
 		    "\"onyx/group-by-key\"; give one or the other");
 }
 
+/* check_reserved: a user's queue may not take a name of lib/names. */
+static void
+check_reserved(
+    struct ctx *c, const char *path, const char *key, const json_t *v)
+{
+	if (strcmp(key, "artemis/queue-name") == 0 && json_is_string(v) &&
+	    onyx_names_reserved(json_string_value(v)))
+		problem(c, path,
+		    "'%s' starts with '%s', which Onyx reserves for the "
+		    "queues it makes for a job",
+		    json_string_value(v), ONYX_NAMES_PREFIX);
+}
+
 static void
 check_entry(struct ctx *c, const char *path, const json_t *entry, size_t index)
 {
@@ -567,6 +581,7 @@ check_entry(struct ctx *c, const char *path, const json_t *entry, size_t index)
 		onyx_json_path_key(p, sizeof(p), path, key);
 		if ((r = find_rule(key)) != NULL) {
 			check_value(c, p, r, v);
+			check_reserved(c, p, key, v);
 			if (type != 0 && (r->allow & type) == 0)
 				problem(c, p, "not allowed on %s task",
 				    a_type(type));
@@ -1239,42 +1254,6 @@ job_id(struct ctx *c)
 	return 0;
 }
 
-/*
- * check_queues: task names may hold dots, so 'a.b' -> 'c' and 'a' -> 'b.c'
- * would share the queue onyx.J.a.b.c; and a user's queue must not be one of
- * the job's own. Needs c->byq sorted.
- */
-static void
-check_queues(struct ctx *c)
-{
-	char p[PATHLEN], q[PATHLEN];
-	struct edge **v = c->byq, key, *kp = &key, **hit;
-	size_t i;
-
-	for (i = 1; i < c->nedges; i++)
-		if (strcmp(v[i - 1]->queue, v[i]->queue) == 0)
-			problem(c, "workflow",
-			    "edges '%s' -> '%s' and '%s' -> "
-			    "'%s' would share the queue '%s'; rename a task",
-			    v[i - 1]->from, v[i - 1]->to, v[i]->from, v[i]->to,
-			    v[i]->queue);
-	for (i = 0; i < c->ntasks; i++) {
-		key.queue = (char *)json_string_value(
-		    json_object_get(c->tasks[i].entry, "artemis/queue-name"));
-		if (key.queue == NULL ||
-		    (hit = bsearch(&kp, v, c->nedges, sizeof(*v),
-		         cmp_edge_queue)) == NULL)
-			continue;
-		onyx_json_path_index(
-		    q, sizeof(q), "catalog", c->tasks[i].index);
-		problem(c,
-		    onyx_json_path_key(p, sizeof(p), q, "artemis/queue-name"),
-		    "'%s' is the queue of the edge "
-		    "'%s' -> '%s'",
-		    key.queue, (*hit)->from, (*hit)->to);
-	}
-}
-
 /* make_queues: name every edge's queue; index the edges by queue and end. */
 static int
 make_queues(struct ctx *c)
@@ -1283,12 +1262,14 @@ make_queues(struct ctx *c)
 
 	for (i = 0; i < n; i++) {
 		struct edge *e = &c->edges[i];
+		char q[ONYX_NAMES_LEN];
 
-		if (asprintf(&e->queue, "onyx.%s.%s.%s", c->id, e->from,
-		        e->to) < 0) {
-			e->queue = NULL;
+		/* injective (lib/names): no two edges, and no task's own
+		 * queue, can share a name, and no user queue is one */
+		if (onyx_names_edge(q, sizeof(q), c->id, e->from, e->to) ==
+		        NULL ||
+		    (e->queue = strdup(q)) == NULL)
 			return -1;
-		}
 	}
 	c->byq = calloc(n, sizeof(*c->byq));
 	c->in = calloc(n, sizeof(*c->in));
@@ -1305,7 +1286,6 @@ make_queues(struct ctx *c)
 		c->nodes[c->in[i]->b].in = i;
 		c->nodes[c->out[i]->a].out = i;
 	}
-	check_queues(c);
 	return 0;
 }
 
@@ -1336,7 +1316,7 @@ task_plan(struct ctx *c, const struct node *n)
 {
 	unsigned t = n->task->type;
 	json_t *in, *out, *v;
-	char *id, *dlq;
+	char *id, dlq[ONYX_NAMES_LEN];
 
 	in = t == T_INPUT ? user_queue(n) : queue_list(c->in + n->in, n->nin);
 	out = t == T_OUTPUT ? user_queue(n)
@@ -1344,17 +1324,15 @@ task_plan(struct ctx *c, const struct node *n)
 	if (asprintf(&id, "%s.%s", c->id, n->name) < 0)
 		id = NULL;
 	/* "o" steals in, out and the copy, even when packing fails */
-	if (asprintf(&dlq, "onyx.%s.%s.dlq", c->id, n->name) < 0)
-		dlq = NULL;
 	v = json_pack("{s:s,s:s?,s:i,s:s,s:o,s:o,s:s?,s:o}", "name", n->name,
 	    "id", id, "phase", n->phase, "type", type_name(t), "ingress", in,
-	    "egress", out, "dead-letter", dlq, "catalog",
+	    "egress", out, "dead-letter",
+	    onyx_names_dlq(dlq, sizeof(dlq), c->id, n->name), "catalog",
 	    json_deep_copy(n->task->entry));
-	if (dlq == NULL) {
+	if (dlq[0] == '\0') {
 		json_decref(v);
 		v = NULL;
 	}
-	free(dlq);
 	if (id == NULL) {
 		json_decref(v);
 		v = NULL;
@@ -1386,8 +1364,8 @@ task_list(struct ctx *c)
 }
 
 /*
- * make_plan: the plan of a valid graph, or NULL: out of memory (c->oom set)
- * or queue names that clash (problems added).
+ * make_plan: the plan of a valid graph, or NULL when out of memory (c->oom
+ * set). Queue names cannot clash (lib/names), so nothing is checked here.
  */
 static json_t *
 make_plan(struct ctx *c)
@@ -1399,8 +1377,6 @@ make_plan(struct ctx *c)
 	qsort(c->edges, c->nedges, sizeof(*c->edges), cmp_edge_canon);
 	if (job_id(c) != 0 || make_queues(c) != 0)
 		goto oom;
-	if (c->probs->n > 0)
-		return NULL;
 	plan = json_pack("{s:s,s:o,s:o,s:o}", "job", c->id, "tasks",
 	    task_list(c), "queues", queue_list(c->byq, c->nedges), "workflow",
 	    edge_list(c));

@@ -157,28 +157,30 @@ queues_follow_edges(void **state)
 	json_t *plan = build(dag_doc), *expect;
 
 	(void)state;
-	expect =
-	    load("{'job':'dag','tasks':["
-	         "{'name':'in','id':'dag.in','phase':0,'type':'input',"
-	         "'ingress':['q-in'],'egress':['onyx.dag.in.a','onyx.dag.in.c']"
-	         ",'dead-letter':'onyx.dag.in.dlq'},"
-	         "{'name':'a','id':'dag.a','phase':1,'type':'function',"
-	         "'ingress':['onyx.dag.in.a'],'egress':['onyx.dag.a.b']"
-	         ",'dead-letter':'onyx.dag.a.dlq'},"
-	         "{'name':'c','id':'dag.c','phase':1,'type':'function',"
-	         "'ingress':['onyx.dag.in.c'],'egress':['onyx.dag.c.out']"
-	         ",'dead-letter':'onyx.dag.c.dlq'},"
-	         "{'name':'b','id':'dag.b','phase':2,'type':'function',"
-	         "'ingress':['onyx.dag.a.b'],'egress':['onyx.dag.b.out']"
-	         ",'dead-letter':'onyx.dag.b.dlq'},"
-	         "{'name':'out','id':'dag.out','phase':3,'type':'output',"
-	         "'ingress':['onyx.dag.b.out','onyx.dag.c.out'],"
-	         "'egress':['q-out']"
-	         ",'dead-letter':'onyx.dag.out.dlq'}],"
-	         "'queues':['onyx.dag.a.b','onyx.dag.b.out','onyx.dag.c.out',"
-	         "'onyx.dag.in.a','onyx.dag.in.c'],"
-	         "'workflow':[['in','a'],['in','c'],['a','b'],['c','out'],"
-	         "['b','out']]}");
+	expect = load(
+	    "{'job':'dag','tasks':["
+	    "{'name':'in','id':'dag.in','phase':0,'type':'input',"
+	    "'ingress':['q-in'],'egress':['onyx.edge.dag.in.a','onyx.edge.dag."
+	    "in.c']"
+	    ",'dead-letter':'onyx.dlq.dag.in'},"
+	    "{'name':'a','id':'dag.a','phase':1,'type':'function',"
+	    "'ingress':['onyx.edge.dag.in.a'],'egress':['onyx.edge.dag.a.b']"
+	    ",'dead-letter':'onyx.dlq.dag.a'},"
+	    "{'name':'c','id':'dag.c','phase':1,'type':'function',"
+	    "'ingress':['onyx.edge.dag.in.c'],'egress':['onyx.edge.dag.c.out']"
+	    ",'dead-letter':'onyx.dlq.dag.c'},"
+	    "{'name':'b','id':'dag.b','phase':2,'type':'function',"
+	    "'ingress':['onyx.edge.dag.a.b'],'egress':['onyx.edge.dag.b.out']"
+	    ",'dead-letter':'onyx.dlq.dag.b'},"
+	    "{'name':'out','id':'dag.out','phase':3,'type':'output',"
+	    "'ingress':['onyx.edge.dag.b.out','onyx.edge.dag.c.out'],"
+	    "'egress':['q-out']"
+	    ",'dead-letter':'onyx.dlq.dag.out'}],"
+	    "'queues':['onyx.edge.dag.a.b','onyx.edge.dag.b.out','onyx.edge."
+	    "dag.c.out',"
+	    "'onyx.edge.dag.in.a','onyx.edge.dag.in.c'],"
+	    "'workflow':[['in','a'],['in','c'],['a','b'],['c','out'],"
+	    "['b','out']]}");
 	/* the catalog is compared on its own below */
 	for (size_t i = 0; i < 5; i++)
 		json_object_del(
@@ -263,7 +265,12 @@ explicit_id_honoured(void **state)
 	    "nightly-2024.01_a");
 	assert_string_equal(json_string_value(json_array_get(
 	                        json_object_get(plan, "queues"), 0)),
-	    "onyx.nightly-2024.01_a.in.inc");
+	    "onyx.edge.nightly-2024~01_a.in.inc");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(plan, "tasks"), 0),
+	        "dead-letter")),
+	    "onyx.dlq.nightly-2024~01_a.in");
 	json_decref(plan);
 	free(s);
 	json_decref(doc);
@@ -438,7 +445,50 @@ names(void **state)
  * the document has in all.
  */
 #define TOP (-1)
-#define WHOLE NULL  /* key: replace (or append) the whole entry */
+#define WHOLE NULL /* key: replace (or append) the whole entry */
+/*
+ * Names with dots that once gave one queue to two edges ('a.b' -> 'c' and
+ * 'a' -> 'b.c' were both onyx.j.a.b.c), and tasks named like internal
+ * queues: every queue of the plan is distinct.
+ */
+static void
+dotted_names_distinct_queues(void **state)
+{
+	json_t *plan = build(
+	    "{'id':'j.k','workflow':[['in','a.b'],['a.b','c'],['c','done'],"
+	    "['in','a'],['a','b.c'],['b.c','done'],['done','seal'],"
+	    "['seal','dlq'],['dlq','out']],'catalog':["
+	    "{'onyx/name':'in','onyx/type':'input','onyx/medium':'artemis',"
+	    "'artemis/queue-name':'q-in','onyx/batch-size':1},"
+	    "{'onyx/name':'out','onyx/type':'output','onyx/medium':'artemis',"
+	    "'artemis/queue-name':'q-out','onyx/batch-size':1},"
+	    "{'onyx/name':'a.b','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1},"
+	    "{'onyx/name':'c','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1},"
+	    "{'onyx/name':'a','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1},"
+	    "{'onyx/name':'b.c','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1},"
+	    "{'onyx/name':'done','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1},"
+	    "{'onyx/name':'seal','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1},"
+	    "{'onyx/name':'dlq','onyx/type':'function','onyx/fn':'identity',"
+	    "'onyx/batch-size':1}]}");
+	json_t *expect =
+	    load("['onyx.edge.j~k.a.b~c','onyx.edge.j~k.a~b.c',"
+	         "'onyx.edge.j~k.b~c.done','onyx.edge.j~k.c.done',"
+	         "'onyx.edge.j~k.dlq.out','onyx.edge.j~k.done.seal',"
+	         "'onyx.edge.j~k.in.a','onyx.edge.j~k.in.a~b',"
+	         "'onyx.edge.j~k.seal.dlq']");
+
+	(void)state;
+	assert_true(json_equal(json_object_get(plan, "queues"), expect));
+	json_decref(expect);
+	json_decref(plan);
+}
+
 #define DELETE NULL /* value: remove the key */
 
 struct change {
@@ -680,22 +730,25 @@ static const struct reject rejects[] = {
         {{3, WHOLE, OUT2},
             {TOP, "workflow", "[['in','inc'],['inc','out'],['out2','inc']]"}},
         "workflow[2][0]", "output task 'out2' has no parent", 2},
-    {"edge queues that clash",
-        "{'id':'j','workflow':[['in','a.b'],"
-        "['a.b','c'],['c','out'],['in','a'],['a','b.c'],['b.c','out']],"
-        "'catalog':[" IN2 "," OUT2
-        "," FN("a.b") "," FN("c") "," FN("a") "," FN("b.c") "]}",
-        {{TOP, "workflow",
-            "[['in2','a.b'],['a.b','c'],"
-            "['c','out2'],['in2','a'],['a','b.c'],['b.c','out2']]"}},
-        "workflow",
-        "edges 'a' -> 'b.c' and 'a.b' -> 'c' would share the "
-        "queue 'onyx.j.a.b.c'; rename a task",
+    {"user queue with the reserved prefix", NULL,
+        {{2, "artemis/queue-name", "'onyx.foo'"}},
+        "catalog[2].\"artemis/queue-name\"",
+        "'onyx.foo' starts with 'onyx.', which Onyx reserves for the "
+        "queues it makes for a job",
         1},
     {"user queue that is an edge queue", NULL,
-        {{TOP, "id", "'j'"}, {2, "artemis/queue-name", "'onyx.j.in.inc'"}},
+        {{TOP, "id", "'j'"}, {0, "artemis/queue-name", "'onyx.edge.j.in.inc'"}},
+        "catalog[0].\"artemis/queue-name\"",
+        "'onyx.edge.j.in.inc' starts with 'onyx.', which Onyx reserves for "
+        "the queues it makes for a job",
+        1},
+    {"reserved prefix refused in a broken workflow too", NULL,
+        {{TOP, "workflow", "[['in','nope'],['inc','out']]"},
+            {2, "artemis/queue-name", "'onyx.'"}},
         "catalog[2].\"artemis/queue-name\"",
-        "'onyx.j.in.inc' is the queue of the edge 'in' -> 'inc'", 1},
+        "'onyx.' starts with 'onyx.', which Onyx reserves for the queues it "
+        "makes for a job",
+        3},
 };
 #define NREJECTS (sizeof(rejects) / sizeof(rejects[0]))
 
@@ -768,6 +821,7 @@ main(void)
 	    cmocka_unit_test(catalog_copied_as_given),
 	    cmocka_unit_test(job_id_from_content),
 	    cmocka_unit_test(explicit_id_honoured),
+	    cmocka_unit_test(dotted_names_distinct_queues),
 	    cmocka_unit_test(not_json_has_position),
 	    cmocka_unit_test(duplicate_keys_refused),
 	    cmocka_unit_test(problems_on_one_line),
