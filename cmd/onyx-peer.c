@@ -31,7 +31,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "usage: onyx-peer [-v] [-B url] [-c cluster] [-F fnpath] [-n "
 	    "peers]\n"
 	    "                 [-s session-ms] [-u user] [-z zk]\n"
-	    "                 [--password-file file]\n"
+	    "                 [--max-segment size] [--password-file file]\n"
 	    "       onyx-peer -h | --help\n"
 	    "       onyx-peer -V | --version\n");
 	exit(code);
@@ -52,6 +52,7 @@ number(const char *s, const char *what, long min, long max)
 
 enum {
 	OPT_PASSWORD_FILE = 256,
+	OPT_MAX_SEGMENT,
 };
 
 static const struct option longopts[] = {
@@ -59,6 +60,7 @@ static const struct option longopts[] = {
     {"cluster", required_argument, NULL, 'c'},
     {"fn-path", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
+    {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT},
     {"peers", required_argument, NULL, 'n'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"session-timeout", required_argument, NULL, 's'},
@@ -109,6 +111,10 @@ main(int argc, char *argv[])
 		case 'V': printf("onyx-peer %s\n", ONYX_VERSION); return 0;
 		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
 		case 'z': onyx_cli_set(&conf, "zk", "--zk", optarg); break;
+		case OPT_MAX_SEGMENT:
+			onyx_cli_set(
+			    &conf, "max-segment", "--max-segment", optarg);
+			break;
 		case OPT_PASSWORD_FILE:
 			onyx_cli_set(
 			    &conf, "password-file", "--password-file", optarg);

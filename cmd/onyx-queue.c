@@ -39,6 +39,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "       onyx-queue stat [--json] queue ...\n"
 	    "       onyx-queue create | delete | purge queue ...\n"
 	    "common: [-v] [-B url] [-u user] [--password-file file]\n"
+	    "        [--max-segment size]\n"
 	    "        [-h | --help] [-V | --version]\n");
 	exit(code);
 }
@@ -61,6 +62,7 @@ enum {
 	OPT_KEEP_DONE,
 	OPT_JSON,
 	OPT_PASSWORD_FILE,
+	OPT_MAX_SEGMENT,
 };
 
 static const struct option longopts[] = {
@@ -70,6 +72,7 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, 'h'},
     {"json", no_argument, NULL, OPT_JSON},
     {"keep-done", no_argument, NULL, OPT_KEEP_DONE},
+    {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT},
     {"count", required_argument, NULL, 'n'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"batch-timeout", required_argument, NULL, 't'},
@@ -200,6 +203,10 @@ main(int argc, char *argv[])
 		case OPT_UNTIL_DONE: until_done = true; break;
 		case OPT_KEEP_DONE: keep_done = true; break;
 		case OPT_JSON: json = true; break;
+		case OPT_MAX_SEGMENT:
+			onyx_cli_set(
+			    &conf, "max-segment", "--max-segment", optarg);
+			break;
 		case OPT_PASSWORD_FILE:
 			if (onyx_conf_set(&conf, "password-file", optarg, err,
 			        sizeof(err)) != ONYX_OK)
@@ -264,6 +271,7 @@ main(int argc, char *argv[])
 		    .batch_timeout_ms = (int)batch_timeout,
 		    .done = done,
 		    .txn_timeout_ms = 60000,
+		    .max_segment = conf.max_segment,
 		};
 		struct onyx_send_result r;
 
@@ -290,6 +298,7 @@ main(int argc, char *argv[])
 		    .keep_done = keep_done,
 		    .timeout_ms = (int)timeout,
 		    .txn_timeout_ms = 60000,
+		    .max_segment = conf.max_segment,
 		};
 		struct onyx_recv_result r;
 		static char obuf[1 << 16];

@@ -129,6 +129,8 @@ create_queues(const struct onyx_conf *c, const json_t *plan)
 	if ((st = onyx_amqp_connect(c, 10000, &a, err, sizeof(err))) != ONYX_OK)
 		errx(
 		    st == ONYX_ECONFIG ? EX_CONFIG : EX_UNAVAILABLE, "%s", err);
+	/* SIGTERM ends a wait on the broker too */
+	onyx_amqp_set_interrupt(a, &stop);
 	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK)
 		errx(EX_UNAVAILABLE, "cannot reach the broker's management: %s",
 		    onyx_amqp_error(a));

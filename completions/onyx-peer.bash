@@ -20,12 +20,12 @@ _onyx_peer()
 		return
 		;;
 	-n | --peers | -s | --session-timeout | -B | --broker | -c | \
-	--cluster | -u | --user | -z | --zk)
+	--cluster | -u | --user | -z | --zk | --max-segment)
 		return	# a value of the user's
 		;;
 	esac
 	COMPREPLY=($(compgen -W '-B --broker -c --cluster -F --fn-path -h --help
-	    -n --peers --password-file -s --session-timeout -u --user
+	    --max-segment -n --peers --password-file -s --session-timeout -u --user
 	    -V --version -v --verbose -z --zk' -- "$cur"))
 }
 complete -F _onyx_peer onyx-peer

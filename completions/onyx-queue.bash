@@ -16,7 +16,7 @@ _onyx_queue()
 
 	local commands="send recv stat create delete purge"
 	local common="-v --verbose -B --broker -u --user --password-file
-	    -h --help -V --version"
+	    --max-segment -h --help -V --version"
 
 	# The command is the first word that is neither an option nor an
 	# option's value; note whether --until-done was given already.
@@ -27,7 +27,8 @@ _onyx_queue()
 		--until-done) until_done=1 ;;
 		--) ;;
 		-b | --batch-size | -t | --batch-timeout | -n | --count | -w | \
-		--timeout | -B | --broker | -u | --user | --password-file)
+		--timeout | -B | --broker | -u | --user | --password-file | \
+		--max-segment)
 			((i++))	# the option's value is the next word
 			;;
 		-*) ;;
@@ -49,8 +50,8 @@ _onyx_queue()
 		return
 		;;
 	-b | --batch-size | -t | --batch-timeout | -n | --count | -w | --timeout | \
-	-B | --broker | -u | --user)
-		# a number, a URL or a user name: nothing to offer
+	-B | --broker | -u | --user | --max-segment)
+		# a number, a size, a URL or a user name: nothing to offer
 		COMPREPLY=()
 		return
 		;;

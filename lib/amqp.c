@@ -42,6 +42,16 @@
 #define TXN_STATE 0x34
 
 #define IDLE_TIMEOUT_MS 60000
+/* what is kept of a message over a link's limit: its headers and the start
+ * of its body, for a dead letter that says what it was */
+#define OVERSIZE_HEAD 32768
+#define CREDIT_TIMEOUT_MS 30000 /* default wait for a sender's credit */
+/* once the stop flag is up: how long a commit or an outcome may still take
+ * (then the connection is dropped), and a link's or connection's close */
+#define STOP_GRACE_MS 1000
+#define STOP_CLOSE_MS 100
+/* a wait that the stop flag can cut short polls at least this often */
+#define INTR_SLICE_MS 100
 
 PN_HANDLE(SEEN)
 
@@ -52,7 +62,24 @@ struct onyx_link {
 	int window;
 	bool receiver;
 	struct onyx_buf buf; /* the last received message */
+	/* With a limit (max > 0) a message is read as it arrives into inc,
+	 * at most max bytes of it kept, and once whole parked (advanced past,
+	 * unsettled) until recv hands it over: the engine never holds one
+	 * whole, and what waits here is at most the window times max. */
+	size_t max;
+	pn_delivery_t *cur;  /* the delivery being read into inc */
+	struct onyx_buf inc; /* what is kept of it */
+	size_t total;        /* its bytes so far, kept or dropped */
+	struct parked *park; /* whole messages, oldest at park[phead] */
+	size_t phead, pn, pcap;
 	struct onyx_link *next;
+};
+
+/* A whole message of a limited link, advanced past, waiting for recv. */
+struct parked {
+	pn_delivery_t *d;
+	struct onyx_buf b; /* its first bytes, at most the link's max */
+	size_t total;      /* its size */
 };
 
 /* One transaction: its state, its control delivery, its accepted messages. */
@@ -80,7 +107,10 @@ struct onyx_amqp {
 	bool dead;
 	int status; /* why dead */
 	volatile sig_atomic_t *intr;
-	char url[512]; /* redacted, for messages */
+	int64_t stop_seen; /* when the stop flag was first seen up, or 0 */
+	int credit_ms;     /* wait for a sender's credit */
+	char starved[300]; /* the sender that last got no credit in time */
+	char url[512];     /* redacted, for messages */
 	char err[512];
 	struct onyx_buf enc;
 };
@@ -263,6 +293,94 @@ die_by(struct onyx_amqp *a, pn_condition_t *c, const char *what)
 	die(a, ONYX_EUNAVAIL, "%s: %s", head, why);
 }
 
+/*
+ * Read what has arrived of delivery d of ol (a link with a limit) into
+ * ol->inc, keeping at most ol->max bytes and dropping the rest, so a long
+ * message never piles up in the engine. Returns 1 when d is whole, 0 when
+ * more is to come, -1 when out of memory.
+ */
+static int
+gulp(struct onyx_link *ol, pn_delivery_t *d)
+{
+	char sink[16384];
+
+	if (ol->cur != d) {
+		ol->cur = d;
+		ol->inc.len = 0;
+		ol->total = 0;
+	}
+	for (;;) {
+		size_t room = ol->inc.len < ol->max ? ol->max - ol->inc.len : 0;
+		char *dst = sink;
+		size_t n = sizeof(sink);
+		ssize_t got;
+		if (room > 0) {
+			size_t want = pn_delivery_pending(d);
+			if (want == 0 || want > room)
+				want = room;
+			if (want > 65536)
+				want = 65536;
+			if (onyx_buf_reserve(&ol->inc, want) != 0)
+				return -1;
+			dst = ol->inc.p + ol->inc.len;
+			n = want;
+		}
+		got = pn_link_recv(ol->l, dst, n);
+		if (got == PN_EOS)
+			return 1;
+		if (got <= 0)
+			return got < 0 ? -1 : 0;
+		if (room > 0)
+			ol->inc.len += (size_t)got;
+		ol->total += (size_t)got;
+	}
+}
+
+/*
+ * Read the arrived messages of limited link ol, parking each whole one
+ * (its delivery advanced past, unsettled). Returns 0, -1 out of memory.
+ */
+static int
+drain_limited(struct onyx_link *ol)
+{
+	pn_delivery_t *d;
+
+	while (
+	    (d = pn_link_current(ol->l)) != NULL && pn_delivery_readable(d)) {
+		int r = gulp(ol, d);
+		struct parked *pk;
+		if (r <= 0)
+			return r;
+		if (ol->phead > 0 && ol->phead == ol->pn)
+			ol->phead = ol->pn = 0;
+		if (ol->pn == ol->pcap) {
+			size_t cap = ol->pcap ? ol->pcap * 2 : 16;
+			struct parked *p =
+			    reallocarray(ol->park, cap, sizeof(*p));
+			if (p == NULL)
+				return -1;
+			ol->park = p;
+			ol->pcap = cap;
+		}
+		pk = &ol->park[ol->pn++];
+		pk->d = d;
+		pk->b = ol->inc; /* the parked message owns the bytes */
+		pk->total = ol->total;
+		/* of a message over the limit only its start is of use */
+		if (pk->total > ol->max && pk->b.len > OVERSIZE_HEAD) {
+			char *p = realloc(pk->b.p, OVERSIZE_HEAD);
+			if (p != NULL) {
+				pk->b.p = p;
+				pk->b.len = pk->b.cap = OVERSIZE_HEAD;
+			}
+		}
+		memset(&ol->inc, 0, sizeof(ol->inc));
+		ol->cur = NULL;
+		pn_link_advance(ol->l);
+	}
+	return 0;
+}
+
 static void
 on_event(struct onyx_amqp *a, pn_event_t *e)
 {
@@ -314,8 +432,13 @@ on_event(struct onyx_amqp *a, pn_event_t *e)
 	case PN_DELIVERY:
 		d = pn_event_delivery(e);
 		l = pn_delivery_link(d);
-		if (!pn_link_is_sender(l))
+		if (!pn_link_is_sender(l)) {
+			/* drain a limited link's message as it comes */
+			struct onyx_link *ol = pn_link_get_context(l);
+			if (ol != NULL && ol->max > 0)
+				(void)drain_limited(ol);
 			break;
+		}
 		if (l == a->coord)
 			on_ctl(a, d);
 		else if (pn_delivery_updated(d))
@@ -420,6 +543,10 @@ pump(struct onyx_amqp *a, int timeout_ms, int fd, bool intr)
 		return a->status;
 	if (next > 0 && (t < 0 || next - now < t))
 		t = next - now < 0 ? 0 : (int)(next - now);
+	/* the flag is set by another thread, whose signal does not reach
+	 * this poll: look at it often */
+	if (a->intr != NULL && (t < 0 || t > INTR_SLICE_MS))
+		t = INTR_SLICE_MS;
 	p[0].fd = a->fd;
 	p[0].events = POLLIN;
 	if (pn_connection_driver_write_buffer(&a->drv).size > 0)
@@ -456,6 +583,125 @@ static int64_t
 deadline_of(int timeout_ms)
 {
 	return timeout_ms < 0 ? -1 : onyx_mono_ms() + timeout_ms;
+}
+
+/* Is the stop flag up? Notes when it was first seen up. */
+static bool
+stopping(struct onyx_amqp *a)
+{
+	if (a->intr == NULL || !*a->intr) {
+		a->stop_seen = 0;
+		return false;
+	}
+	if (a->stop_seen == 0)
+		a->stop_seen = onyx_mono_ms();
+	return true;
+}
+
+/* What a wait waits for. */
+typedef bool wait_done(struct onyx_amqp *a, const void *arg);
+
+/*
+ * The one way this file waits: service the connection until done(a, arg),
+ * the monotonic deadline (-1: none) or the stop flag. With intr the flag
+ * ends the wait at once; without, it cuts the wait to STOP_GRACE_MS after
+ * it was first seen (the answer to a commit is worth that much). Returns
+ * ONYX_OK when done, ONYX_ETIMEDOUT, ONYX_EINTR, or the connection's error.
+ */
+static int
+wait_for(struct onyx_amqp *a, wait_done *done, const void *arg,
+    int64_t deadline, bool intr)
+{
+	for (;;) {
+		int64_t d = deadline;
+		bool cut = false;
+		int rc;
+
+		if (a->dead)
+			return a->status;
+		if (done(a, arg))
+			return ONYX_OK;
+		if (stopping(a)) {
+			if (intr)
+				return ONYX_EINTR;
+			if (d < 0 || a->stop_seen + STOP_GRACE_MS < d) {
+				d = a->stop_seen + STOP_GRACE_MS;
+				cut = true;
+			}
+		}
+		if (d >= 0 && remaining(d) == 0)
+			return cut ? ONYX_EINTR : ONYX_ETIMEDOUT;
+		if ((rc = pump(a, remaining(d), -1, false)) < 0)
+			return rc;
+	}
+}
+
+static bool
+has_credit(struct onyx_amqp *a, const void *l)
+{
+	(void)a;
+	return pn_link_credit((pn_link_t *)l) > 0;
+}
+
+static bool
+all_settled(struct onyx_amqp *a, const void *arg)
+{
+	(void)arg;
+	return a->pending <= 0;
+}
+
+static bool
+ctl_answered(struct onyx_amqp *a, const void *t)
+{
+	(void)a;
+	return ((const struct txslot *)t)->ctl == NULL;
+}
+
+static bool
+link_answered(struct onyx_amqp *a, const void *l)
+{
+	(void)a;
+	return pn_link_state((pn_link_t *)l) &
+	    (PN_REMOTE_ACTIVE | PN_REMOTE_CLOSED);
+}
+
+static bool
+link_gone(struct onyx_amqp *a, const void *l)
+{
+	(void)a;
+	return pn_link_state((pn_link_t *)l) & PN_REMOTE_CLOSED;
+}
+
+static bool
+conn_gone(struct onyx_amqp *a, const void *arg)
+{
+	(void)arg;
+	return pn_connection_driver_finished(&a->drv) ||
+	    !(pn_connection_state(a->drv.connection) & PN_REMOTE_ACTIVE);
+}
+
+/* The wait for credit, from ONYX_CREDIT_TIMEOUT_MS (ms) or the default. */
+static int
+credit_timeout(int *ms, char *err, size_t errlen)
+{
+	const char *e = getenv("ONYX_CREDIT_TIMEOUT_MS");
+	char *end;
+	long v;
+
+	*ms = CREDIT_TIMEOUT_MS;
+	if (e == NULL || *e == '\0')
+		return ONYX_OK;
+	errno = 0;
+	v = strtol(e, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 86400000) {
+		snprintf(err, errlen,
+		    "ONYX_CREDIT_TIMEOUT_MS must be milliseconds from 1 to "
+		    "86400000, not '%s'",
+		    e);
+		return ONYX_ECONFIG;
+	}
+	*ms = (int)v;
+	return ONYX_OK;
 }
 
 static int
@@ -535,13 +781,18 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	int st;
 	const char *user, *pass;
 
+	int credit_ms;
+
 	*out = NULL;
 	if ((st = onyx_url_parse(c->broker, &u, err, errlen)) != ONYX_OK)
+		return st;
+	if ((st = credit_timeout(&credit_ms, err, errlen)) != ONYX_OK)
 		return st;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
+	a->credit_ms = credit_ms;
 	onyx_txn_init(&a->cur.txn);
 	onyx_txn_init(&a->prev.txn);
 	onyx_url_redact(c->broker, a->url, sizeof(a->url));
@@ -609,6 +860,25 @@ void
 onyx_amqp_set_interrupt(struct onyx_amqp *a, volatile sig_atomic_t *flag)
 {
 	a->intr = flag;
+	a->stop_seen = 0;
+}
+
+void
+onyx_amqp_set_credit_timeout(struct onyx_amqp *a, int timeout_ms)
+{
+	a->credit_ms = timeout_ms < 1 ? 1 : timeout_ms;
+}
+
+const char *
+onyx_amqp_starved(const struct onyx_amqp *a)
+{
+	return a->starved[0] != '\0' ? a->starved : NULL;
+}
+
+bool
+onyx_amqp_alive(const struct onyx_amqp *a)
+{
+	return a != NULL && !a->dead;
 }
 
 static void
@@ -623,6 +893,10 @@ link_free(struct onyx_link *ol)
 		}
 	free(ol->address);
 	onyx_buf_free(&ol->buf);
+	onyx_buf_free(&ol->inc);
+	for (; ol->phead < ol->pn; ol->phead++)
+		onyx_buf_free(&ol->park[ol->phead].b);
+	free(ol->park);
 	free(ol);
 }
 
@@ -637,14 +911,8 @@ onyx_amqp_close(struct onyx_amqp *a)
 		onyx_amqp_link_close(a->links);
 	if (!a->dead && a->drv.connection != NULL) {
 		pn_connection_close(a->drv.connection);
-		deadline = deadline_of(2000);
-		while (!a->dead && !pn_connection_driver_finished(&a->drv) &&
-		    remaining(deadline) > 0) {
-			if (!(pn_connection_state(a->drv.connection) &
-			        PN_REMOTE_ACTIVE))
-				break;
-			pump(a, remaining(deadline), -1, false);
-		}
+		deadline = deadline_of(stopping(a) ? 2 * STOP_CLOSE_MS : 2000);
+		wait_for(a, conn_gone, NULL, deadline, false);
 		/* write what is left, the close frame above all */
 		shovel(a);
 	}
@@ -662,20 +930,16 @@ attach(
     struct onyx_amqp *a, pn_link_t *l, struct onyx_link **out, const char *what)
 {
 	struct onyx_link *ol;
-	int64_t deadline = deadline_of(30000);
+	int st;
 
 	pn_link_open(l);
-	while (!a->dead &&
-	    !(pn_link_state(l) & (PN_REMOTE_ACTIVE | PN_REMOTE_CLOSED))) {
-		if (remaining(deadline) == 0) {
-			seterr(a, "the broker did not attach %s within 30 s",
-			    what);
-			return ONYX_ETIMEDOUT;
-		}
-		pump(a, remaining(deadline), -1, false);
-	}
-	if (a->dead)
-		return a->status;
+	st = wait_for(a, link_answered, l, deadline_of(30000), true);
+	if (st == ONYX_ETIMEDOUT)
+		seterr(a, "the broker did not attach %s within 30 s", what);
+	else if (st == ONYX_EINTR)
+		seterr(a, "stopped while attaching %s", what);
+	if (st != ONYX_OK)
+		return st;
 	/* A refused attach comes as an attach without terminus, then a detach. */
 	pump(a, 0, -1, false);
 	if (pn_link_state(l) & PN_REMOTE_CLOSED) {
@@ -725,7 +989,9 @@ onyx_amqp_sender(struct onyx_amqp *a, const char *address, bool anycast,
 static void
 top_up(struct onyx_link *ol)
 {
-	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l);
+	/* parked messages count as queued: they are not read yet */
+	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l) +
+	    (int)(ol->pn - ol->phead);
 
 	if (have <= ol->window / 2)
 		pn_link_flow(ol->l, ol->window - have);
@@ -762,6 +1028,7 @@ onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
 	(*out)->address = strdup(ra ? ra : "");
 	(*out)->receiver = true;
 	(*out)->window = window < 1 ? 1 : window;
+	pn_link_set_context(l, *out);
 	top_up(*out);
 	return ONYX_OK;
 }
@@ -779,12 +1046,26 @@ onyx_amqp_set_window(struct onyx_link *l, int window)
 }
 
 void
+onyx_amqp_set_max_message(struct onyx_link *l, size_t max)
+{
+	l->max = max;
+}
+
+void
 onyx_amqp_link_close(struct onyx_link *ol)
 {
 	struct onyx_amqp *a = ol->a;
 	pn_delivery_t *d;
 	int64_t deadline;
 
+	for (; ol->phead < ol->pn; ol->phead++) {
+		struct parked *pk = &ol->park[ol->phead];
+		if (!a->dead) {
+			pn_delivery_update(pk->d, PN_RELEASED);
+			pn_delivery_settle(pk->d);
+		}
+		onyx_buf_free(&pk->b);
+	}
 	if (!a->dead && ol->receiver) {
 		/* Hand back what arrived on credit and was never read. */
 		while ((d = pn_link_current(ol->l)) != NULL) {
@@ -795,11 +1076,10 @@ onyx_amqp_link_close(struct onyx_link *ol)
 	}
 	if (!a->dead) {
 		pn_link_close(ol->l);
-		deadline = deadline_of(2000);
-		while (!a->dead && !(pn_link_state(ol->l) & PN_REMOTE_CLOSED) &&
-		    remaining(deadline) > 0)
-			pump(a, remaining(deadline), -1, false);
+		deadline = deadline_of(stopping(a) ? STOP_CLOSE_MS : 2000);
+		wait_for(a, link_gone, ol->l, deadline, false);
 	}
+	pn_link_set_context(ol->l, NULL);
 	pn_link_free(ol->l);
 	link_free(ol);
 }
@@ -810,14 +1090,31 @@ onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
 	struct onyx_amqp *a = ol->a;
 	pn_delivery_t *d;
 	uint64_t tag;
+	int st;
 
-	while (!a->dead && pn_link_credit(ol->l) <= 0) {
-		int rc = pump(a, -1, -1, false);
-		if (rc < 0)
-			return rc;
-	}
 	if (a->dead)
 		return a->status;
+	if (pn_link_credit(ol->l) <= 0) {
+		st = wait_for(
+		    a, has_credit, ol->l, deadline_of(a->credit_ms), true);
+		if (st == ONYX_ETIMEDOUT) {
+			strlcpy(a->starved, ol->address ? ol->address : "",
+			    sizeof(a->starved));
+			seterr(a,
+			    "the broker gave no credit to send to '%s' within "
+			    "%d ms",
+			    a->starved, a->credit_ms);
+		} else if (st == ONYX_EINTR)
+			seterr(a,
+			    "stopped while waiting for credit to send to '%s'",
+			    ol->address ? ol->address : "");
+		if (st != ONYX_OK)
+			return st;
+	}
+	/* that address has credit again */
+	if (a->starved[0] != '\0' && ol->address != NULL &&
+	    strcmp(a->starved, ol->address) == 0)
+		a->starved[0] = '\0';
 	if (txn && a->cur.txn.state != ONYX_TXN_ACTIVE) {
 		seterr(a, "send inside a transaction that is %s",
 		    onyx_txn_state_name(a->cur.txn.state));
@@ -847,23 +1144,19 @@ onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
 int
 onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int st = wait_for(a, all_settled, NULL, deadline_of(timeout_ms), false);
 
-	while (!a->dead && a->pending > 0) {
-		int rc;
-		if (remaining(deadline) == 0) {
-			seterr(a,
-			    "the broker did not confirm %ld messages within "
-			    "%d ms",
-			    a->pending, timeout_ms);
-			return ONYX_ETIMEDOUT;
-		}
-		rc = pump(a, remaining(deadline), -1, false);
-		if (rc < 0)
-			return rc;
-	}
-	if (a->dead)
-		return a->status;
+	if (st == ONYX_ETIMEDOUT)
+		seterr(a,
+		    "the broker did not confirm %ld messages within %d ms",
+		    a->pending, timeout_ms);
+	else if (st == ONYX_EINTR)
+		seterr(a,
+		    "stopped while waiting for the broker to confirm %ld "
+		    "messages",
+		    a->pending);
+	if (st != ONYX_OK)
+		return st;
 	if (a->refused > 0) {
 		a->refused = 0;
 		return ONYX_EREJECTED;
@@ -897,6 +1190,35 @@ take(struct onyx_link *ol, pn_delivery_t *d, struct onyx_amqp_msg *m)
 	m->handle = d;
 	m->bytes = ol->buf.p;
 	m->size = ol->buf.len;
+	m->total = ol->buf.len;
+	return ONYX_OK;
+}
+
+/*
+ * Hand over the oldest whole message of limited link ol: ONYX_OK with *m
+ * set, 1 when none is whole yet, ONYX_ERR when out of memory.
+ */
+static int
+take_limited(struct onyx_link *ol, struct onyx_amqp_msg *m)
+{
+	struct parked *pk;
+
+	if (drain_limited(ol) != 0) {
+		seterr(ol->a, "reading a message: out of memory");
+		return ONYX_ERR;
+	}
+	if (ol->phead == ol->pn)
+		return 1;
+	pk = &ol->park[ol->phead++];
+	/* the bytes handed out last are done with: this message's replace
+	 * them, valid until the next recv */
+	onyx_buf_free(&ol->buf);
+	ol->buf = pk->b;
+	m->handle = pk->d;
+	m->bytes = ol->buf.p;
+	m->size = ol->buf.len;
+	m->total = pk->total;
+	top_up(ol);
 	return ONYX_OK;
 }
 
@@ -919,7 +1241,15 @@ onyx_amqp_recv_any(struct onyx_link **links, int n, int timeout_ms,
 			i = (a->rr + 1 + k) % n;
 			ol = links[i];
 			d = pn_link_current(ol->l);
-			if (d != NULL && pn_delivery_readable(d) &&
+			if (ol->max > 0) {
+				int r = take_limited(ol, m);
+				if (r <= 0) {
+					a->rr = i;
+					if (which != NULL)
+						*which = i;
+					return r;
+				}
+			} else if (d != NULL && pn_delivery_readable(d) &&
 			    !pn_delivery_partial(d)) {
 				a->rr = i;
 				if (which != NULL)
@@ -990,19 +1320,44 @@ onyx_amqp_release(struct onyx_amqp *a, struct onyx_amqp_msg *m)
 	pn_delivery_settle(m->handle);
 }
 
+/*
+ * A transaction control wait failed with st (a timeout, or the stop flag):
+ * drop the connection, so the broker rolls back what it can and nothing
+ * half-declared or half-discharged stays on it; the outcome is unknown.
+ */
 static int
-ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
+ctl_abandon(struct onyx_amqp *a, int st, const char *what, int timeout_ms)
+{
+	if (a->dead)
+		return a->status;
+	if (st == ONYX_EINTR)
+		die(a, ONYX_EINTR,
+		    "stopped while waiting for the broker's transaction "
+		    "coordinator (%s): the connection is dropped",
+		    what);
+	else
+		die(a, ONYX_ETIMEDOUT,
+		    "the broker's transaction coordinator did not answer "
+		    "(%s) within %d ms",
+		    what, timeout_ms);
+	pn_connection_driver_close(&a->drv);
+	shovel(a);
+	return st;
+}
+
+static int
+ctl_send(struct onyx_amqp *a, uint64_t what, bool fail, int timeout_ms)
 {
 	pn_message_t *msg;
 	pn_data_t *body;
 	pn_rwbytes_t rw = {0, NULL};
 	ssize_t n;
 	uint64_t tag;
+	int st;
 
 	if (a->coord == NULL) {
 		pn_link_t *l = pn_sender(a->ssn, "txn-ctrl");
 		struct onyx_link *ol;
-		int st;
 		pn_terminus_set_type(pn_link_target(l), PN_COORDINATOR);
 		put_symbol_cap(pn_link_target(l), "amqp:local-transactions");
 		pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
@@ -1011,13 +1366,15 @@ ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
 			return st;
 		a->coord = l;
 	}
-	while (!a->dead && pn_link_credit(a->coord) <= 0) {
-		int rc = pump(a, -1, -1, false);
-		if (rc < 0)
-			return rc;
-	}
-	if (a->dead)
-		return a->status;
+	/* a declare may be cut short by the stop flag, a discharge after a
+	 * grace */
+	st = wait_for(a, has_credit, a->coord, deadline_of(timeout_ms),
+	    what == TXN_DECLARE);
+	if (st != ONYX_OK)
+		return ctl_abandon(a, st,
+		    what == TXN_DECLARE ? "credit for a declare"
+		                        : "credit for a discharge",
+		    timeout_ms);
 	msg = pn_message();
 	body = pn_message_body(msg);
 	pn_data_put_described(body);
@@ -1050,28 +1407,20 @@ ctl_send(struct onyx_amqp *a, uint64_t what, bool fail)
 static int
 ctl_wait(struct onyx_amqp *a, struct txslot *t, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	bool declare = t->txn.state == ONYX_TXN_DECLARING;
+	int st;
 
-	while (!a->dead && t->ctl != NULL) {
-		if (remaining(deadline) == 0) {
-			/*
-			 * A discharge that never answers (ARTEMIS-5694): drop the
-			 * connection so the broker rolls back what it can, and
-			 * report the outcome as unknown.
-			 */
-			die(a, ONYX_ETIMEDOUT,
-			    "the broker did not answer a "
-			    "transaction %s within %d ms",
-			    t->txn.state == ONYX_TXN_DECLARING ? "declare"
-			                                       : "discharge",
-			    timeout_ms);
-			pn_connection_driver_close(&a->drv);
-			shovel(a);
-			return ONYX_ETIMEDOUT;
-		}
-		pump(a, remaining(deadline), -1, false);
-	}
-	return a->dead ? a->status : ONYX_OK;
+	/*
+	 * A discharge that never answers (ARTEMIS-5694), or a stop while
+	 * waiting: drop the connection so the broker rolls back what it can,
+	 * and report the outcome as unknown. A declare stops at once, a
+	 * discharge gets STOP_GRACE_MS.
+	 */
+	st = wait_for(a, ctl_answered, t, deadline_of(timeout_ms), declare);
+	if (st == ONYX_ETIMEDOUT || st == ONYX_EINTR)
+		return ctl_abandon(
+		    a, st, declare ? "a declare" : "a discharge", timeout_ms);
+	return st;
 }
 
 int
@@ -1089,8 +1438,13 @@ onyx_amqp_txn_declare(struct onyx_amqp *a, int timeout_ms)
 	a->cur.nacc = 0;
 	a->cur.err[0] = '\0';
 	a->refused = 0;
-	if ((st = ctl_send(a, TXN_DECLARE, false)) != ONYX_OK)
+	if ((st = ctl_send(a, TXN_DECLARE, false, timeout_ms)) != ONYX_OK) {
+		/* nothing was sent (the coordinator would not attach): no
+		 * transaction */
+		if (!a->dead)
+			onyx_txn_init(&a->cur.txn);
 		return st;
+	}
 	if ((st = ctl_wait(a, &a->cur, timeout_ms)) != ONYX_OK)
 		return st;
 	if (a->cur.txn.state != ONYX_TXN_ACTIVE) {
@@ -1176,7 +1530,7 @@ rollback_now(struct onyx_amqp *a, int timeout_ms)
 		    onyx_txn_state_name(a->cur.txn.state));
 		return ONYX_ERR;
 	}
-	if ((st = ctl_send(a, TXN_DISCHARGE, true)) != ONYX_OK)
+	if ((st = ctl_send(a, TXN_DISCHARGE, true, timeout_ms)) != ONYX_OK)
 		return st;
 	st = ctl_wait(a, &a->cur, timeout_ms);
 	return outcome(a, &a->cur, true, st);
@@ -1213,7 +1567,7 @@ onyx_amqp_txn_commit_begin(struct onyx_amqp *a, int timeout_ms)
 		    onyx_txn_state_name(a->cur.txn.state));
 		return ONYX_ERR;
 	}
-	if ((st = ctl_send(a, TXN_DISCHARGE, false)) != ONYX_OK)
+	if ((st = ctl_send(a, TXN_DISCHARGE, false, timeout_ms)) != ONYX_OK)
 		return st;
 	swap_slots(a);
 	a->prev_busy = true;

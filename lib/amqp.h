@@ -17,6 +17,10 @@ struct onyx_amqp_msg {
 	void *handle;      /* the delivery */
 	const char *bytes; /* the encoded message; valid until the next recv */
 	size_t size;
+	/* the whole message's size: more than size when it is longer than
+	 * the link's limit (onyx_amqp_set_max_message), and bytes then holds
+	 * only its first size bytes, the rest read and dropped */
+	size_t total;
 };
 
 /*
@@ -41,10 +45,33 @@ void onyx_amqp_close(struct onyx_amqp *a);
 const char *onyx_amqp_error(const struct onyx_amqp *a);
 
 /*
- * onyx_amqp_set_interrupt: waits that may be interrupted (recv, wait)
- * return ONYX_EINTR once *flag is non-zero. Commits are never interrupted.
+ * onyx_amqp_set_interrupt: once *flag is non-zero, every wait on a ends
+ * within about 100 ms even when another thread set the flag: recv, wait,
+ * a send waiting for credit, an attach and a declare return ONYX_EINTR at
+ * once; a wait for outcomes or for a discharge's answer gets 1 s more,
+ * then returns ONYX_EINTR (a commit whose answer did not come is then in
+ * doubt: the connection is dropped and onyx_amqp_alive says so); closes
+ * wait 100 ms per link, 200 ms for the connection. A flag back at zero
+ * restores the normal waits.
  */
 void onyx_amqp_set_interrupt(struct onyx_amqp *a, volatile sig_atomic_t *flag);
+
+/*
+ * onyx_amqp_set_credit_timeout: how long onyx_amqp_send waits for a
+ * sender's credit (>= 1 ms). The default is ONYX_CREDIT_TIMEOUT_MS from the
+ * environment at connect time, else 30000.
+ */
+void onyx_amqp_set_credit_timeout(struct onyx_amqp *a, int timeout_ms);
+
+/*
+ * onyx_amqp_starved: the address whose send last got no credit in time
+ * (onyx_amqp_send returned ONYX_ETIMEDOUT), until a send to it gets credit;
+ * NULL when there is none. The string belongs to a.
+ */
+const char *onyx_amqp_starved(const struct onyx_amqp *a);
+
+/* onyx_amqp_alive: whether a is usable (not NULL, the connection not dropped). */
+bool onyx_amqp_alive(const struct onyx_amqp *a);
 
 /*
  * onyx_amqp_sender: attach a sender to address; with anycast, the link asks
@@ -71,6 +98,17 @@ const char *onyx_amqp_link_address(const struct onyx_link *l);
 void onyx_amqp_set_window(struct onyx_link *l, int window);
 
 /*
+ * onyx_amqp_set_max_message: receiver l keeps at most max bytes of a
+ * message (0: no limit, the default): a longer one is read as it arrives
+ * and all but its first bytes (32 KiB at most) dropped, so it never sits
+ * whole in memory; onyx_amqp_recv hands it over with total > size, to
+ * accept (a dead letter) or release like any other. Messages that arrive
+ * while the caller is busy elsewhere are read the same way, so what l
+ * holds is at most its window of messages of max bytes each.
+ */
+void onyx_amqp_set_max_message(struct onyx_link *l, size_t max);
+
+/*
  * onyx_amqp_link_close: release the received messages of l not yet accepted
  * (they go back to the queue undelivered), detach and free l.
  */
@@ -78,9 +116,13 @@ void onyx_amqp_link_close(struct onyx_link *l);
 
 /*
  * onyx_amqp_send: transfer one encoded message on sender l; with txn, inside
- * the active transaction (which must exist). Waits for credit. Returns
- * ONYX_OK once the transfer is queued: its outcome arrives later, see
- * onyx_amqp_settle_sends. Errors: the connection's status.
+ * the active transaction (which must exist). Waits for credit, at most the
+ * credit timeout (onyx_amqp_set_credit_timeout). Returns ONYX_OK once the
+ * transfer is queued: its outcome arrives later, see
+ * onyx_amqp_settle_sends. Errors: ONYX_ETIMEDOUT when no credit came (the
+ * message names the address, onyx_amqp_starved gives it; the connection
+ * stays usable, nothing was sent), ONYX_EINTR on the stop flag, or the
+ * connection's status.
  */
 int
 onyx_amqp_send(struct onyx_link *l, const void *bytes, size_t size, bool txn);
@@ -88,8 +130,8 @@ onyx_amqp_send(struct onyx_link *l, const void *bytes, size_t size, bool txn);
 /*
  * onyx_amqp_settle_sends: wait until every transfer sent so far has its
  * outcome. Returns ONYX_OK when all were accepted, ONYX_EREJECTED when any
- * was refused (the reason in onyx_amqp_error), ONYX_ETIMEDOUT, or the
- * connection's error.
+ * was refused (the reason in onyx_amqp_error), ONYX_ETIMEDOUT, ONYX_EINTR
+ * (the stop flag, after its grace), or the connection's error.
  */
 int onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms);
 

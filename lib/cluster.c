@@ -1,4 +1,5 @@
 /* lib/cluster.c: paths and JSON records of the cluster's ZooKeeper tree; task specs from plans. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <sys/time.h>
 
 #include "cluster.h"
+#include "names.h"
 #include "status.h"
 
 char *
@@ -110,27 +112,6 @@ onyx_cluster_now(void)
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-char *
-onyx_queue_seal(char *buf, size_t len, const char *job, const char *task)
-{
-	snprintf(buf, len, "onyx.%s.%s.seal", job, task);
-	return buf;
-}
-
-char *
-onyx_queue_done(char *buf, size_t len, const char *job, const char *task)
-{
-	snprintf(buf, len, "onyx.%s.%s.done", job, task);
-	return buf;
-}
-
-char *
-onyx_queue_dlq(char *buf, size_t len, const char *job, const char *task)
-{
-	snprintf(buf, len, "onyx.%s.%s.dlq", job, task);
-	return buf;
-}
-
 json_t *
 onyx_plan_task(const json_t *plan, const char *task)
 {
@@ -146,20 +127,32 @@ onyx_plan_task(const json_t *plan, const char *task)
 	return NULL;
 }
 
+/*
+ * The strings of array arr in *out, a NULL-terminated array allocated to
+ * size (the strings borrowed). Their number, or -1 when arr is not an
+ * array of strings (*out NULL), or -2 when out of memory.
+ */
 static int
-strings(json_t *arr, const char **out, int max)
+strings(json_t *arr, const char ***out)
 {
-	size_t i;
+	size_t i, n = json_array_size(arr);
 	json_t *v;
-	int n = 0;
 
+	*out = NULL;
+	if (!json_is_array(arr) || n > INT_MAX - 1)
+		return -1;
+	if ((*out = calloc(n + 1, sizeof(**out))) == NULL)
+		return -2;
 	json_array_foreach(arr, i, v)
 	{
-		if (!json_is_string(v) || n == max)
+		if (!json_is_string(v)) {
+			free(*out);
+			*out = NULL;
 			return -1;
-		out[n++] = json_string_value(v);
+		}
+		(*out)[i] = json_string_value(v);
 	}
-	return n;
+	return (int)n;
 }
 
 static int
@@ -260,23 +253,40 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	}
 	cat = json_object_get(t, "catalog");
 	d->spec.name = json_string_value(json_object_get(t, "name"));
-	d->spec.ningress =
-	    strings(json_object_get(t, "ingress"), d->ingress, 64);
-	d->spec.negress = strings(json_object_get(t, "egress"), d->egress, 64);
+	d->spec.ningress = strings(json_object_get(t, "ingress"), &d->ingress);
+	d->spec.negress = strings(json_object_get(t, "egress"), &d->egress);
 	if (d->spec.ningress < 1 || d->spec.negress < 1 ||
 	    !json_is_object(cat)) {
 		snprintf(err, errlen,
 		    "task '%s' of the plan has no queues or "
 		    "catalog",
 		    task);
+		onyx_task_def_free(d);
 		return ONYX_EDATA;
+	}
+	if ((d->groups = calloc(d->spec.negress, sizeof(*d->groups))) == NULL ||
+	    (d->egroup = calloc(d->spec.negress, sizeof(*d->egroup))) == NULL ||
+	    (d->group_fn = calloc(d->spec.negress, sizeof(*d->group_fn))) ==
+	        NULL ||
+	    (d->gparams = calloc(d->spec.negress, sizeof(*d->gparams))) ==
+	        NULL ||
+	    (d->gargv = calloc(d->spec.negress, sizeof(*d->gargv))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		onyx_task_def_free(d);
+		return ONYX_ERR;
 	}
 	d->spec.ingress = d->ingress;
 	d->spec.egress = d->egress;
 	d->spec.seal_queue =
-	    onyx_queue_seal(d->seal, sizeof(d->seal), job, task);
+	    onyx_names_seal(d->seal, sizeof(d->seal), job, task);
 	d->spec.done_queue =
-	    onyx_queue_done(d->done, sizeof(d->done), job, task);
+	    onyx_names_done(d->done, sizeof(d->done), job, task);
+	if (d->spec.seal_queue == NULL || d->spec.done_queue == NULL ||
+	    onyx_names_dlq(d->dlq, sizeof(d->dlq), job, task) == NULL) {
+		snprintf(err, errlen,
+		    "task '%s' of job '%s': no queue names for it", task, job);
+		return ONYX_EDATA;
+	}
 	d->spec.batch_size = int_or(cat, "onyx/batch-size", 1000);
 	d->spec.batch_timeout_ms = int_or(cat, "onyx/batch-timeout", 1000);
 	d->spec.txn_timeout_ms = 60000;
@@ -287,26 +297,26 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	d->spec.params = d->params;
 	d->fn = json_string_value(json_object_get(cat, "onyx/fn"));
 	if (json_object_get(cat, "onyx/exec") != NULL) {
-		int n = strings(
-		    json_object_get(cat, "onyx/exec"), d->exec_argv, 64);
+		int n =
+		    strings(json_object_get(cat, "onyx/exec"), &d->exec_argv);
 		if (n < 1) {
 			snprintf(err, errlen,
-			    "task '%s': onyx/exec must be 1 to 64 strings",
+			    "task '%s': onyx/exec must be a non-empty array of "
+			    "strings",
 			    task);
-			free(d->params);
-			d->params = NULL;
-			return ONYX_EDATA;
+			onyx_task_def_free(d);
+			return n == -2 ? ONYX_ERR : ONYX_EDATA;
 		}
-		d->exec_argv[n] = NULL;
 		d->spec.exec_argv = d->exec_argv;
 	}
-	d->spec.dlq_queue = onyx_queue_dlq(d->dlq, sizeof(d->dlq), job, task);
+	d->spec.dlq_queue = d->dlq;
 	d->spec.max_retries = int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
 	if (egress_groups(plan, d, err, errlen) != ONYX_OK) {
 		onyx_task_def_free(d);
 		return ONYX_EDATA;
 	}
 	d->type = json_string_value(json_object_get(t, "type"));
+	d->spec.user_ingress = d->type != NULL && strcmp(d->type, "input") == 0;
 	cons = json_string_value(json_object_get(cat, "onyx/consumption"));
 	d->sequential = cons != NULL && strcmp(cons, "sequential") == 0;
 	d->plan = json_incref(plan);
@@ -317,10 +327,20 @@ void
 onyx_task_def_free(struct onyx_task_def *d)
 {
 	free(d->params);
-	for (int i = 0; i < 64; i++) {
-		free(d->gparams[i]);
-		free(d->gargv[i]);
+	for (int i = 0; i < d->spec.negress; i++) {
+		if (d->gparams != NULL)
+			free(d->gparams[i]);
+		if (d->gargv != NULL)
+			free(d->gargv[i]);
 	}
+	free(d->ingress);
+	free(d->egress);
+	free(d->exec_argv);
+	free(d->groups);
+	free(d->egroup);
+	free(d->group_fn);
+	free(d->gparams);
+	free(d->gargv);
 	json_decref(d->plan);
 	memset(d, 0, sizeof(*d));
 }

@@ -73,14 +73,6 @@ int onyx_cluster_create(struct onyx_zk *z, const char *path, const json_t *v,
 /* onyx_cluster_now: wall-clock milliseconds, for the "at" fields. */
 long long onyx_cluster_now(void);
 
-/*
- * onyx_queue_seal / onyx_queue_done / onyx_queue_dlq: the internal queues
- * of a task, and its dead-letter queue.
- */
-char *onyx_queue_seal(char *buf, size_t len, const char *job, const char *task);
-char *onyx_queue_done(char *buf, size_t len, const char *job, const char *task);
-char *onyx_queue_dlq(char *buf, size_t len, const char *job, const char *task);
-
 #define ONYX_MAX_RETRIES 3 /* onyx/max-retries when absent */
 
 /* onyx_plan_task: the task object named task in plan, or NULL. */
@@ -91,25 +83,27 @@ json_t *onyx_plan_task(const json_t *plan, const char *task);
  */
 struct onyx_task_def {
 	struct onyx_task_spec spec;
-	const char *ingress[64], *egress[64];
+	/* every array is allocated to the plan's size: no fixed limit */
+	const char **ingress, **egress; /* spec.ningress, spec.negress */
 	char seal[512], done[512];
 	char *params;   /* malloc'd JSON text */
 	const char *fn; /* catalog onyx/fn (borrowed from the plan) */
-	/* catalog onyx/exec, NULL-terminated (borrowed from the plan); when
-	 * present spec.exec_argv points here */
-	const char *exec_argv[65];
+	/* catalog onyx/exec, NULL-terminated (the strings borrowed from the
+	 * plan); when present spec.exec_argv points here */
+	const char **exec_argv;
 	const char *type; /* input, function, output */
 	bool sequential;
 	char dlq[512];
-	/* the grouping of each egress queue's reader (spec.egress_group) */
-	struct onyx_group groups[64];
-	const struct onyx_group *egroup[64];
+	/* the grouping of each egress queue's reader (spec.egress_group);
+	 * these arrays have spec.negress entries */
+	struct onyx_group *groups;
+	const struct onyx_group **egroup;
 	/* a grouping by C function: its "lib.so:symbol", for the caller to
 	 * resolve into groups[i].fn */
-	const char *group_fn[64];
-	char *gparams[64];      /* malloc'd */
-	const char **gargv[64]; /* malloc'd, NULL-terminated */
-	json_t *plan;           /* a reference, kept while the def lives */
+	const char **group_fn;
+	char **gparams;      /* each malloc'd */
+	const char ***gargv; /* each malloc'd, NULL-terminated */
+	json_t *plan;        /* a reference, kept while the def lives */
 };
 
 /*

@@ -16,6 +16,37 @@ onyx_conf_defaults(struct onyx_conf *c)
 	strlcpy(c->zk, ONYX_DEFAULT_ZK, sizeof(c->zk));
 	strlcpy(c->cluster, ONYX_DEFAULT_CLUSTER, sizeof(c->cluster));
 	strlcpy(c->broker, ONYX_DEFAULT_BROKER, sizeof(c->broker));
+	c->max_segment = ONYX_DEFAULT_MAX_SEGMENT;
+}
+
+int
+onyx_conf_size(const char *s, size_t min, size_t max, size_t *out)
+{
+	unsigned long long v = 0, mul = 1;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long long)(*p - '0');
+		if (v > (1ULL << 40))
+			return -1;
+	}
+	switch (*p) {
+	case '\0': break;
+	case 'k':
+	case 'K': mul = 1ULL << 10; break;
+	case 'M': mul = 1ULL << 20; break;
+	case 'G': mul = 1ULL << 30; break;
+	default: return -1;
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return -1;
+	v *= mul;
+	if (v < min || v > max)
+		return -1;
+	*out = (size_t)v;
+	return 0;
 }
 
 static int
@@ -123,6 +154,17 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 	if (strcmp(key, "password-file") == 0)
 		return onyx_conf_read_secret(
 		    value, c->password, sizeof(c->password), err, errlen);
+	if (strcmp(key, "max-segment") == 0) {
+		if (onyx_conf_size(value, ONYX_MIN_MAX_SEGMENT,
+		        ONYX_MAX_MAX_SEGMENT, &c->max_segment) != 0) {
+			snprintf(err, errlen,
+			    "maximum segment size '%s' is not a size from 1k "
+			    "to 1G (bytes, or with a k, M or G suffix)",
+			    value);
+			return ONYX_ECONFIG;
+		}
+		return ONYX_OK;
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return ONYX_ERR;
 }
@@ -139,6 +181,7 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 	    {"ONYX_BROKER_USER", "user"},
 	    {"ONYX_BROKER_PASSWORD", "password"},
 	    {"ONYX_BROKER_PASSWORD_FILE", "password-file"},
+	    {"ONYX_MAX_SEGMENT", "max-segment"},
 	};
 	size_t i;
 	char sub[384];

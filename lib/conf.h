@@ -15,6 +15,9 @@ struct onyx_conf {
 	 * (the broker's client id); empty: onyx-<pid>-<ms>. onyx-peer sets
 	 * the virtual peer's id, so the coordinator can fence it. */
 	char container[320];
+	/* the longest segment (its JSON text, in bytes) a program sends,
+	 * receives or takes from a function: ONYX_MAX_SEGMENT, --max-segment */
+	size_t max_segment;
 };
 
 struct onyx_url {
@@ -27,21 +30,29 @@ struct onyx_url {
 #define ONYX_DEFAULT_ZK "127.0.0.1:2181"
 #define ONYX_DEFAULT_CLUSTER "default"
 #define ONYX_DEFAULT_BROKER "amqp://127.0.0.1:5672"
+/* 1 MiB: far above a JSON record, small enough that a peer's memory stays
+ * bounded (a batch holds at most batch-size of them). Artemis stores a
+ * message of 100 KiB and more (amqpMinLargeMessageSize) as a large message,
+ * which works, only slower: the default deliberately allows them. */
+#define ONYX_DEFAULT_MAX_SEGMENT ((size_t)1 << 20)
+#define ONYX_MIN_MAX_SEGMENT ((size_t)1 << 10) /* 1 KiB */
+#define ONYX_MAX_MAX_SEGMENT ((size_t)1 << 30) /* 1 GiB */
 
 /* onyx_conf_defaults: fill c with the built-in defaults. */
 void onyx_conf_defaults(struct onyx_conf *c);
 
 /*
  * onyx_conf_from_env: override c with ONYX_ZK, ONYX_CLUSTER, ONYX_BROKER,
- * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD and ONYX_BROKER_PASSWORD_FILE (the
- * file wins over the variable). Returns ONYX_OK, or ONYX_ECONFIG with err
+ * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD, ONYX_BROKER_PASSWORD_FILE (the
+ * file wins over the variable) and ONYX_MAX_SEGMENT. Returns ONYX_OK, or ONYX_ECONFIG with err
  * naming the variable or file.
  */
 int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
 
 /*
  * onyx_conf_set: override one setting from a flag. key is one of "zk",
- * "cluster", "broker", "user", "password-file". Returns ONYX_OK or
+ * "cluster", "broker", "user", "password-file", "max-segment" (bytes, with
+ * an optional k, M or G suffix: 1024, 1024^2, 1024^3). Returns ONYX_OK or
  * ONYX_ECONFIG (bad value or unreadable file) with err filled.
  */
 int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
@@ -60,6 +71,13 @@ int onyx_conf_read_secret(
  */
 int
 onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen);
+
+/*
+ * onyx_conf_size: s as a size in bytes, a whole number with an optional
+ * suffix k/K (KiB), M (MiB) or G (GiB), in [min, max]. Returns 0 with *out
+ * set, or -1 when s is not such a size or out of range.
+ */
+int onyx_conf_size(const char *s, size_t min, size_t max, size_t *out);
 
 /* onyx_url_redact: copy url to buf with any password replaced by "***". */
 void onyx_url_redact(const char *url, char *buf, size_t len);

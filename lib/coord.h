@@ -71,12 +71,12 @@ int onyx_coord_elect(struct onyx_coord *c, volatile sig_atomic_t *stop,
  * counts as the task's peer.
  *
  * Cleanup: once a job is completed or killed and no peer holds an offer of
- * it, ops.clean deletes its internal queues, every task's record says its
- * last status, holders/ and done/ go, and the status record gets
- * "cleaned". Then (and at once for a failed job, whose queues stay) the job
- * is retired: history/h-<seq> (data: the job id) is created and live/<job>
- * deleted; beyond opts.history retired jobs the oldest one's whole
- * jobs/<job> subtree and history node are deleted.
+ * it, ops.clean deletes its own queues (onyx_jobs_own_queues), every
+ * task's record says its last status, holders/ and done/ go, and the
+ * status record gets "cleaned". Then (and at once for a failed job, whose
+ * queues stay) the job is retired: history/h-<seq> (data: the job id) is
+ * created and live/<job> deleted; beyond opts.history retired jobs the
+ * oldest one's whole jobs/<job> subtree and history node are deleted.
  */
 int onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen);
 

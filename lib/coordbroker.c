@@ -9,6 +9,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "mgmt.h"
+#include "names.h"
 #include "status.h"
 
 struct onyx_coordbroker {
@@ -115,7 +116,6 @@ onyx_coordbroker_clean(void *ctx, const char *job, const json_t *plan,
 {
 	struct onyx_coordbroker *b = ctx;
 	struct onyx_mgmt *m;
-	char prefix[300];
 	json_t *queues, *q;
 	size_t i;
 	int st = ONYX_OK;
@@ -125,21 +125,20 @@ onyx_coordbroker_clean(void *ctx, const char *job, const json_t *plan,
 		snprintf(err, errlen, "the broker is unreachable");
 		return ONYX_EUNAVAIL;
 	}
-	snprintf(prefix, sizeof(prefix), "onyx.%s.", job);
-	if ((queues = onyx_jobs_queues(plan)) == NULL) {
+	/* exactly its own queues, named from its plan (lib/names) */
+	if ((queues = onyx_jobs_own_queues(plan)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
 	json_array_foreach(queues, i, q)
 	{
 		const char *name = json_string_value(q);
-		size_t nl = name ? strlen(name) : 0;
 		long long msgs = 0, consumers;
 
-		if (name == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
+		if (name == NULL)
 			continue;
 		/* a dead-letter queue holding dead letters is the user's */
-		if (nl > 4 && strcmp(name + nl - 4, ".dlq") == 0 &&
+		if (onyx_names_kind(name) == ONYX_NAMES_DLQ &&
 		    onyx_mgmt_queue_stat(
 		        m, name, &msgs, &consumers, err, errlen) == ONYX_OK &&
 		    msgs > 0) {

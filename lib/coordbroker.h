@@ -29,10 +29,10 @@ onyx_coordbroker_fence(void *ctx, const char *peer, char *err, size_t errlen);
 
 /*
  * onyx_coordbroker_clean: delete the internal queues of the ended job of
- * plan: every queue of onyx_jobs_queues(plan) that starts "onyx.<job>.",
- * except a dead-letter queue that holds dead letters (it is the user's; a
- * line is logged). *deleted counts the queues deleted. Returns ONYX_OK when
- * all are gone, else the error (retry on a later pass) with err filled.
+ * plan: exactly its own queues (onyx_jobs_own_queues), except a
+ * dead-letter queue that holds dead letters (it is the user's; a line is
+ * logged). *deleted counts the queues deleted. Returns ONYX_OK when all
+ * are gone, else the error (retry on a later pass) with err filled.
  */
 int onyx_coordbroker_clean(void *ctx, const char *job, const json_t *plan,
     int *deleted, char *err, size_t errlen);

@@ -30,6 +30,7 @@ struct onyx_exec {
 	struct onyx_buf r; /* stdout read, answers from rpos */
 	size_t rpos;
 	struct onyx_buf e; /* stderr read, not yet a whole line */
+	size_t max;        /* the longest answer line; 0: no limit */
 	char *task;
 	int ended;  /* stdout closed or a write failed */
 	int status; /* exit status, 128 + signal, or -1 while unknown */
@@ -65,16 +66,24 @@ log_err(struct onyx_exec *x, int flush)
 	x->e.len -= start;
 }
 
-/* Read what fd has now into b. 1 at end of file, 0 otherwise, -1 on error. */
+/*
+ * Read what fd has now into b, while b holds less than limit bytes (0: no
+ * limit). 1 at end of file, 0 otherwise, -1 on error.
+ */
 static int
-drain(int fd, struct onyx_buf *b)
+drain(int fd, struct onyx_buf *b, size_t limit)
 {
 	for (;;) {
 		ssize_t n;
 
+		if (limit > 0 && b->len >= limit)
+			return 0;
 		if (onyx_buf_reserve(b, 65536) != 0)
 			return -1;
-		n = read(fd, b->p + b->len, b->cap - b->len);
+		n = read(fd, b->p + b->len,
+		    limit > 0 && limit - b->len < b->cap - b->len
+		        ? limit - b->len
+		        : b->cap - b->len);
 		if (n > 0) {
 			b->len += (size_t)n;
 			continue;
@@ -87,6 +96,38 @@ drain(int fd, struct onyx_buf *b)
 	}
 }
 
+/* How far stdout is read: the answers unread and one line of max bytes. */
+static size_t
+read_limit(const struct onyx_exec *x)
+{
+	return x->max > 0 ? x->rpos + x->max + 2 : 0;
+}
+
+/* The unread answers end in a line longer than max, without its newline. */
+static bool
+too_long(const struct onyx_exec *x)
+{
+	const char *s, *nl;
+	size_t left;
+
+	if (x->max == 0 || x->rpos >= x->r.len)
+		return false;
+	s = x->r.p + x->rpos;
+	left = x->r.len - x->rpos;
+	/* the last newline: only the line after it can be too long */
+	nl = memrchr(s, '\n', left);
+	if (nl != NULL) {
+		left -= (size_t)(nl + 1 - s);
+	}
+	return left > x->max + 1;
+}
+
+void
+onyx_exec_set_max_answer(struct onyx_exec *x, size_t max)
+{
+	x->max = max;
+}
+
 static void
 read_stderr(struct onyx_exec *x)
 {
@@ -94,7 +135,7 @@ read_stderr(struct onyx_exec *x)
 
 	if (x->errfd < 0)
 		return;
-	rc = drain(x->errfd, &x->e);
+	rc = drain(x->errfd, &x->e, 0);
 	log_err(x, rc != 0);
 	if (rc != 0)
 		close_fd(&x->errfd);
@@ -387,11 +428,20 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 				x->r.len -= x->rpos;
 				x->rpos = 0;
 			}
-			rc = drain(x->out, &x->r);
+			rc = drain(x->out, &x->r, read_limit(x));
 			if (rc < 0) {
 				snprintf(err, errlen, "reading: %s",
 				    strerror(errno));
 				return ONYX_ERR;
+			}
+			if (too_long(x)) {
+				snprintf(err, errlen,
+				    "the program answered a line longer than "
+				    "the "
+				    "maximum segment size, %zu bytes "
+				    "(ONYX_MAX_SEGMENT, --max-segment)",
+				    x->max);
+				return ONYX_EDATA;
 			}
 			if (rc == 1) {
 				/* answers already read still count */
@@ -412,8 +462,8 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 void
 onyx_exec_drain(struct onyx_exec *x)
 {
-	if (x->out >= 0)
-		(void)drain(x->out, &x->r);
+	if (x->out >= 0 && !too_long(x))
+		(void)drain(x->out, &x->r, read_limit(x));
 	read_stderr(x);
 }
 

@@ -22,6 +22,13 @@ onyx_exec_start(const char *const *argv, const char *params, const char *task,
     const char *peer, struct onyx_exec **out, char *err, size_t errlen);
 
 /*
+ * onyx_exec_set_max_answer: an answer line longer than max bytes (0: no
+ * limit, the default) ends the attempt: onyx_exec_pump returns ONYX_EDATA
+ * saying so, and no more than about max bytes of it are ever held.
+ */
+void onyx_exec_set_max_answer(struct onyx_exec *x, size_t max);
+
+/*
  * onyx_exec_write: queue one input line (newlines in it become spaces) and
  * write what the pipe takes now, without blocking. ONYX_OK, or ONYX_EDATA
  * when the program has ended, ONYX_ERR when out of memory, err filled.

@@ -9,6 +9,7 @@
 #include <sha2.h>
 
 #include "clock.h"
+#include "conf.h"
 #include "buf.h"
 #include "exec.h"
 #include "fn.h"
@@ -19,13 +20,16 @@
 #include "status.h"
 #include "wire.h"
 
-#define MAX_QUEUES 64
 #define CHECK_EVERY_MS 1000   /* idle peers look at SEAL and DONE */
 #define HOLD_MS 300           /* how long a sentinel waits for count 1 */
 #define EXEC_TIMEOUT_MS 10000 /* a program's answers to a batch */
 #define BROKEN_AFTER 10   /* program failures in a row that mean it is broken */
 #define GROUP_SHORT 128   /* a longer group value travels as its SHA-256 */
 #define LOG_DEAD_FIRST 20 /* dead letters logged one by one, then 1 in 1000 */
+/* an idle peer looks this often whether its ingress holds messages nobody
+ * is given, and says so once they have waited UNDELIVERED_MS */
+#define UNDELIVERED_EVERY_MS 10000
+#define UNDELIVERED_MS 30000
 
 /* One message of a program's batch, kept until the batch commits. */
 struct slot {
@@ -41,8 +45,8 @@ struct hop {
 	struct onyx_amqp *a;
 	const struct onyx_task_spec *t;
 	struct onyx_mgmt *m;
-	struct onyx_link *in[MAX_QUEUES];
-	struct onyx_link *out[MAX_QUEUES];
+	struct onyx_link **in;  /* ningress */
+	struct onyx_link **out; /* negress */
 	struct onyx_link *seal_out;
 	struct onyx_link *done_out;
 	struct onyx_link *dlq_out;
@@ -56,8 +60,12 @@ struct hop {
 	    inflight_dead;             /* commit in flight */
 	unsigned long long batch_dead; /* dead letters of the open batch */
 	long long last_progress;
+	long long last_read;    /* when a message last arrived */
+	long long last_undeliv; /* the last look for undelivered messages */
+	bool undelivered_said;
 	/* onyx/group-by-fn programs, by egress */
-	struct onyx_exec *gx[MAX_QUEUES];
+	struct onyx_exec **gx; /* negress */
+	char **gids;           /* negress: out_segment's groups */
 	/* onyx/exec */
 	struct onyx_exec *x;
 	struct slot *slots; /* the batch */
@@ -76,11 +84,57 @@ struct hop {
 	size_t errlen;
 };
 
+static size_t
+max_segment(const struct hop *h)
+{
+	return h->t->max_segment > 0 ? h->t->max_segment
+	                             : ONYX_DEFAULT_MAX_SEGMENT;
+}
+
+/*
+ * A message too long to be a segment: why (its size and the limit) and
+ * the start of its text (*head, *hlen: at most 200 bytes, cut at a UTF-8
+ * boundary; NULL when no text is found).
+ */
+static void
+oversize(const struct hop *h, const struct onyx_amqp_msg *m, const char *body,
+    size_t len, char *why, size_t whylen, const char **head, size_t *hlen)
+{
+	size_t n;
+
+	if (body == NULL && onyx_wire_peek_body(m->bytes, m->size, &body, &len))
+		body = NULL;
+	snprintf(why, whylen,
+	    "the message is %zu bytes, over the maximum segment size of %zu "
+	    "bytes (ONYX_MAX_SEGMENT, --max-segment); the segment holds its "
+	    "first bytes",
+	    m->total, max_segment(h));
+	*head = body;
+	n = body != NULL && len > 200 ? 200 : len;
+	/* do not cut a UTF-8 sequence in two */
+	while (body != NULL && n > 0 && n < len &&
+	    ((unsigned char)body[n] & 0xc0) == 0x80)
+		n--;
+	*hlen = body != NULL ? n : 0;
+}
+
 static int
 fail(struct hop *h, int st, const char *what)
 {
-	snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name, what,
-	    onyx_amqp_error(h->a));
+	const char *q = st == ONYX_ETIMEDOUT ? onyx_amqp_starved(h->a) : NULL;
+	char why[512], view[512];
+
+	snprintf(why, sizeof(why), "%s", onyx_amqp_error(h->a));
+	if (q == NULL || h->m == NULL) {
+		snprintf(h->err, h->errlen, "task '%s': %s: %s", h->t->name,
+		    what, why);
+		return st;
+	}
+	/* no credit: say what the broker reports for the address */
+	onyx_mgmt_address_view(h->m, q, view, sizeof(view));
+	snprintf(h->err, h->errlen,
+	    "task '%s': %s: %s; the broker reports for the address: %s",
+	    h->t->name, what, why, view);
 	return st;
 }
 
@@ -318,10 +372,12 @@ group_exec(struct hop *h, int i, const char *text, size_t len, char **out,
 	json_t *v;
 
 	*out = NULL;
-	if (h->gx[i] == NULL &&
-	    onyx_exec_start(g->argv, g->params, g->task, h->t->peer, &h->gx[i],
-	        e, sizeof(e)) != ONYX_OK)
-		goto broken;
+	if (h->gx[i] == NULL) {
+		if (onyx_exec_start(g->argv, g->params, g->task, h->t->peer,
+		        &h->gx[i], e, sizeof(e)) != ONYX_OK)
+			goto broken;
+		onyx_exec_set_max_answer(h->gx[i], max_segment(h));
+	}
 	if (onyx_exec_write(h->gx[i], text, len, e, sizeof(e)) != ONYX_OK)
 		goto broken;
 	while (!onyx_exec_answer(h->gx[i], &line, &ll)) {
@@ -473,7 +529,7 @@ static int
 out_segment(struct hop *h, const char *text, size_t len, json_t *seg, char *why,
     size_t whylen)
 {
-	char *gids[MAX_QUEUES];
+	char **gids = h->gids;
 	int st;
 
 	if ((st = groups_of(h, text, len, seg, gids, why, whylen)) != ONYX_OK)
@@ -628,6 +684,8 @@ exec_start(struct hop *h)
 
 	if (st != ONYX_OK)
 		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
+	else
+		onyx_exec_set_max_answer(h->x, max_segment(h));
 	return st;
 }
 
@@ -1076,20 +1134,25 @@ open_links(struct hop *h)
 	const struct onyx_task_spec *t = h->t;
 	int i, st;
 
-	if (t->ningress < 1 || t->ningress > MAX_QUEUES || t->negress < 1 ||
-	    t->negress > MAX_QUEUES) {
+	if (t->ningress < 1 || t->negress < 1) {
 		snprintf(h->err, h->errlen,
-		    "task '%s': 1 to %d ingress and "
-		    "egress queues",
-		    t->name, MAX_QUEUES);
+		    "task '%s': no ingress or no egress queue", t->name);
 		return ONYX_EUSAGE;
 	}
+	if ((h->in = calloc(t->ningress, sizeof(*h->in))) == NULL ||
+	    (h->out = calloc(t->negress, sizeof(*h->out))) == NULL ||
+	    (h->gx = calloc(t->negress, sizeof(*h->gx))) == NULL ||
+	    (h->gids = calloc(t->negress, sizeof(*h->gids))) == NULL)
+		return ONYX_ERR;
 	if ((st = onyx_mgmt_open(h->a, &h->m)) != ONYX_OK)
 		return fail(h, st, "management");
-	for (i = 0; i < t->ningress; i++)
+	for (i = 0; i < t->ningress; i++) {
 		if ((st = onyx_amqp_receiver(h->a, t->ingress[i], t->batch_size,
 		         &h->in[i])) != ONYX_OK)
 			return fail(h, st, "reading");
+		onyx_amqp_set_max_message(
+		    h->in[i], max_segment(h) + ONYX_WIRE_SLACK);
+	}
 	for (i = 0; i < t->negress; i++)
 		if ((st = onyx_amqp_sender(
 		         h->a, t->egress[i], true, &h->out[i])) != ONYX_OK)
@@ -1126,6 +1189,69 @@ idle_check(struct hop *h, int *end)
 	if (sealed)
 		*end = ONYX_HOP_SEALED;
 	return ONYX_OK;
+}
+
+/*
+ * Has another peer taken the sentinel of this task's (single) ingress? Its
+ * SEAL marker is committed with the sentinel's consumption and becomes the
+ * DONE marker in one transaction, so SEAL is read first: a marker missed
+ * there because it moved is found in DONE.
+ */
+static int
+ingress_ended(struct hop *h, bool *ended)
+{
+	long long n;
+	int st;
+
+	*ended = false;
+	if ((st = count(h, h->t->seal_queue, &n)) != ONYX_OK)
+		return st;
+	if (n == 0 && (st = count(h, h->t->done_queue, &n)) != ONYX_OK)
+		return st;
+	*ended = n > 0;
+	return ONYX_OK;
+}
+
+/*
+ * Idle for UNDELIVERED_MS while an ingress queue holds messages that no
+ * consumer is given (deliveringCount 0): the broker is not delivering them,
+ * as Artemis 2.40.0 does after a paged commit failed (onyx(7), Broker flow
+ * control). Say so once; only a broker restart delivers them.
+ */
+static void
+check_undelivered(struct hop *h)
+{
+	long long now = onyx_mono_ms(), n, consumers;
+	char res[600], e[512];
+	json_t *v;
+	int i;
+
+	if (h->undelivered_said || now - h->last_read < UNDELIVERED_MS ||
+	    now - h->last_undeliv < UNDELIVERED_EVERY_MS)
+		return;
+	h->last_undeliv = now;
+	for (i = 0; i < h->t->ningress; i++) {
+		const char *q = h->t->ingress[i];
+		if (onyx_mgmt_queue_stat(
+		        h->m, q, &n, &consumers, e, sizeof(e)) != ONYX_OK ||
+		    n <= 1)
+			continue; /* a sentinel alone may wait for its peers */
+		snprintf(res, sizeof(res), "queue.%s", q);
+		if (onyx_mgmt_call(h->m, res, "deliveringCount", NULL, "[]", &v,
+		        e, sizeof(e)) != ONYX_OK)
+			continue;
+		if (json_is_integer(v) && json_integer_value(v) == 0) {
+			onyx_log(ONYX_LOG_WARN,
+			    "task %s: queue '%s' holds %lld messages, none "
+			    "delivered to its %lld consumer%s for %d s: the "
+			    "broker does not deliver them (see onyx(7), Broker "
+			    "flow control)",
+			    h->t->name, q, n, consumers,
+			    consumers == 1 ? "" : "s", UNDELIVERED_MS / 1000);
+			h->undelivered_said = true;
+		}
+		json_decref(v);
+	}
 }
 
 /* The commit in flight (if any) is known to be done: count it. */
@@ -1186,7 +1312,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			size_t len = 0;
 			char why[512], pe[400];
 			json_t *obj;
-			bool bad;
+			bool bad, big;
 			int wait;
 
 			wait = n == 0 ? CHECK_EVERY_MS
@@ -1199,8 +1325,22 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				break;
 			if (st != ONYX_OK)
 				return fail(h, st, "reading");
-			bad = onyx_wire_decode(h->w, m.bytes, m.size, &kind,
-			          &body, &len, pe, sizeof(pe)) != ONYX_OK;
+			h->last_read = onyx_mono_ms();
+			h->undelivered_said = false;
+			big = m.total > m.size;
+			bad = big ||
+			    onyx_wire_decode(h->w, m.bytes, m.size, &kind,
+			        &body, &len, pe, sizeof(pe)) != ONYX_OK;
+			if (!bad && kind == ONYX_WIRE_SEGMENT &&
+			    len > max_segment(h)) {
+				m.total = len;
+				big = true;
+			}
+			if (big) {
+				oversize(h, &m, big && !bad ? body : NULL, len,
+				    why, sizeof(why), &body, &len);
+				bad = true;
+			}
 			if (!bad && kind == ONYX_WIRE_SENTINEL) {
 				held = m;
 				hj = j;
@@ -1208,13 +1348,15 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			}
 			/* a segment is a JSON object; anything else is a dead
 			 * letter at once */
-			if (!bad &&
+			if (big)
+				;
+			else if (!bad &&
 			    onyx_json_parse_object(
 			        body, len, &obj, pe, sizeof(pe)) == ONYX_OK)
 				json_decref(obj);
 			else
 				bad = true;
-			if (bad)
+			if (bad && !big)
 				snprintf(why, sizeof(why),
 				    "not a segment (a JSON object): %s", pe);
 			if (!open) {
@@ -1274,6 +1416,34 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			}
 			slots_clear(h);
 		}
+		if (t->user_ingress && (open || hj >= 0)) {
+			/*
+			 * The sentinel of this stream went to another peer:
+			 * what we hold (segments, even a sentinel) is the next
+			 * stream's, for the next job on this queue. It goes
+			 * back; the task is done here.
+			 */
+			bool ended;
+			if ((st = ingress_ended(h, &ended)) != ONYX_OK)
+				return st;
+			if (ended) {
+				if (hj >= 0)
+					onyx_amqp_release(h->a, &held);
+				if ((st = settle(h)) != ONYX_OK)
+					return st;
+				if (open &&
+				    (st = onyx_amqp_txn_rollback(
+				         h->a, t->txn_timeout_ms)) != ONYX_OK)
+					return fail(h, st, "rollback");
+				onyx_log(ONYX_LOG_INFO,
+				    "task %s: %d segment%s after the end of "
+				    "the "
+				    "stream on %s went back",
+				    t->name, n, n == 1 ? "" : "s",
+				    t->ingress[0]);
+				return ONYX_HOP_DONE;
+			}
+		}
 		if (open) {
 			/*
 			 * Pipelining: the discharge goes out and the next batch
@@ -1310,6 +1480,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return st;
 			if (end)
 				return end;
+			check_undelivered(h);
 		}
 	}
 }
@@ -1357,6 +1528,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	h.err = err;
 	h.errlen = errlen;
 	h.stateful = t->exec_argv != NULL || t->flush != NULL;
+	h.last_read = onyx_mono_ms();
 	if ((h.w = onyx_wire_new()) == NULL)
 		return ONYX_ERR;
 	st = open_links(&h);
@@ -1376,7 +1548,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 		unhold(&h);
 	}
 	onyx_exec_stop(h.x, 500);
-	for (i = 0; i < MAX_QUEUES; i++)
+	for (i = 0; h.gx != NULL && i < t->negress; i++)
 		onyx_exec_stop(h.gx[i], 0);
 	slots_clear(&h);
 	free(h.slots);
@@ -1384,12 +1556,16 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	onyx_buf_free(&h.bodies);
 	if (h.inited && t->fini != NULL)
 		t->fini(h.emit.state);
-	for (i = 0; i < MAX_QUEUES; i++) {
+	for (i = 0; h.in != NULL && i < t->ningress; i++)
 		if (h.in[i])
 			onyx_amqp_link_close(h.in[i]);
+	for (i = 0; h.out != NULL && i < t->negress; i++)
 		if (h.out[i])
 			onyx_amqp_link_close(h.out[i]);
-	}
+	free(h.in);
+	free(h.out);
+	free(h.gx);
+	free(h.gids);
 	if (h.seal_out)
 		onyx_amqp_link_close(h.seal_out);
 	if (h.done_out)

@@ -70,6 +70,9 @@ struct onyx_task_spec {
 	 * not a JSON object. dlq_queue NULL: such a segment fails the task. */
 	const char *dlq_queue;
 	int max_retries;
+	/* a message or a program's answer longer than this (bytes of JSON
+	 * text) is a dead letter, never read whole; 0: the default 1 MiB */
+	size_t max_segment;
 	/* the hooks of an aggregating C function (include/onyx/onyx.h) */
 	onyx_init_fn *init;
 	onyx_flush_fn *flush;
@@ -89,6 +92,12 @@ struct onyx_task_spec {
 	void *hold_ctx;
 	int txn_timeout_ms;
 	bool no_pipeline; /* commit each batch before the next */
+	/*
+	 * The ingress is a user's queue (an input task): it may carry the next
+	 * stream right after this one's sentinel, so a batch commits only
+	 * while the task's sentinel has not been taken by another peer.
+	 */
+	bool user_ingress;
 	/* called with the committed counts at most once a second, if set */
 	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
 	void *progress_ctx;

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "cluster.h"
 #include "jobs.h"
+#include "names.h"
 #include "plan.h"
 #include "status.h"
 
@@ -95,6 +96,19 @@ onyx_jobs_check_plan(const json_t *plan, char *err, size_t errlen)
 		    "queue names");
 		return ONYX_EDATA;
 	}
+	json_array_foreach(json_object_get(plan, "queues"), i, t)
+	{
+		const char *q = json_string_value(t);
+
+		if (onyx_names_kind(q) != ONYX_NAMES_EDGE ||
+		    !onyx_names_of_job(q, job)) {
+			snprintf(err, errlen,
+			    "plan: queues[%zu]: '%s' is not the queue of an "
+			    "edge of job %s (onyx(7), Queues)",
+			    i, q, job);
+			return ONYX_EDATA;
+		}
+	}
 	return ONYX_OK;
 }
 
@@ -120,55 +134,100 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-json_t *
-onyx_jobs_queues(const json_t *plan)
+/*
+ * add_own: the queues the job of plan owns, into set: its edge queues (the
+ * plan's "queues" that the naming scheme gives this job's edges) and each
+ * task's seal, done and dead-letter queues.
+ */
+static int
+add_own(json_t *set, const json_t *plan)
 {
 	const char *job = json_string_value(json_object_get(plan, "job"));
-	json_t *set = json_object(), *out = NULL, *t, *v;
-	const char **names = NULL;
-	const char *k;
-	char q[512];
-	size_t i, n = 0;
+	char q[ONYX_NAMES_LEN];
+	json_t *t, *v;
+	size_t i;
 
-	if (set == NULL || job == NULL)
-		goto done;
-	if (add_all(set, json_object_get(plan, "queues")) != 0)
-		goto done;
+	if (job == NULL)
+		return -1;
+	json_array_foreach(json_object_get(plan, "queues"), i, v)
+	{
+		const char *e = json_string_value(v);
+
+		if (e != NULL && onyx_names_kind(e) == ONYX_NAMES_EDGE &&
+		    onyx_names_of_job(e, job) &&
+		    json_object_set_new(set, e, json_null()) != 0)
+			return -1;
+	}
 	json_array_foreach(json_object_get(plan, "tasks"), i, t)
 	{
 		const char *name =
 		    json_string_value(json_object_get(t, "name"));
+		char *(*const kinds[])(
+		    char *, size_t, const char *, const char *) = {
+		    onyx_names_seal, onyx_names_done, onyx_names_dlq};
 
+		if (name == NULL)
+			continue;
+		for (size_t k = 0; k < 3; k++)
+			if (kinds[k](q, sizeof(q), job, name) != NULL &&
+			    json_object_set_new(set, q, json_null()) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* sorted: the keys of set as a new sorted JSON array, NULL out of memory. */
+static json_t *
+sorted(const json_t *set)
+{
+	const char **names;
+	const char *k;
+	json_t *out = NULL, *v;
+	size_t i, n = 0;
+
+	if ((names = calloc(json_object_size(set) + 1, sizeof(*names))) == NULL)
+		return NULL;
+	json_object_foreach((json_t *)set, k, v) names[n++] = k;
+	qsort(names, n, sizeof(*names), cmp_str);
+	if ((out = json_array()) != NULL)
+		for (i = 0; i < n; i++)
+			if (json_array_append_new(out, json_string(names[i])) !=
+			    0) {
+				json_decref(out);
+				out = NULL;
+				break;
+			}
+	free(names);
+	return out;
+}
+
+json_t *
+onyx_jobs_queues(const json_t *plan)
+{
+	json_t *set = json_object(), *out = NULL, *t;
+	size_t i;
+
+	if (set == NULL || add_own(set, plan) != 0)
+		goto done;
+	json_array_foreach(json_object_get(plan, "tasks"), i, t)
+	{
 		if (add_all(set, json_object_get(t, "ingress")) != 0 ||
 		    add_all(set, json_object_get(t, "egress")) != 0)
 			goto done;
-		if (name == NULL)
-			continue;
-		if (json_object_set_new(set,
-		        onyx_queue_seal(q, sizeof(q), job, name),
-		        json_null()) != 0 ||
-		    json_object_set_new(set,
-		        onyx_queue_done(q, sizeof(q), job, name),
-		        json_null()) != 0 ||
-		    json_object_set_new(set,
-		        onyx_queue_dlq(q, sizeof(q), job, name),
-		        json_null()) != 0)
-			goto done;
 	}
-	if ((names = calloc(json_object_size(set) + 1, sizeof(*names))) == NULL)
-		goto done;
-	json_object_foreach(set, k, v) names[n++] = k;
-	qsort(names, n, sizeof(*names), cmp_str);
-	if ((out = json_array()) == NULL)
-		goto done;
-	for (i = 0; i < n; i++)
-		if (json_array_append_new(out, json_string(names[i])) != 0) {
-			json_decref(out);
-			out = NULL;
-			break;
-		}
+	out = sorted(set);
 done:
-	free(names);
+	json_decref(set);
+	return out;
+}
+
+json_t *
+onyx_jobs_own_queues(const json_t *plan)
+{
+	json_t *set = json_object(), *out = NULL;
+
+	if (set != NULL && add_own(set, plan) == 0)
+		out = sorted(set);
 	json_decref(set);
 	return out;
 }

@@ -14,18 +14,30 @@
 /*
  * onyx_jobs_check_plan: whether plan looks like onyx-plan's output: an
  * object with a string "job" that is a valid name, an array "tasks" whose
- * elements have a "name", "ingress" and "egress", and an array "queues".
- * Returns ONYX_OK, or ONYX_EDATA with err naming what is missing or wrong.
+ * elements have a "name", "ingress" and "egress", and an array "queues"
+ * of the names lib/names gives edges of this job. Returns ONYX_OK, or
+ * ONYX_EDATA with err naming what is missing or wrong.
  */
 int onyx_jobs_check_plan(const json_t *plan, char *err, size_t errlen);
 
 /*
  * onyx_jobs_queues: every queue the job of plan uses, sorted, each once:
- * the plan's "queues", each task's ingress and egress (the user's input and
- * output queues too), and each task's seal and done queues. Returns a new
- * JSON array of strings (caller decrefs), NULL when out of memory.
+ * the queues of onyx_jobs_own_queues and each task's ingress and egress
+ * (the user's input and output queues too). Returns a new JSON array of
+ * strings (caller decrefs), NULL when out of memory.
  */
 json_t *onyx_jobs_queues(const json_t *plan);
+
+/*
+ * onyx_jobs_own_queues: exactly the queues the job of plan owns, sorted:
+ * its edge queues (each entry of the plan's "queues" that lib/names gives
+ * an edge of this job) and each task's seal, done and dead-letter queues,
+ * named by lib/names from the plan's job id and task names; never a user's
+ * queue, never another job's (the scheme is injective). What an ended
+ * job's cleanup deletes. Returns a new JSON array of strings (caller
+ * decrefs), NULL when out of memory or the plan has no "job".
+ */
+json_t *onyx_jobs_own_queues(const json_t *plan);
 
 /*
  * onyx_jobs_create_queues: create every queue of onyx_jobs_queues(plan)

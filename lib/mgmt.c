@@ -423,6 +423,35 @@ onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,
 	return ONYX_OK;
 }
 
+int
+onyx_mgmt_address_view(
+    struct onyx_mgmt *m, const char *address, char *buf, size_t len)
+{
+	static const char *const attrs[] = {
+	    "paging", "addressSize", "addressLimitPercent"};
+	json_t *v[3] = {NULL, NULL, NULL};
+	char res[600], err[512];
+	int i, st = ONYX_OK;
+
+	snprintf(res, sizeof(res), "address.%s", address);
+	for (i = 0; i < 3 && st == ONYX_OK; i++)
+		st = onyx_mgmt_call(
+		    m, res, attrs[i], NULL, "[]", &v[i], err, sizeof(err));
+	if (st == ONYX_OK)
+		snprintf(buf, len,
+		    "paging: %s, size: %lld bytes, %lld%% of its limit",
+		    json_is_true(v[0]) ? "true" : "false",
+		    json_is_integer(v[1]) ? (long long)json_integer_value(v[1])
+		                          : -1LL,
+		    json_is_integer(v[2]) ? (long long)json_integer_value(v[2])
+		                          : -1LL);
+	else
+		snprintf(buf, len, "unknown (%s)", err);
+	for (i = 0; i < 3; i++)
+		json_decref(v[i]);
+	return st;
+}
+
 /* The ids of the broker's connections whose client id is client_id. */
 static int
 connections_of(struct onyx_mgmt *m, const char *client_id, json_t **ids,

@@ -68,6 +68,15 @@ int onyx_mgmt_queue_purge(struct onyx_mgmt *m, const char *queue,
     long long *removed, char *err, size_t errlen);
 
 /*
+ * onyx_mgmt_address_view: what the broker reports for address (whether it
+ * pages, its size in bytes, the share of its limit in use) as one line of
+ * text in buf, e.g. "paging: false, size: 1234 bytes, 100% of its limit".
+ * Returns ONYX_OK, or the call's error with buf saying why it is unknown.
+ */
+int onyx_mgmt_address_view(
+    struct onyx_mgmt *m, const char *address, char *buf, size_t len);
+
+/*
  * onyx_mgmt_close_client: close every broker connection whose AMQP
  * container id (the broker's client id) is client_id, and list them again
  * until none is left: on return the broker has dropped them, so their open

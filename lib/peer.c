@@ -37,6 +37,9 @@ struct vpeer {
 	/* committed counts of the runs of the current task before the last
 	 * reconnection (a resumed run counts from zero) */
 	struct onyx_hop_stats base;
+	/* the task waits for credit the broker does not give (logged once,
+	 * until a batch commits again) */
+	bool starved;
 	/* under ps->mu: what runs, for the monitor */
 	bool running;
 	unsigned gen;
@@ -107,7 +110,7 @@ backoff(struct vpeer *p)
  * connections of that id before its task goes to another peer.
  */
 static int
-ensure_broker(struct vpeer *p)
+ensure_broker(struct vpeer *p, bool quiet)
 {
 	struct onyx_conf c = p->ps->conf;
 	char err[1024];
@@ -124,7 +127,9 @@ ensure_broker(struct vpeer *p)
 		return st;
 	}
 	onyx_amqp_set_interrupt(p->a, &p->stop);
-	onyx_log(ONYX_LOG_INFO, "peer %s: reconnected to the broker", p->id);
+	if (!quiet)
+		onyx_log(
+		    ONYX_LOG_INFO, "peer %s: reconnected to the broker", p->id);
 	return ONYX_OK;
 }
 
@@ -212,6 +217,13 @@ progress(void *ctx, const struct onyx_hop_stats *s)
 	sum.written += p->base.written;
 	sum.dead += p->base.dead;
 	sum.batches += p->base.batches;
+	if (p->starved && s->batches > 0) {
+		p->starved = false;
+		onyx_log(ONYX_LOG_INFO,
+		    "peer %s: task %s of job %s: the broker gives credit "
+		    "again: batches commit",
+		    p->id, task, job);
+	}
 	record(p, job, task, ONYX_HOP_STOPPED, &sum);
 }
 
@@ -223,11 +235,12 @@ progress(void *ctx, const struct onyx_hop_stats *s)
  * connections before it gives the task away, so the write succeeding means
  * the new connection is one a fence would close. Returns ONYX_OK to run
  * again (*version bumped), or ONYX_EINTR when the peer must stop (stopped,
- * offer revoked or replaced).
+ * offer revoked or replaced). quiet: no log line when it worked (a retry
+ * after a wait for credit, already logged once).
  */
 static int
 resume(struct vpeer *p, const char *path, const json_t *as, int *version,
-    const char *job, const char *task)
+    const char *job, const char *task, bool quiet)
 {
 	int st;
 
@@ -237,11 +250,13 @@ resume(struct vpeer *p, const char *path, const json_t *as, int *version,
 		nap(p, backoff(p));
 		if (p->stop || quitting(p->ps))
 			break;
-		if (ensure_broker(p) != ONYX_OK)
+		if (ensure_broker(p, quiet) != ONYX_OK)
 			continue;
 		st = answer(p, path, as, *version, "acked", NULL);
 		if (st == ONYX_OK) {
 			(*version)++;
+			if (quiet)
+				return ONYX_OK;
 			onyx_log(ONYX_LOG_INFO,
 			    "peer %s: task %s of job %s: resumed after the "
 			    "broker connection came back",
@@ -356,7 +371,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 {
 	struct onyx_peers *ps = p->ps;
 	struct onyx_task_def d;
-	struct onyx_fnref f, gf[64];
+	struct onyx_fnref f, *gf = NULL;
 	struct holdctx hc = {p, job, task};
 	struct onyx_hop_stats stats;
 	int ngf = 0;
@@ -365,6 +380,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	const char *fn;
 	bool have_def = false, have_fn = false;
 	int st, end, attempts, wait = POLL_MS;
+	bool starved;
 
 	onyx_log(ONYX_LOG_INFO,
 	    "peer %s: task %s of job %s: offered (offer %lld)", p->id, task,
@@ -400,9 +416,14 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		d.spec.flush = f.flush;
 		d.spec.fini = f.fini;
 	}
+	if ((gf = calloc(d.spec.negress, sizeof(*gf))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto failed;
+	}
 	if ((st = group_fns(ps, &d, gf, &ngf, err, sizeof(err))) != ONYX_OK)
 		goto failed;
 	d.spec.peer = p->id;
+	d.spec.max_segment = ps->conf.max_segment;
 	d.spec.hold = hold_cb;
 	d.spec.holders = holders_cb;
 	d.spec.hold_ctx = &hc;
@@ -414,7 +435,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	 * next is read */
 	d.spec.no_pipeline = getenv("ONYX_PIPELINE") != NULL &&
 	    strcmp(getenv("ONYX_PIPELINE"), "0") == 0;
-	if (ensure_broker(p) != ONYX_OK) {
+	if (ensure_broker(p, false) != ONYX_OK) {
 		/* not acked: the coordinator may offer it elsewhere */
 		wait = backoff(p);
 		goto out;
@@ -434,7 +455,11 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	for (attempts = 0;; attempts++) {
 		end = onyx_hop_run(
 		    p->a, &d.spec, &p->stop, &stats, herr, sizeof(herr));
-		if (stats.batches > 0)
+		/* no credit in time (lib/amqp): the address is blocked or
+		 * full, not the broker broken; retried for as long as it lasts */
+		starved = end < 0 && onyx_amqp_alive(p->a) &&
+		    onyx_amqp_starved(p->a) != NULL;
+		if (stats.batches > 0 || starved)
 			attempts = 0;
 		p->base.read += stats.read;
 		p->base.written += stats.written;
@@ -448,16 +473,31 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 			end = ONYX_HOP_STOPPED;
 			break;
 		}
-		onyx_log(ONYX_LOG_WARN,
-		    "peer %s: task %s of job %s: broker trouble, the open "
-		    "batch rolls back: %s; reconnecting",
-		    p->id, task, job, herr);
-		if (resume(p, path, as, &version, job, task) != ONYX_OK) {
+		if (starved && !p->starved)
+			onyx_log(ONYX_LOG_WARN,
+			    "peer %s: task %s of job %s: %s; the open batch "
+			    "rolls back and is retried with backoff until the "
+			    "broker gives credit",
+			    p->id, task, job, herr);
+		else if (!starved)
+			onyx_log(ONYX_LOG_WARN,
+			    "peer %s: task %s of job %s: broker trouble, the "
+			    "open batch rolls back: %s; reconnecting",
+			    p->id, task, job, herr);
+		p->starved = p->starved || starved;
+		if (resume(p, path, as, &version, job, task, p->starved) !=
+		    ONYX_OK) {
 			end = ONYX_HOP_STOPPED;
 			break;
 		}
 	}
 	stats = p->base;
+	p->starved = false;
+	/* a wait cut short by a stop may have dropped the connection */
+	if (p->a != NULL && !onyx_amqp_alive(p->a)) {
+		onyx_amqp_close(p->a);
+		p->a = NULL;
+	}
 	set_running(p, false, NULL, NULL, 0);
 	if (end == ONYX_HOP_SEALED || end == ONYX_HOP_DONE) {
 		onyx_log(ONYX_LOG_INFO,
@@ -500,6 +540,7 @@ failed:
 out:
 	while (ngf > 0)
 		onyx_fn_release(&gf[--ngf]);
+	free(gf);
 	if (have_fn)
 		onyx_fn_release(&f);
 	if (have_def)
@@ -671,13 +712,16 @@ register_all(struct onyx_peers *ps, char *err, size_t errlen)
 	return ONYX_OK;
 }
 
-/* Open a ZooKeeper session and make sure the cluster's folders exist. */
+/*
+ * Open a ZooKeeper session (waiting at most connect_ms) and make sure the
+ * cluster's folders exist.
+ */
 static int
-open_session(struct onyx_peers *ps, char *err, size_t errlen)
+open_session(struct onyx_peers *ps, int connect_ms, char *err, size_t errlen)
 {
 	int st;
 
-	if ((st = onyx_zk_connect(ps->conf.zk, ps->session_ms, ps->connect_ms,
+	if ((st = onyx_zk_connect(ps->conf.zk, ps->session_ms, connect_ms,
 	         &ps->z, err, errlen)) != ONYX_OK) {
 		ps->z = NULL;
 		return st;
@@ -710,7 +754,7 @@ renew(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
 	ps->incarnation++;
 	set_ids(ps);
 	while (!*stop) {
-		if ((st = open_session(ps, err, errlen)) == ONYX_OK &&
+		if ((st = open_session(ps, 1000, err, errlen)) == ONYX_OK &&
 		    (st = register_all(ps, err, errlen)) == ONYX_OK) {
 			onyx_log(ONYX_LOG_WARN,
 			    "recovered: a new ZooKeeper session, %d peer%s "
@@ -739,6 +783,8 @@ onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
 
 	for (;;) {
 		expired = false;
+		/* a stop must not wait for ZooKeeper calls that retry */
+		onyx_zk_set_interrupt(ps->z, stop);
 		pthread_mutex_lock(&ps->mu);
 		ps->quit = false;
 		pthread_mutex_unlock(&ps->mu);
@@ -814,7 +860,7 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 	for (i = 0; i < ps->n; i++)
 		ps->p[i].ps = ps;
 	set_ids(ps);
-	if ((st = open_session(ps, err, errlen)) != ONYX_OK)
+	if ((st = open_session(ps, ps->connect_ms, err, errlen)) != ONYX_OK)
 		goto fail;
 	for (i = 0; i < ps->n; i++) {
 		struct vpeer *p = &ps->p[i];

@@ -1,4 +1,5 @@
 /* lib/plan.c: check a job document (workflow + catalog) and walk it into a plan. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "names.h"
 #include "plan.h"
 #include "status.h"
 
@@ -46,6 +48,20 @@ struct key_rule {
 	unsigned need;  /* task types that must have the key */
 	unsigned allow; /* task types that may have it */
 };
+
+/*
+ * The largest batch: a peer holds a batch's messages in one transaction and
+ * keeps a slot for each (a program's batch), so a batch is bounded like any
+ * other memory. Every other number is read into a C int by the runtime.
+ */
+#define BATCH_SIZE_MAX 1000000
+
+/* The largest value the runtime takes for the number of key. */
+static json_int_t
+number_max(const char *key)
+{
+	return strcmp(key, "onyx/batch-size") == 0 ? BATCH_SIZE_MAX : INT_MAX;
+}
 
 /* Every key of the onyx/ and artemis/ namespaces: any other is a typo. */
 static const struct key_rule rules[] = {
@@ -357,10 +373,17 @@ check_argv(struct ctx *c, const char *path, const json_t *v)
  * follows it. (onyx/exec is checked on its own: its elements have paths.)
  */
 static const char *
-want(const struct key_rule *r, const json_t *v)
+want(const struct key_rule *r, const json_t *v, char *buf, size_t len)
 {
 	const char *s = json_string_value(v);
 	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if ((r->rule == R_POSINT || r->rule == R_NONNEG) &&
+	    n > number_max(r->key)) {
+		snprintf(buf, len, "an integer from %d to %lld",
+		    r->rule == R_POSINT ? 1 : 0, (long long)number_max(r->key));
+		return buf;
+	}
 
 	switch (r->rule) {
 	case R_NAME:
@@ -407,7 +430,7 @@ check_value(
     struct ctx *c, const char *path, const struct key_rule *r, const json_t *v)
 {
 	const char *w;
-	char d[64];
+	char d[64], wb[64];
 
 	if (r->rule == R_ARGV || (r->rule == R_GROUPFN && json_is_array(v)))
 		check_argv(c, path, v);
@@ -422,7 +445,7 @@ check_value(
 		             json_string_value(v), why, sizeof(why)) != 0)
 			problem(
 			    c, path, "is not a key name or a path: %s", why);
-	} else if ((w = want(r, v)) != NULL)
+	} else if ((w = want(r, v, wb, sizeof(wb))) != NULL)
 		problem(c, path, "must be %s, not %s", w,
 		    describe(v, d, sizeof(d)));
 }
@@ -531,6 +554,19 @@ check_missing(
 		    "\"onyx/group-by-key\"; give one or the other");
 }
 
+/* check_reserved: a user's queue may not take a name of lib/names. */
+static void
+check_reserved(
+    struct ctx *c, const char *path, const char *key, const json_t *v)
+{
+	if (strcmp(key, "artemis/queue-name") == 0 && json_is_string(v) &&
+	    onyx_names_reserved(json_string_value(v)))
+		problem(c, path,
+		    "'%s' starts with '%s', which Onyx reserves for the "
+		    "queues it makes for a job",
+		    json_string_value(v), ONYX_NAMES_PREFIX);
+}
+
 static void
 check_entry(struct ctx *c, const char *path, const json_t *entry, size_t index)
 {
@@ -545,6 +581,7 @@ check_entry(struct ctx *c, const char *path, const json_t *entry, size_t index)
 		onyx_json_path_key(p, sizeof(p), path, key);
 		if ((r = find_rule(key)) != NULL) {
 			check_value(c, p, r, v);
+			check_reserved(c, p, key, v);
 			if (type != 0 && (r->allow & type) == 0)
 				problem(c, p, "not allowed on %s task",
 				    a_type(type));
@@ -938,14 +975,19 @@ report_cycle(struct ctx *c, const size_t *stack, size_t from, size_t top)
 	onyx_buf_free(&b);
 }
 
+/* Cycles named one by one; the rest are counted, so the check stays linear. */
+#define CYCLES_NAMED 10
+
 /*
  * check_cycles: depth-first, without recursion so that a long chain cannot
  * exhaust the stack; every edge back to a node on the path closes a cycle.
+ * The first CYCLES_NAMED are named (each costs its length), the others
+ * counted in one last problem: linear in the size of the workflow.
  */
 static bool
 check_cycles(struct ctx *c)
 {
-	size_t *stack, *next, *pos, *first, top, s;
+	size_t *stack, *next, *pos, *first, top, s, ncycles = 0;
 	unsigned char *color;
 	bool cyclic = false;
 
@@ -977,7 +1019,8 @@ check_cycles(struct ctx *c)
 			}
 			w = c->edges[first[v] + next[v]++].b;
 			if (color[w] == 1) {
-				report_cycle(c, stack, pos[w], top);
+				if (ncycles++ < CYCLES_NAMED)
+					report_cycle(c, stack, pos[w], top);
 				cyclic = true;
 			} else if (color[w] == 0) {
 				color[w] = 1;
@@ -986,6 +1029,10 @@ check_cycles(struct ctx *c)
 			}
 		}
 	}
+	if (ncycles > CYCLES_NAMED)
+		problem(c, "workflow",
+		    "%zu more edges close a cycle (the first %d are named)",
+		    ncycles - CYCLES_NAMED, CYCLES_NAMED);
 out:
 	free(stack);
 	free(next);
@@ -1207,42 +1254,6 @@ job_id(struct ctx *c)
 	return 0;
 }
 
-/*
- * check_queues: task names may hold dots, so 'a.b' -> 'c' and 'a' -> 'b.c'
- * would share the queue onyx.J.a.b.c; and a user's queue must not be one of
- * the job's own. Needs c->byq sorted.
- */
-static void
-check_queues(struct ctx *c)
-{
-	char p[PATHLEN], q[PATHLEN];
-	struct edge **v = c->byq, key, *kp = &key, **hit;
-	size_t i;
-
-	for (i = 1; i < c->nedges; i++)
-		if (strcmp(v[i - 1]->queue, v[i]->queue) == 0)
-			problem(c, "workflow",
-			    "edges '%s' -> '%s' and '%s' -> "
-			    "'%s' would share the queue '%s'; rename a task",
-			    v[i - 1]->from, v[i - 1]->to, v[i]->from, v[i]->to,
-			    v[i]->queue);
-	for (i = 0; i < c->ntasks; i++) {
-		key.queue = (char *)json_string_value(
-		    json_object_get(c->tasks[i].entry, "artemis/queue-name"));
-		if (key.queue == NULL ||
-		    (hit = bsearch(&kp, v, c->nedges, sizeof(*v),
-		         cmp_edge_queue)) == NULL)
-			continue;
-		onyx_json_path_index(
-		    q, sizeof(q), "catalog", c->tasks[i].index);
-		problem(c,
-		    onyx_json_path_key(p, sizeof(p), q, "artemis/queue-name"),
-		    "'%s' is the queue of the edge "
-		    "'%s' -> '%s'",
-		    key.queue, (*hit)->from, (*hit)->to);
-	}
-}
-
 /* make_queues: name every edge's queue; index the edges by queue and end. */
 static int
 make_queues(struct ctx *c)
@@ -1251,12 +1262,14 @@ make_queues(struct ctx *c)
 
 	for (i = 0; i < n; i++) {
 		struct edge *e = &c->edges[i];
+		char q[ONYX_NAMES_LEN];
 
-		if (asprintf(&e->queue, "onyx.%s.%s.%s", c->id, e->from,
-		        e->to) < 0) {
-			e->queue = NULL;
+		/* injective (lib/names): no two edges, and no task's own
+		 * queue, can share a name, and no user queue is one */
+		if (onyx_names_edge(q, sizeof(q), c->id, e->from, e->to) ==
+		        NULL ||
+		    (e->queue = strdup(q)) == NULL)
 			return -1;
-		}
 	}
 	c->byq = calloc(n, sizeof(*c->byq));
 	c->in = calloc(n, sizeof(*c->in));
@@ -1273,7 +1286,6 @@ make_queues(struct ctx *c)
 		c->nodes[c->in[i]->b].in = i;
 		c->nodes[c->out[i]->a].out = i;
 	}
-	check_queues(c);
 	return 0;
 }
 
@@ -1304,7 +1316,7 @@ task_plan(struct ctx *c, const struct node *n)
 {
 	unsigned t = n->task->type;
 	json_t *in, *out, *v;
-	char *id, *dlq;
+	char *id, dlq[ONYX_NAMES_LEN];
 
 	in = t == T_INPUT ? user_queue(n) : queue_list(c->in + n->in, n->nin);
 	out = t == T_OUTPUT ? user_queue(n)
@@ -1312,17 +1324,15 @@ task_plan(struct ctx *c, const struct node *n)
 	if (asprintf(&id, "%s.%s", c->id, n->name) < 0)
 		id = NULL;
 	/* "o" steals in, out and the copy, even when packing fails */
-	if (asprintf(&dlq, "onyx.%s.%s.dlq", c->id, n->name) < 0)
-		dlq = NULL;
 	v = json_pack("{s:s,s:s?,s:i,s:s,s:o,s:o,s:s?,s:o}", "name", n->name,
 	    "id", id, "phase", n->phase, "type", type_name(t), "ingress", in,
-	    "egress", out, "dead-letter", dlq, "catalog",
+	    "egress", out, "dead-letter",
+	    onyx_names_dlq(dlq, sizeof(dlq), c->id, n->name), "catalog",
 	    json_deep_copy(n->task->entry));
-	if (dlq == NULL) {
+	if (dlq[0] == '\0') {
 		json_decref(v);
 		v = NULL;
 	}
-	free(dlq);
 	if (id == NULL) {
 		json_decref(v);
 		v = NULL;
@@ -1354,8 +1364,8 @@ task_list(struct ctx *c)
 }
 
 /*
- * make_plan: the plan of a valid graph, or NULL: out of memory (c->oom set)
- * or queue names that clash (problems added).
+ * make_plan: the plan of a valid graph, or NULL when out of memory (c->oom
+ * set). Queue names cannot clash (lib/names), so nothing is checked here.
  */
 static json_t *
 make_plan(struct ctx *c)
@@ -1367,8 +1377,6 @@ make_plan(struct ctx *c)
 	qsort(c->edges, c->nedges, sizeof(*c->edges), cmp_edge_canon);
 	if (job_id(c) != 0 || make_queues(c) != 0)
 		goto oom;
-	if (c->probs->n > 0)
-		return NULL;
 	plan = json_pack("{s:s,s:o,s:o,s:o}", "job", c->id, "tasks",
 	    task_list(c), "queues", queue_list(c->byq, c->nedges), "workflow",
 	    edge_list(c));

@@ -24,6 +24,29 @@ fail_conn(
 }
 
 /*
+ * A send of the open batch (of inbatch segments) failed with st. Stopped
+ * while waiting for credit, the lines read cannot be sent: roll the batch
+ * back and report a temporary failure (ONYX_ETIMEDOUT), not a stop.
+ */
+static int
+fail_send(struct onyx_amqp *a, const struct onyx_send_opts *o, int st,
+    unsigned long long inbatch, char *err, size_t errlen, const char *what)
+{
+	size_t n;
+
+	fail_conn(a, st, err, errlen, what);
+	if (st != ONYX_EINTR)
+		return st;
+	onyx_amqp_txn_rollback(a, o->txn_timeout_ms);
+	n = strlen(err);
+	snprintf(err + n, errlen - n,
+	    " (the broker gives no credit: the address is blocked or full); "
+	    "the open batch of %llu segment%s was rolled back",
+	    inbatch, inbatch == 1 ? "" : "s");
+	return ONYX_ETIMEDOUT;
+}
+
+/*
  * Commit the open batch of a send. The discharge goes out at once and its
  * answer is collected by the next commit (or now, with wait), so the next
  * batch is read and sent while the broker writes this one to its journal.
@@ -86,7 +109,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 	char why[256];
 
 	memset(res, 0, sizeof(*res));
-	if (onyx_lineio_init(&in, o->fd) != 0)
+	if (onyx_lineio_init(&in, o->fd, o->max_segment) != 0)
 		return ONYX_ERR;
 	if ((st = onyx_amqp_sender(a, o->queue, true, &snd)) != ONYX_OK) {
 		fail_conn(a, st, err, errlen, "cannot send");
@@ -98,7 +121,17 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		json_t *v;
 
 		r = onyx_lineio_next(&in, &line, &len);
-		if (r == 0) {
+		if (r == ONYX_LINEIO_LONG) {
+			res->bad_line = in.lineno;
+			snprintf(err, errlen,
+			    "%s:%llu: the line is longer than the maximum "
+			    "segment size, %zu bytes (ONYX_MAX_SEGMENT, "
+			    "--max-segment)",
+			    o->name, in.lineno, o->max_segment);
+			st = ONYX_EDATA;
+			goto partial;
+		}
+		if (r == ONYX_LINEIO_MORE) {
 			int wait = -1;
 			if (open) {
 				long long left = batch_start +
@@ -166,7 +199,8 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		}
 		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
 		    ONYX_OK) {
-			fail_conn(a, st, err, errlen, "sending");
+			st = fail_send(
+			    a, o, st, inbatch + 1, err, errlen, "sending");
 			goto out;
 		}
 		if (++inbatch == (unsigned long long)o->batch) {
@@ -196,7 +230,8 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		}
 		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
 		    ONYX_OK) {
-			fail_conn(a, st, err, errlen, "sending the sentinel");
+			st = fail_send(a, o, st, inbatch + 1, err, errlen,
+			    "sending the sentinel");
 			goto out;
 		}
 	}
@@ -314,6 +349,9 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		fail_conn(a, st, err, errlen, "cannot receive");
 		goto out;
 	}
+	if (o->max_segment > 0)
+		onyx_amqp_set_max_message(
+		    rcv, o->max_segment + ONYX_WIRE_SLACK);
 	for (;;) {
 		struct onyx_amqp_msg m;
 		enum onyx_wire_kind kind;
@@ -375,6 +413,22 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		}
 		nmsg++;
 		last = onyx_mono_ms();
+		if (m.total > m.size ||
+		    (o->max_segment > 0 &&
+		        onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
+		            why, sizeof(why)) == ONYX_OK &&
+		        kind == ONYX_WIRE_SEGMENT && len > o->max_segment)) {
+			snprintf(err, errlen,
+			    "message %llu on '%s' is %zu bytes, over the "
+			    "maximum segment size of %zu bytes "
+			    "(ONYX_MAX_SEGMENT, "
+			    "--max-segment); it stays on the queue",
+			    nmsg, o->queue, m.total > m.size ? m.total : len,
+			    o->max_segment);
+			onyx_amqp_release(a, &m);
+			st = ONYX_EDATA;
+			goto commit_out;
+		}
 		if (onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
 		        why, sizeof(why)) == ONYX_OK &&
 		    kind == ONYX_WIRE_SENTINEL) {

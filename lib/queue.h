@@ -15,6 +15,7 @@ struct onyx_send_opts {
 	int batch_timeout_ms; /* commit a partial batch when input stalls */
 	bool done;            /* append the sentinel after the last line */
 	int txn_timeout_ms;   /* bound on the broker's answers */
+	size_t max_segment;   /* a longer line is refused; 0: no limit */
 };
 
 struct onyx_send_result {
@@ -28,7 +29,8 @@ struct onyx_send_result {
  * onyx_queue_send: send every line of opts->fd as one segment, batch lines
  * a transaction. A line that is not a JSON object stops the run: the lines
  * before it are committed, nothing after it is sent, no sentinel; returns
- * ONYX_EDATA with err naming the line. An interrupt commits what was read
+ * ONYX_EDATA with err naming the line. So does a line longer than
+ * max_segment, read in at most max_segment bytes of memory, never whole. An interrupt commits what was read
  * and returns ONYX_EINTR (no sentinel). Other errors: the connection's, with
  * only whole batches on the queue. res counts what was committed.
  */
@@ -45,6 +47,7 @@ struct onyx_recv_opts {
 	bool keep_done; /* with until_done: leave the sentinel queued */
 	int timeout_ms; /* stop after this long without a message; -1 */
 	int txn_timeout_ms;
+	size_t max_segment; /* a longer message is not read whole; 0: none */
 };
 
 enum onyx_recv_end {
@@ -64,8 +67,9 @@ struct onyx_recv_result {
  * onyx_queue_recv: write segments of opts->queue to opts->out, accepting
  * them in a transaction only after they are written and flushed. Returns
  * ONYX_OK with res->end saying why it stopped, ONYX_EDATA when a message is
- * not a JSON object (left on the queue, err names it; everything before it
- * committed), ONYX_EIO when the output fails (the unflushed batch is not
+ * not a JSON object or is longer than max_segment (left on the queue, err
+ * names it and its size; everything before it committed; a long one is
+ * never held whole in memory), ONYX_EIO when the output fails (the unflushed batch is not
  * accepted and goes back to the queue), or the connection's error.
  */
 int onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *opts,

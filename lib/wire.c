@@ -292,3 +292,32 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 	*len = s.size;
 	return ONYX_OK;
 }
+
+int
+onyx_wire_peek_body(
+    const char *bytes, size_t size, const char **body, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)bytes;
+	size_t i, hdr;
+
+	/* a body section: descriptor 0x00 0x53 then 0x77 (amqp-value) or
+	 * 0x75 (data), then str8/str32 or vbin8/vbin32 and its length */
+	for (i = 0; i + 3 < size; i++) {
+		if (p[i] != 0x00 || p[i + 1] != 0x53 ||
+		    (p[i + 2] != 0x77 && p[i + 2] != 0x75))
+			continue;
+		switch (p[i + 3]) {
+		case 0xa1:
+		case 0xa0: hdr = 2; break; /* str8, vbin8 */
+		case 0xb1:
+		case 0xb0: hdr = 5; break; /* str32, vbin32 */
+		default: continue;
+		}
+		if (i + 3 + hdr > size)
+			return -1;
+		*body = bytes + i + 3 + hdr;
+		*len = size - (i + 3 + hdr);
+		return 0;
+	}
+	return -1;
+}

@@ -63,4 +63,20 @@ int onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
     enum onyx_wire_kind *kind, const char **body, size_t *len, char *err,
     size_t errlen);
 
+/*
+ * Room for what a message carries beside its body (header, properties,
+ * group-id): a receiver keeps at most the maximum segment size plus this.
+ */
+#define ONYX_WIRE_SLACK 16384
+
+/*
+ * onyx_wire_peek_body: where the body text starts in the first size bytes
+ * of a message that may be cut short (an amqp-value string or a data
+ * section; the sections before it are skipped by their section codes).
+ * Returns 0 with *body and *len (at most what size holds) set, -1 when no
+ * such body start is found in those bytes.
+ */
+int onyx_wire_peek_body(
+    const char *bytes, size_t size, const char **body, size_t *len);
+
 #endif

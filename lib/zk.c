@@ -24,6 +24,7 @@ struct onyx_zk {
 	bool expired;
 	bool connected_once; /* for the log: a connection that comes back */
 	int retry_ms;
+	volatile sig_atomic_t *intr; /* no more retries once set */
 	char hosts[512];
 };
 
@@ -166,6 +167,12 @@ onyx_zk_set_retry(struct onyx_zk *z, int retry_ms)
 	z->retry_ms = retry_ms;
 }
 
+void
+onyx_zk_set_interrupt(struct onyx_zk *z, volatile sig_atomic_t *flag)
+{
+	z->intr = flag;
+}
+
 /* Map a ZooKeeper code to ours; fill err for failures. */
 static int
 map(struct onyx_zk *z, int rc, const char *op, const char *path, char *err,
@@ -197,7 +204,8 @@ retry(struct onyx_zk *z, int rc, long long start, int *delay)
 {
 	if (rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT)
 		return false;
-	if (onyx_zk_expired(z) || onyx_mono_ms() - start >= z->retry_ms)
+	if (onyx_zk_expired(z) || onyx_mono_ms() - start >= z->retry_ms ||
+	    (z->intr != NULL && *z->intr))
 		return false;
 	usleep(*delay * 1000);
 	if (*delay < 1000)

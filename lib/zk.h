@@ -2,6 +2,7 @@
 #ifndef ONYX_ZK_H
 #define ONYX_ZK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,12 @@ long long onyx_zk_session_id(const struct onyx_zk *z);
  * it returns ONYX_EUNAVAIL (default 30000 ms).
  */
 void onyx_zk_set_retry(struct onyx_zk *z, int retry_ms);
+
+/*
+ * onyx_zk_set_interrupt: once *flag is non-zero, a call that lost the
+ * connection returns at once (ONYX_EUNAVAIL) instead of retrying.
+ */
+void onyx_zk_set_interrupt(struct onyx_zk *z, volatile sig_atomic_t *flag);
 
 /*
  * Synchronous calls. Each returns ONYX_OK or: ONYX_ENOENT, ONYX_EEXIST,

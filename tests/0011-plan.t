@@ -82,10 +82,10 @@ is "$(printf '%s' "$INC" | jq -c '[.tasks[] | [.name, .phase, .type]]')" \
     '[["in",0,"input"],["inc",1,"function"],["out",2,"output"]]' \
     "examples/inc: tasks in phase order"
 is "$(printf '%s' "$INC" | jq -c '[.tasks[] | [.ingress, .egress]]')" \
-    "[[[\"inc-in\"],[\"onyx.$JOB.in.inc\"]],[[\"onyx.$JOB.in.inc\"],[\"onyx.$JOB.inc.out\"]],[[\"onyx.$JOB.inc.out\"],[\"inc-out\"]]]" \
+    "[[[\"inc-in\"],[\"onyx.edge.$JOB.in.inc\"]],[[\"onyx.edge.$JOB.in.inc\"],[\"onyx.edge.$JOB.inc.out\"]],[[\"onyx.edge.$JOB.inc.out\"],[\"inc-out\"]]]" \
     "examples/inc: ingress and egress"
 is "$(printf '%s' "$INC" | jq -c .queues)" \
-    "[\"onyx.$JOB.in.inc\",\"onyx.$JOB.inc.out\"]" "examples/inc: one queue per edge"
+    "[\"onyx.edge.$JOB.in.inc\",\"onyx.edge.$JOB.inc.out\"]" "examples/inc: one queue per edge"
 is "$(printf '%s' "$INC" | jq -c '.tasks[1].catalog')" \
     "$(jq -c '.catalog[1]' "$EX/inc/job.json")" "examples/inc: the entry as given"
 is "$(printf '%s' "$INC" | jq -r '.tasks[1].id')" "$JOB.inc" "a task's id is job.name"
@@ -94,7 +94,7 @@ is "$(onyx-plan - < "$EX/inc/job.json")" "$INC" "- reads stdin"
 run_rc onyx-plan --check "$EX/inc/job.json"
 is "$RC:$OUT:$ERR" "0::" "--check: exit 0 and silent when valid"
 is "$(jq '.id = "nightly-1"' "$EX/inc/job.json" | onyx-plan | jq -c '[.job, .queues[0]]')" \
-    '["nightly-1","onyx.nightly-1.in.inc"]' "an explicit id is honoured"
+    '["nightly-1","onyx.edge.nightly-1.in.inc"]' "an explicit id is honoured"
 
 # Both workflow forms, one plan
 with_workflow '{"in": {"inc": "out"}}' > "$T/tree.json"
@@ -112,10 +112,10 @@ jq '.workflow = [["in","a"],["in","b"],["a","out"],["b","out"]] | .id = "d"
 run_rc onyx-plan "$T/fan.json"
 is "$RC" 0 "fan-out and fan-in: exit 0"
 is "$(printf '%s' "$OUT" | jq -c '[.tasks[] | [.name, .phase, .ingress, .egress]]')" \
-    '[["in",0,["inc-in"],["onyx.d.in.a","onyx.d.in.b"]],["a",1,["onyx.d.in.a"],["onyx.d.a.out"]],["b",1,["onyx.d.in.b"],["onyx.d.b.out"]],["out",2,["onyx.d.a.out","onyx.d.b.out"],["inc-out"]]]' \
+    '[["in",0,["inc-in"],["onyx.edge.d.in.a","onyx.edge.d.in.b"]],["a",1,["onyx.edge.d.in.a"],["onyx.edge.d.a.out"]],["b",1,["onyx.edge.d.in.b"],["onyx.edge.d.b.out"]],["out",2,["onyx.edge.d.a.out","onyx.edge.d.b.out"],["inc-out"]]]' \
     "fan-out and fan-in: phases, ingress and egress"
 is "$(printf '%s' "$OUT" | jq -c .queues)" \
-    '["onyx.d.a.out","onyx.d.b.out","onyx.d.in.a","onyx.d.in.b"]' \
+    '["onyx.edge.d.a.out","onyx.edge.d.b.out","onyx.edge.d.in.a","onyx.edge.d.in.b"]' \
     "fan-out and fan-in: four queues, sorted"
 is "$(printf '%s' "$OUT" | jq -c .workflow)" \
     '[["in","a"],["in","b"],["a","out"],["b","out"]]' \

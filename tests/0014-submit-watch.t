@@ -13,8 +13,8 @@ job=$(jq -r .job "$T/plan.json")
 
 run_rc onyx-submit < "$T/plan.json"
 is "$RC:$OUT" "0:$job" "submit prints the job id of the plan"
-run_rc onyx-queue stat "onyx.$job.in.inc" "onyx.$job.inc.out" \
-    "onyx.$job.inc.seal" "onyx.$job.out.done" inc-in inc-out
+run_rc onyx-queue stat "onyx.edge.$job.in.inc" "onyx.edge.$job.inc.out" \
+    "onyx.seal.$job.inc" "onyx.done.$job.out" inc-in inc-out
 is "$RC:$(printf '%s\n' "$OUT" | wc -l)" "0:6" "the edge, seal, done and user queues exist"
 
 run_rc onyx-submit "$T/plan.json"

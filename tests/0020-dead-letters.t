@@ -56,7 +56,7 @@ finish crash
 is "$RC" 0 "a program crashing on every 1000th segment: the job completes"
 nums 10000 | jq -c 'select(.n % 1000 != 0) | .n += 1' | sort > "$T/want"
 check "every other segment's result is in the output, once" cmp -s "$T/crash.out" "$T/want"
-dead "onyx.$JOB.f.dlq" > "$T/crash.dead"
+dead "onyx.dlq.$JOB.f" > "$T/crash.dead"
 is "$(wc -l < "$T/crash.dead")" 10 "the 10 crashing segments are in the dead-letter queue"
 is "$(jq -c 'del(.segment)' "$T/crash.dead" | sort -u)" \
     '{"error":"the program exited with status 3","task":"f","attempts":4}' \
@@ -72,7 +72,7 @@ finish err
 is "$RC" 0 "a program answering onyx/error: the job completes"
 nums 1000 | jq -c 'select(.n % 100 != 0)' | sort > "$T/want"
 check "the other 990 results are in the output, once" cmp -s "$T/err.out" "$T/want"
-is "$(dead "onyx.$JOB.f.dlq" | jq -c . | grep -c '"error":"n=[0-9]*00 is round","task":"f","attempts":2,"segment":{"n":[0-9]*00}')" 10 \
+is "$(dead "onyx.dlq.$JOB.f" | jq -c . | grep -c '"error":"n=[0-9]*00 is round","task":"f","attempts":2,"segment":{"n":[0-9]*00}')" 10 \
     "10 dead letters carry the program's error text and 2 attempts"
 
 # 9-11. a C function returning -1 (inc: no integer "n"), onyx/max-retries 0
@@ -82,7 +82,7 @@ finish cfn
 is "$RC" 0 "a C function failing on some segments: the job completes"
 nums 500 | jq -c '.n += 1' | sort > "$T/want"
 check "the results of the good segments are in the output" cmp -s "$T/cfn.out" "$T/want"
-is "$(dead "onyx.$JOB.f.dlq" | jq -c 'del(.segment)' | sort | uniq -c | awk '{ $1 = $1; print }')" \
+is "$(dead "onyx.dlq.$JOB.f" | jq -c 'del(.segment)' | sort | uniq -c | awk '{ $1 = $1; print }')" \
     '501 {"error":"\"n\" is not an integer","task":"f","attempts":1}' \
     "501 dead letters from the C function's message, one attempt each"
 
@@ -107,7 +107,7 @@ finish raw
 is "$RC" 0 "messages that are not segments in the input: the job completes"
 { nums 100; echo '{"ok":true}'; } | sort > "$T/want"
 check "every segment went through" cmp -s "$T/raw.out" "$T/want"
-dead "onyx.$JOB.in.dlq" > "$T/raw.dead"
+dead "onyx.dlq.$JOB.in" > "$T/raw.dead"
 is "$(wc -l < "$T/raw.dead")" 5 "the five other messages are in the input task's dead-letter queue"
 is "$(jq -c 'select(.segment == "not json") | [.task, .attempts, .error]' "$T/raw.dead")" \
     '["in",0,"not a segment (a JSON object): not JSON (column 3: invalid token near '"'"'not'"'"')"]' \
@@ -128,5 +128,5 @@ W=$(onyx-watch --json)
 is "$(printf '%s' "$W" | jq -r --arg j "$JOB" '.jobs[] | select(.job == $j) | .tasks[] | "\(.name)=\(.dead)"' | sort | tr '\n' ' ')" \
     "f=0 in=5 out=0 " "onyx-watch counts each task's dead letters"
 is "$(printf '%s' "$W" | jq -r --arg j "$JOB" '.jobs[] | select(.job == $j) | .tasks[] | select(.name == "in") | .["dead-letter"]')" \
-    "onyx.$JOB.in.dlq" "onyx-watch names the dead-letter queue"
+    "onyx.dlq.$JOB.in" "onyx-watch names the dead-letter queue"
 done_testing

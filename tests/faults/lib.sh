@@ -183,8 +183,9 @@ leaks() {
 # queue_leaks: how many of the job's internal queues still exist.
 queue_leaks() {
 	local n=0 q
-	for q in $(jq -r --arg j "$JOB" '.queues[],
-	    (.tasks[].name | "onyx.\($j).\(.).seal", "onyx.\($j).\(.).done")' "$W/job.plan"); do
+	# lib/names: onyx.KIND.JOB.TASK, each '.' of a name written '~'
+	for q in $(jq -r --arg j "$JOB" '($j | gsub("\\."; "~")) as $e | .queues[],
+	    (.tasks[].name | gsub("\\."; "~") | "onyx.seal.\($e).\(.)", "onyx.done.\($e).\(.)")' "$W/job.plan"); do
 		if onyx-queue stat --json "$q" > /dev/null 2>&1; then
 			n=$((n + 1))
 			say "leak: queue $q"

@@ -22,6 +22,7 @@ clear_env(void)
 	unsetenv("ONYX_BROKER_USER");
 	unsetenv("ONYX_BROKER_PASSWORD");
 	unsetenv("ONYX_BROKER_PASSWORD_FILE");
+	unsetenv("ONYX_MAX_SEGMENT");
 }
 
 static void
@@ -124,6 +125,47 @@ bad_values(void **state)
 }
 
 static void
+max_segment(void **state)
+{
+	struct onyx_conf c;
+	char err[256];
+	size_t v;
+
+	(void)state;
+	clear_env();
+	onyx_conf_defaults(&c);
+	assert_int_equal(c.max_segment, 1 << 20);
+	assert_int_equal(onyx_conf_size("4096", 1, 1 << 30, &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(onyx_conf_size("64k", 1, 1 << 30, &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(onyx_conf_size("3M", 1, 1 << 30, &v), 0);
+	assert_int_equal(v, 3 << 20);
+	assert_int_equal(onyx_conf_size("1G", 1, 1 << 30, &v), 0);
+	assert_int_equal(v, 1 << 30);
+	assert_int_equal(onyx_conf_size("2G", 1, 1 << 30, &v), -1);
+	assert_int_equal(onyx_conf_size("", 1, 1 << 30, &v), -1);
+	assert_int_equal(onyx_conf_size("k", 1, 1 << 30, &v), -1);
+	assert_int_equal(onyx_conf_size("1kb", 1, 1 << 30, &v), -1);
+	assert_int_equal(onyx_conf_size("-1", 1, 1 << 30, &v), -1);
+	assert_int_equal(
+	    onyx_conf_size("99999999999999999999", 1, 1 << 30, &v), -1);
+	setenv("ONYX_MAX_SEGMENT", "2M", 1);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
+	assert_int_equal(c.max_segment, 2 << 20);
+	assert_int_equal(
+	    onyx_conf_set(&c, "max-segment", "8k", err, sizeof(err)), ONYX_OK);
+	assert_int_equal(c.max_segment, 8192);
+	setenv("ONYX_MAX_SEGMENT", "100", 1);
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_string_equal(err,
+	    "ONYX_MAX_SEGMENT: maximum segment size '100' is not a size from "
+	    "1k to 1G (bytes, or with a k, M or G suffix)");
+	clear_env();
+}
+
+static void
 urls(void **state)
 {
 	struct onyx_url u;
@@ -164,6 +206,7 @@ main(void)
 	    cmocka_unit_test(env_then_flags),
 	    cmocka_unit_test(password_file_wins),
 	    cmocka_unit_test(bad_values),
+	    cmocka_unit_test(max_segment),
 	    cmocka_unit_test(urls),
 	};
 

@@ -197,6 +197,35 @@ foreign_messages(void **state)
 	onyx_wire_free(w);
 }
 
+/* The start of a segment cut short: its body text is found. */
+static void
+peek_body(void **state)
+{
+	struct onyx_buf b = {0};
+	const char *body;
+	size_t len, i;
+	char big[1000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	big[0] = '{';
+	assert_int_equal(onyx_wire_encode_segment(&b, big, sizeof(big)), 0);
+	/* cut after 300 bytes: the body starts after the str32 header */
+	assert_int_equal(onyx_wire_peek_body(b.p, 300, &body, &len), 0);
+	assert_int_equal(body[0], '{');
+	assert_int_equal(body + len, b.p + 300);
+	for (i = 1; i < len; i++)
+		assert_int_equal(body[i], 'x');
+	b.len = 0;
+	assert_int_equal(onyx_wire_encode_segment(&b, "{\"a\":1}", 7), 0);
+	assert_int_equal(onyx_wire_peek_body(b.p, b.len, &body, &len), 0);
+	assert_int_equal(len, 7);
+	assert_memory_equal(body, "{\"a\":1}", 7);
+	/* too short to reach the body */
+	assert_int_equal(onyx_wire_peek_body(b.p, 10, &body, &len), -1);
+	onyx_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -205,6 +234,7 @@ main(void)
 	    cmocka_unit_test(segment_group),
 	    cmocka_unit_test(sentinel),
 	    cmocka_unit_test(foreign_messages),
+	    cmocka_unit_test(peek_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
