@@ -135,7 +135,7 @@ main(int argc, char *argv[])
 	o.id = id;
 	/* fencing and cleanup go through the broker, when one is set */
 	if (conf.broker[0] != '\0') {
-		if ((broker = onyx_coordbroker_new(&conf)) == NULL)
+		if ((broker = onyx_coordbroker_new(&conf, &stop)) == NULL)
 			errx(EX_SOFTWARE, "out of memory");
 		o.ops.ctx = broker;
 		o.ops.fence = onyx_coordbroker_fence;

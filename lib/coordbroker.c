@@ -14,6 +14,7 @@
 
 struct onyx_coordbroker {
 	const struct onyx_conf *conf;
+	volatile sig_atomic_t *stop; /* ends every broker wait, or NULL */
 	struct onyx_amqp *a;
 	struct onyx_mgmt *m;
 	long long next_connect; /* monotonic ms: no attempt before */
@@ -21,12 +22,14 @@ struct onyx_coordbroker {
 };
 
 struct onyx_coordbroker *
-onyx_coordbroker_new(const struct onyx_conf *conf)
+onyx_coordbroker_new(const struct onyx_conf *conf, volatile sig_atomic_t *stop)
 {
 	struct onyx_coordbroker *b = calloc(1, sizeof(*b));
 
-	if (b != NULL)
+	if (b != NULL) {
 		b->conf = conf;
+		b->stop = stop;
+	}
 	return b;
 }
 
@@ -77,6 +80,8 @@ mgmt(struct onyx_coordbroker *b)
 		snprintf(b->last_err, sizeof(b->last_err), "%s", err);
 		return NULL;
 	}
+	if (b->stop != NULL)
+		onyx_amqp_set_interrupt(b->a, b->stop);
 	if ((st = onyx_mgmt_open(b->a, &b->m)) != ONYX_OK) {
 		onyx_log(ONYX_LOG_WARN, "broker management: %s",
 		    onyx_amqp_error(b->a));

@@ -2,6 +2,8 @@
 #ifndef ONYX_COORDBROKER_H
 #define ONYX_COORDBROKER_H
 
+#include <signal.h>
+
 #include <stddef.h>
 
 #include <jansson.h>
@@ -13,9 +15,11 @@ struct onyx_coordbroker;
 /*
  * onyx_coordbroker_new: a broker client on the settings of conf (borrowed),
  * connecting when first needed and again (at most every 2 s) after a loss.
- * NULL: no memory. Free with onyx_coordbroker_free.
+ * Once *stop (when not NULL) is set, every wait on the broker ends at once
+ * (SIGTERM). NULL: no memory. Free with onyx_coordbroker_free.
  */
-struct onyx_coordbroker *onyx_coordbroker_new(const struct onyx_conf *conf);
+struct onyx_coordbroker *
+onyx_coordbroker_new(const struct onyx_conf *conf, volatile sig_atomic_t *stop);
 void onyx_coordbroker_free(struct onyx_coordbroker *b);
 
 /*
