@@ -1,4 +1,4 @@
-/* lib/zk.c: ZooKeeper session handling and retrying synchronous calls over libzookeeper_mt. */
+/* lib/zk.c: ZooKeeper session handling and calls that retry and honour a stop, over libzookeeper_mt. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,8 +25,17 @@ struct onyx_zk {
 	bool connected_once; /* for the log: a connection that comes back */
 	int retry_ms;
 	volatile sig_atomic_t *intr; /* no more retries once set */
+	bool silent; /* under mu: a stop gave up on a call the server left unanswered */
+	struct onyx_zk *next; /* on the abandoned list */
 	char hosts[512];
 };
+
+/*
+ * Sessions closed while their server was silent (see onyx_zk_close): their
+ * handles stay here, reachable, until the process exits.
+ */
+static pthread_mutex_t abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct onyx_zk *abandoned;
 
 static void
 watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
@@ -136,8 +145,31 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 void
 onyx_zk_close(struct onyx_zk *z)
 {
+	bool silent;
+
 	if (z == NULL)
 		return;
+	pthread_mutex_lock(&z->mu);
+	silent = z->silent;
+	pthread_mutex_unlock(&z->mu);
+	/*
+	 * zookeeper_close on a connection that looks alive sends a close and
+	 * waits for its answer, up to seconds; a server that has just left a
+	 * call unanswered will not answer that either. Leave the handle to
+	 * the process's exit then: the server ends the session at its
+	 * timeout, as it would for a killed process.
+	 */
+	if (silent && z->zh != NULL && zoo_state(z->zh) == ZOO_CONNECTED_STATE) {
+		onyx_log(ONYX_LOG_DEBUG,
+		    "ZooKeeper %s is not answering: the session is left to "
+		    "expire",
+		    z->hosts);
+		pthread_mutex_lock(&abandoned_mu);
+		z->next = abandoned;
+		abandoned = z;
+		pthread_mutex_unlock(&abandoned_mu);
+		return;
+	}
 	if (z->zh != NULL)
 		zookeeper_close(z->zh);
 	pthread_cond_destroy(&z->cv);
@@ -213,29 +245,231 @@ retry(struct onyx_zk *z, int rc, long long start, int *delay)
 	return true;
 }
 
+/*
+ * One asynchronous call and its wait. The library's synchronous calls wait
+ * for an answer up to two thirds of the session timeout with no way to stop
+ * them; ours submit the asynchronous form and wait on its completion in
+ * short slices, so a stop (z->intr) ends the wait within STOP_GRACE_MS.
+ * The completion may come after the waiter gave up: the call is counted
+ * (waiter and completion), and the last of the two frees it.
+ */
+#define SLICE_MS 100
+#define STOP_GRACE_MS 500
+
+struct zcall {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs;
+	bool done;
+	int rc;
+	bool cut; /* the waiter gave up: the results are not for it */
+	char *data; /* get: the value, NUL-terminated; create: the path */
+	int len;
+	struct Stat st;
+	char **names; /* children, NULL-terminated */
+	int count;
+	/* multi: the operations and results the library fills */
+	zoo_op_t *ops;
+	zoo_op_result_t *res;
+	char (*bufs)[512];
+};
+
+static struct zcall *
+zcall_new(void)
+{
+	struct zcall *c = calloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+
+	if (c == NULL)
+		return NULL;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	c->refs = 2;
+	return c;
+}
+
+static void
+zcall_unref(struct zcall *c)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (!last)
+		return;
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c->data);
+	onyx_zk_free_names(c->names);
+	free(c->ops);
+	free(c->res);
+	free(c->bufs);
+	free(c);
+}
+
+/* The completion's side: record rc, wake the waiter, let go. */
+static void
+zcall_finish(struct zcall *c, int rc)
+{
+	pthread_mutex_lock(&c->mu);
+	c->rc = rc;
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	zcall_unref(c);
+}
+
+static void
+on_void(int rc, const void *ctx)
+{
+	zcall_finish((struct zcall *)ctx, rc);
+}
+
+static void
+on_stat(int rc, const struct Stat *st, const void *ctx)
+{
+	struct zcall *c = (struct zcall *)ctx;
+
+	if (rc == ZOK && st != NULL)
+		c->st = *st;
+	zcall_finish(c, rc);
+}
+
+static void
+on_data(int rc, const char *value, int len, const struct Stat *st,
+    const void *ctx)
+{
+	struct zcall *c = (struct zcall *)ctx;
+
+	if (rc == ZOK) {
+		if (len < 0 || value == NULL)
+			len = 0;
+		if ((c->data = malloc((size_t)len + 1)) == NULL)
+			rc = ZSYSTEMERROR;
+		else {
+			memcpy(c->data, value, len);
+			c->data[len] = '\0';
+			c->len = len;
+			if (st != NULL)
+				c->st = *st;
+		}
+	}
+	zcall_finish(c, rc);
+}
+
+static void
+on_string(int rc, const char *value, const void *ctx)
+{
+	struct zcall *c = (struct zcall *)ctx;
+
+	if (rc == ZOK && value != NULL && (c->data = strdup(value)) == NULL)
+		rc = ZSYSTEMERROR;
+	zcall_finish(c, rc);
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+on_strings(int rc, const struct String_vector *v, const void *ctx)
+{
+	struct zcall *c = (struct zcall *)ctx;
+	int i, n = v != NULL ? v->count : 0;
+
+	if (rc == ZOK) {
+		if ((c->names = calloc((size_t)n + 1, sizeof(char *))) == NULL)
+			rc = ZSYSTEMERROR;
+		for (i = 0; rc == ZOK && i < n; i++)
+			if ((c->names[i] = strdup(v->data[i])) == NULL)
+				rc = ZSYSTEMERROR;
+		if (rc == ZOK) {
+			qsort(c->names, n, sizeof(char *), cmp);
+			c->count = n;
+		}
+	}
+	zcall_finish(c, rc);
+}
+
+/*
+ * The waiter's side, after the call was submitted with result submitted
+ * (a ZooKeeper code: anything but ZOK means no completion will come).
+ * Returns the call's code, or ZOPERATIONTIMEOUT when a stop cut the wait.
+ * On ZOK the caller reads the results from c, then zcall_unref(c).
+ */
+static int
+zcall_wait(struct onyx_zk *z, struct zcall *c, int submitted)
+{
+	long long grace = -1, now;
+	struct timespec ts;
+	int rc;
+
+	if (submitted != ZOK) {
+		c->refs = 1; /* no completion: the waiter's reference alone */
+		return submitted;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->done) {
+		if (z->intr != NULL && *z->intr) {
+			now = onyx_mono_ms();
+			if (grace < 0)
+				grace = now + STOP_GRACE_MS;
+			else if (now >= grace)
+				break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += SLICE_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	c->cut = !c->done;
+	rc = c->done ? c->rc : ZOPERATIONTIMEOUT;
+	pthread_mutex_unlock(&c->mu);
+	/* whether the server answers, for onyx_zk_close */
+	pthread_mutex_lock(&z->mu);
+	z->silent = rc == ZOPERATIONTIMEOUT || rc == ZCONNECTIONLOSS;
+	pthread_mutex_unlock(&z->mu);
+	return rc;
+}
+
 int
 onyx_zk_create(struct onyx_zk *z, const char *path, const void *data, int len,
     int flags, char *created, size_t createdlen, char *err, size_t errlen)
 {
 	long long start = onyx_mono_ms();
 	int rc, delay = 50, tries = 0;
-	char buf[1024];
+	struct zcall *c;
 
 	do {
-		rc = zoo_create(z->zh, path, data, data ? len : -1,
-		    &ZOO_OPEN_ACL_UNSAFE, flags, buf, sizeof(buf));
+		if ((c = zcall_new()) == NULL)
+			return ONYX_ERR;
+		rc = zcall_wait(z, c,
+		    zoo_acreate(z->zh, path, data, data ? len : -1,
+		        &ZOO_OPEN_ACL_UNSAFE, flags, on_string, c));
+		if (rc == ZOK && created != NULL)
+			snprintf(created, createdlen, "%s",
+			    c->data != NULL ? c->data : path);
+		zcall_unref(c);
 		/*
 		 * A retried plain create that meets its own node: the first try
 		 * went through before the connection dropped.
 		 */
 		if (rc == ZNODEEXISTS && tries > 0 && !(flags & ZOO_SEQUENCE)) {
-			snprintf(buf, sizeof(buf), "%s", path);
+			if (created != NULL)
+				snprintf(created, createdlen, "%s", path);
 			rc = ZOK;
 		}
 		tries++;
 	} while (retry(z, rc, start, &delay));
-	if (rc == ZOK && created != NULL)
-		snprintf(created, createdlen, "%s", buf);
 	return map(z, rc, "create", path, err, errlen);
 }
 
@@ -291,39 +525,27 @@ onyx_zk_wget(struct onyx_zk *z, const char *path, bool watch, char **data,
     int *len, int *version, char *err, size_t errlen)
 {
 	long long start = onyx_mono_ms();
-	int rc, delay = 50, cap = 64 * 1024, n;
-	struct Stat st;
-	char *buf;
+	int rc, delay = 50;
+	struct zcall *c;
 
 	*data = NULL;
-	for (;;) {
-		if ((buf = malloc(cap + 1)) == NULL)
+	do {
+		if ((c = zcall_new()) == NULL)
 			return ONYX_ERR;
-		do {
-			n = cap;
-			rc = zoo_wget(z->zh, path, watch ? node_watcher : NULL,
-			    z, buf, &n, &st);
-		} while (retry(z, rc, start, &delay));
-		if (rc == ZOK && st.dataLength > cap) {
-			cap = st.dataLength;
-			free(buf);
-			continue;
+		rc = zcall_wait(z, c,
+		    zoo_awget(z->zh, path, watch ? node_watcher : NULL, z,
+		        on_data, c));
+		if (rc == ZOK) {
+			*data = c->data;
+			c->data = NULL;
+			if (len)
+				*len = c->len;
+			if (version)
+				*version = c->st.version;
 		}
-		break;
-	}
-	if (rc != ZOK) {
-		free(buf);
-		return map(z, rc, "get", path, err, errlen);
-	}
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
-	*data = buf;
-	if (len)
-		*len = n;
-	if (version)
-		*version = st.version;
-	return ONYX_OK;
+		zcall_unref(c);
+	} while (retry(z, rc, start, &delay));
+	return map(z, rc, "get", path, err, errlen);
 }
 
 int
@@ -332,10 +554,15 @@ onyx_zk_set(struct onyx_zk *z, const char *path, const void *data, int len,
 {
 	long long start = onyx_mono_ms();
 	int rc, delay = 50;
+	struct zcall *c;
 
-	do
-		rc = zoo_set(z->zh, path, data, len, version);
-	while (retry(z, rc, start, &delay));
+	do {
+		if ((c = zcall_new()) == NULL)
+			return ONYX_ERR;
+		rc = zcall_wait(z, c,
+		    zoo_aset(z->zh, path, data, len, version, on_stat, c));
+		zcall_unref(c);
+	} while (retry(z, rc, start, &delay));
 	return map(z, rc, "set", path, err, errlen);
 }
 
@@ -345,9 +572,14 @@ onyx_zk_delete(
 {
 	long long start = onyx_mono_ms();
 	int rc, delay = 50, tries = 0;
+	struct zcall *c;
 
 	do {
-		rc = zoo_delete(z->zh, path, version);
+		if ((c = zcall_new()) == NULL)
+			return ONYX_ERR;
+		rc = zcall_wait(
+		    z, c, zoo_adelete(z->zh, path, version, on_void, c));
+		zcall_unref(c);
 		if (rc == ZNONODE && tries > 0 && version == -1)
 			rc = ZOK; /* our first try went through */
 		tries++;
@@ -367,19 +599,17 @@ onyx_zk_wexists(
 {
 	long long start = onyx_mono_ms();
 	int rc, delay = 50;
-	struct Stat st;
+	struct zcall *c;
 
-	do
-		rc = zoo_wexists(
-		    z->zh, path, watch ? node_watcher : NULL, z, &st);
-	while (retry(z, rc, start, &delay));
+	do {
+		if ((c = zcall_new()) == NULL)
+			return ONYX_ERR;
+		rc = zcall_wait(z, c,
+		    zoo_awexists(z->zh, path, watch ? node_watcher : NULL, z,
+		        on_stat, c));
+		zcall_unref(c);
+	} while (retry(z, rc, start, &delay));
 	return map(z, rc, "exists", path, err, errlen);
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 int
@@ -394,34 +624,25 @@ onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
     char ***names, int *count, char *err, size_t errlen)
 {
 	long long start = onyx_mono_ms();
-	int rc, delay = 50, i;
-	struct String_vector v;
-	char **out;
+	int rc, delay = 50;
+	struct zcall *c;
 
 	*names = NULL;
 	*count = 0;
-	memset(&v, 0, sizeof(v));
-	do
-		rc = zoo_wget_children(
-		    z->zh, path, watch ? node_watcher : NULL, z, &v);
-	while (retry(z, rc, start, &delay));
-	if (rc != ZOK)
-		return map(z, rc, "children", path, err, errlen);
-	if ((out = calloc(v.count + 1, sizeof(*out))) == NULL) {
-		deallocate_String_vector(&v);
-		return ONYX_ERR;
-	}
-	for (i = 0; i < v.count; i++)
-		if ((out[i] = strdup(v.data[i])) == NULL) {
-			deallocate_String_vector(&v);
-			onyx_zk_free_names(out);
+	do {
+		if ((c = zcall_new()) == NULL)
 			return ONYX_ERR;
+		rc = zcall_wait(z, c,
+		    zoo_awget_children(z->zh, path,
+		        watch ? node_watcher : NULL, z, on_strings, c));
+		if (rc == ZOK) {
+			*names = c->names;
+			*count = c->count;
+			c->names = NULL;
 		}
-	deallocate_String_vector(&v);
-	qsort(out, i, sizeof(*out), cmp);
-	*names = out;
-	*count = i;
-	return ONYX_OK;
+		zcall_unref(c);
+	} while (retry(z, rc, start, &delay));
+	return map(z, rc, "children", path, err, errlen);
 }
 
 void
@@ -441,35 +662,48 @@ onyx_zk_multi_create(struct onyx_zk *z, int n, const char *const *paths,
     const char *const *datas, char *err, size_t errlen)
 {
 	long long start = onyx_mono_ms();
-	zoo_op_t ops[64];
-	zoo_op_result_t res[64];
-	char bufs[64][512];
-	int i, rc, delay = 50, tries = 0, bad;
+	int i, rc, delay = 50, tries = 0, bad = 0, first;
+	struct zcall *c;
 
 	if (n < 1 || n > 64) {
 		snprintf(err, errlen, "ZooKeeper multi: %d operations", n);
 		return ONYX_ERR;
 	}
 	do {
+		if ((c = zcall_new()) == NULL)
+			return ONYX_ERR;
+		c->ops = calloc(n, sizeof(*c->ops));
+		c->res = calloc(n, sizeof(*c->res));
+		c->bufs = calloc(n, sizeof(*c->bufs));
+		if (c->ops == NULL || c->res == NULL || c->bufs == NULL) {
+			c->refs = 1;
+			zcall_unref(c);
+			return ONYX_ERR;
+		}
 		for (i = 0; i < n; i++)
-			zoo_create_op_init(&ops[i], paths[i], datas[i],
+			zoo_create_op_init(&c->ops[i], paths[i], datas[i],
 			    datas[i] ? (int)strlen(datas[i]) : -1,
-			    &ZOO_OPEN_ACL_UNSAFE, 0, bufs[i], sizeof(bufs[i]));
-		memset(res, 0, sizeof(res));
-		rc = zoo_multi(z->zh, n, ops, res);
+			    &ZOO_OPEN_ACL_UNSAFE, 0, c->bufs[i],
+			    sizeof(c->bufs[i]));
+		rc = zcall_wait(
+		    z, c, zoo_amulti(z->zh, n, c->ops, c->res, on_void, c));
+		/* name the operation that failed, not the first one */
+		first = c->cut ? ZOK : c->res[0].err;
+		for (bad = 0; !c->cut && rc != ZOK && bad < n - 1; bad++)
+			if (c->res[bad].err != ZOK &&
+			    c->res[bad].err != ZRUNTIMEINCONSISTENCY)
+				break;
+		if (c->cut)
+			bad = 0;
+		zcall_unref(c);
 		/*
 		 * A retried multi that meets its own first node: the first try
 		 * went through before the connection dropped (as in create).
 		 */
-		if (rc == ZNODEEXISTS && tries > 0 && res[0].err == ZNODEEXISTS)
+		if (rc == ZNODEEXISTS && tries > 0 && first == ZNODEEXISTS)
 			rc = ZOK;
 		tries++;
 	} while (retry(z, rc, start, &delay));
-	/* name the operation that failed, not the first one */
-	for (bad = 0; rc != ZOK && bad < n - 1; bad++)
-		if (res[bad].err != ZOK &&
-		    res[bad].err != ZRUNTIMEINCONSISTENCY)
-			break;
 	return map(
 	    z, rc, "create", rc == ZOK ? paths[0] : paths[bad], err, errlen);
 }

@@ -4,7 +4,7 @@
 # not move, an idle onyx-coord, and an onyx-peer whose ZooKeeper is gone
 # (paused past its session timeout: calls retry, the session is lost).
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 10
 export ONYX_CLUSTER=$TESTNAME-$$
 now_ms() { date +%s%3N; }
 wait_for() { # SECONDS CMD...
@@ -44,18 +44,27 @@ wait_for 30 sh -c "onyx-watch --json | jq -e '.jobs[] | select(.job == \"still-$
 term $SUB "onyx-submit --wait on a job without peers" 75
 term $COORD "onyx-coord, leading" 0
 
-# a peer cut off from ZooKeeper: SIGSTOP the server past the session timeout
+# peers cut off from ZooKeeper (the server SIGSTOPped): one stopped while
+# its calls still wait for answers on a connection that looks alive, the
+# other once the client has noticed and reconnects (its calls then wait for
+# the library's operation timeout, two thirds of the session's)
+onyx-peer -s 4000 -n 2 2> "$T/peer0.log" &
+PEER0=$!
 onyx-peer -s 4000 -n 2 2> "$T/peer.log" &
 PEER=$!
-PIDS="$PIDS $PEER"
-wait_for 20 sh -c "[ \$(zkput ls /onyx/$ONYX_CLUSTER/peers | wc -l) -eq 2 ]"
+PIDS="$PIDS $PEER0 $PEER"
+wait_for 20 sh -c "[ \$(zkput ls /onyx/$ONYX_CLUSTER/peers | wc -l) -eq 4 ]"
 ZK=$(cat "$ONYX_TEST_SVC/zk.pid")
 kill -STOP "$ZK"
 trap 'kill -CONT $ZK 2> /dev/null; cleanup' EXIT
-for _ in $(seq 1 50); do kill -0 $PEER; sleep 0.1; done
+sleep 0.3 # let the peer's calls queue on the silent connection
+term $PEER0 "onyx-peer just after ZooKeeper stopped answering" 0
+# the moment the client notices and starts to reconnect
+wait_for 20 grep -q "ZooKeeper connection lost" "$T/peer.log"
 term $PEER "onyx-peer with ZooKeeper gone" 0
 kill -CONT "$ZK"
 if [ "$_failed" != 0 ]; then
+	sed 's/^/# peer0: /' "$T/peer0.log" | tail -20
 	sed 's/^/# peer: /' "$T/peer.log" | tail -20
 	sed 's/^/# submit: /' "$T/submit.err"
 fi
