@@ -25,7 +25,8 @@ struct onyx_zk {
 	bool connected_once; /* for the log: a connection that comes back */
 	int retry_ms;
 	volatile sig_atomic_t *intr; /* no more retries once set */
-	bool silent; /* under mu: a stop gave up on a call the server left unanswered */
+	bool
+	    silent; /* under mu: a stop gave up on a call the server left unanswered */
 	struct onyx_zk *next; /* on the abandoned list */
 	char hosts[512];
 };
@@ -159,7 +160,8 @@ onyx_zk_close(struct onyx_zk *z)
 	 * the process's exit then: the server ends the session at its
 	 * timeout, as it would for a killed process.
 	 */
-	if (silent && z->zh != NULL && zoo_state(z->zh) == ZOO_CONNECTED_STATE) {
+	if (silent && z->zh != NULL &&
+	    zoo_state(z->zh) == ZOO_CONNECTED_STATE) {
 		onyx_log(ONYX_LOG_DEBUG,
 		    "ZooKeeper %s is not answering: the session is left to "
 		    "expire",
@@ -262,7 +264,7 @@ struct zcall {
 	int refs;
 	bool done;
 	int rc;
-	bool cut; /* the waiter gave up: the results are not for it */
+	bool cut;   /* the waiter gave up: the results are not for it */
 	char *data; /* get: the value, NUL-terminated; create: the path */
 	int len;
 	struct Stat st;
@@ -340,8 +342,8 @@ on_stat(int rc, const struct Stat *st, const void *ctx)
 }
 
 static void
-on_data(int rc, const char *value, int len, const struct Stat *st,
-    const void *ctx)
+on_data(
+    int rc, const char *value, int len, const struct Stat *st, const void *ctx)
 {
 	struct zcall *c = (struct zcall *)ctx;
 
@@ -633,8 +635,8 @@ onyx_zk_wchildren(struct onyx_zk *z, const char *path, bool watch,
 		if ((c = zcall_new()) == NULL)
 			return ONYX_ERR;
 		rc = zcall_wait(z, c,
-		    zoo_awget_children(z->zh, path,
-		        watch ? node_watcher : NULL, z, on_strings, c));
+		    zoo_awget_children(z->zh, path, watch ? node_watcher : NULL,
+		        z, on_strings, c));
 		if (rc == ZOK) {
 			*names = c->names;
 			*count = c->count;
