@@ -6,6 +6,7 @@
 #include <proton/codec.h>
 #include <proton/message.h>
 
+#include "frame.h"
 #include "status.h"
 #include "wire.h"
 
@@ -239,6 +240,7 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
     enum onyx_wire_kind *kind, const char **body, size_t *len, char *err,
     size_t errlen)
 {
+	const char *ct;
 	pn_data_t *b;
 	pn_bytes_t s;
 
@@ -256,6 +258,9 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 		return ONYX_OK;
 	}
 	*kind = ONYX_WIRE_SEGMENT;
+	ct = pn_message_get_content_type(w->msg);
+	if (ct != NULL && strcmp(ct, ONYX_FRAME_CONTENT_TYPE) == 0)
+		*kind = ONYX_WIRE_FRAME;
 	b = pn_message_body(w->msg);
 	pn_data_rewind(b);
 	if (!pn_data_next(b)) {
@@ -263,7 +268,16 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 		return ONYX_EDATA;
 	}
 	switch (pn_data_type(b)) {
-	case PN_STRING: s = pn_data_get_string(b); break;
+	case PN_STRING:
+		if (*kind == ONYX_WIRE_FRAME) {
+			snprintf(err, errlen,
+			    "a packed frame (content-type %s) whose body is "
+			    "text, not a data section",
+			    ONYX_FRAME_CONTENT_TYPE);
+			return ONYX_EDATA;
+		}
+		s = pn_data_get_string(b);
+		break;
 	case PN_BINARY:
 		s = pn_data_get_binary(b);
 		/* several data sections arrive as consecutive binaries */

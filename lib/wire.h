@@ -13,6 +13,8 @@
  *   body is an amqp-value string holding the JSON object's text;
  * - on receipt a body that is an amqp-value string or data section(s) of
  *   UTF-8 JSON text is a segment, whatever client sent it;
+ * - a message whose content-type is application/x-onyx-frame is a packed
+ *   frame of segments (lib/frame.h);
  * - the sentinel is a durable message with subject "onyx-sentinel", the
  *   application property onyx_sentinel = true and an empty (null) body. Its
  *   marker lives outside the body, so no JSON a user sends can look like it.
@@ -24,6 +26,7 @@
 enum onyx_wire_kind {
 	ONYX_WIRE_SEGMENT,
 	ONYX_WIRE_SENTINEL,
+	ONYX_WIRE_FRAME, /* a packed frame (lib/frame.h): body is its payload */
 };
 
 struct onyx_wire;
@@ -55,7 +58,8 @@ int onyx_wire_encode_sentinel(struct onyx_buf *out);
 
 /*
  * onyx_wire_decode: decode one message. On ONYX_OK, *kind says what it is
- * and, for a segment, *body and *len point at its text, valid until the
+ * and, for a segment, *body and *len point at its text (for a
+ * frame, at its payload), valid until the
  * next call on w. ONYX_EDATA when the message is not ours to read (a body
  * that is not text), with err saying what the body is.
  */

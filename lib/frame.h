@@ -1,0 +1,77 @@
+/* lib/frame.h: packed frames, many segments in one AMQP message (the format of internal edges). */
+#ifndef ONYX_FRAME_H
+#define ONYX_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/*
+ * The format, version 1 (documented in onyx(7), "Packed frames"):
+ * - a durable AMQP message whose content-type is ONYX_FRAME_CONTENT_TYPE,
+ *   with the AMQP group-id of its bucket on a grouped edge;
+ * - its body is one data section: the four bytes 'O' 'N' 'X' VERSION, the
+ *   record count (4 bytes, big-endian), then each record: its length (4
+ *   bytes, big-endian) and the segment's JSON text, in the order sent.
+ * A frame's payload (the data section) stays within a byte limit, so that
+ * the broker keeps it a plain (not a large) message.
+ */
+#define ONYX_FRAME_VERSION 1
+#define ONYX_FRAME_CONTENT_TYPE "application/x-onyx-frame"
+#define ONYX_FRAME_HEAD 8   /* magic, version, count */
+#define ONYX_FRAME_RECORD 4 /* the length before each segment */
+/* the default payload limit: under Artemis's 100 KiB large-message bound */
+#define ONYX_FRAME_MAX_DEFAULT (64 * 1024)
+
+/* A frame being packed. Zeroed, it is empty. */
+struct onyx_frame {
+	struct onyx_buf b; /* the payload: head and records */
+	unsigned count;
+};
+
+/* onyx_frame_reset: empty f, keeping its memory. */
+void onyx_frame_reset(struct onyx_frame *f);
+void onyx_frame_free(struct onyx_frame *f);
+
+/* onyx_frame_size: the payload's bytes were a segment of len added. */
+size_t onyx_frame_size_with(const struct onyx_frame *f, size_t len);
+
+/* onyx_frame_add: append a segment's text. 0, or -1 when out of memory. */
+int onyx_frame_add(struct onyx_frame *f, const char *json, size_t len);
+
+/*
+ * onyx_frame_encode: append f as one AMQP message to out, with the group-id
+ * group[0..glen) (at most ONYX_WIRE_GROUP_MAX bytes) when group is not
+ * NULL. 0, or -1 when out of memory, the group is too long or f is empty.
+ */
+int onyx_frame_encode(struct onyx_buf *out, const struct onyx_frame *f,
+    const char *group, size_t glen);
+
+/* Reading a frame's payload, record by record. */
+struct onyx_frame_reader {
+	const char *p;
+	size_t left;
+	unsigned count, seen;
+};
+
+/*
+ * onyx_frame_open: start reading payload[0..len) (the body of a message
+ * whose content-type is ONYX_FRAME_CONTENT_TYPE). ONYX_EDATA with err
+ * saying why when it is not a frame this version reads, or is over max
+ * bytes (0: no limit).
+ */
+int onyx_frame_open(struct onyx_frame_reader *r, const char *payload,
+    size_t len, size_t max, char *err, size_t errlen);
+
+/*
+ * onyx_frame_next: the next segment's text in *seg, *len (inside the
+ * payload). Returns 1, 0 after the last, or ONYX_EDATA when the frame is
+ * cut short or holds more than its count (err says where); the records
+ * before it were whole. After ONYX_EDATA, r->p and r->left are the bytes
+ * not read.
+ */
+int onyx_frame_next(struct onyx_frame_reader *r, const char **seg, size_t *len,
+    char *err, size_t errlen);
+
+#endif
