@@ -270,7 +270,9 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	        NULL ||
 	    (d->gparams = calloc(d->spec.negress, sizeof(*d->gparams))) ==
 	        NULL ||
-	    (d->gargv = calloc(d->spec.negress, sizeof(*d->gargv))) == NULL) {
+	    (d->gargv = calloc(d->spec.negress, sizeof(*d->gargv))) == NULL ||
+	    (d->epacked = calloc(d->spec.negress, sizeof(bool))) == NULL ||
+	    (d->ipacked = calloc(d->spec.ningress, sizeof(bool))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		onyx_task_def_free(d);
 		return ONYX_ERR;
@@ -317,6 +319,16 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	}
 	d->type = json_string_value(json_object_get(t, "type"));
 	d->spec.user_ingress = d->type != NULL && strcmp(d->type, "input") == 0;
+	/* frames between tasks always; to a user's queue when asked */
+	for (int i = 0; i < d->spec.negress; i++)
+		d->epacked[i] =
+		    onyx_names_kind(d->egress[i]) == ONYX_NAMES_EDGE ||
+		    json_is_true(json_object_get(cat, "onyx/packed"));
+	for (int i = 0; i < d->spec.ningress; i++)
+		d->ipacked[i] =
+		    onyx_names_kind(d->ingress[i]) == ONYX_NAMES_EDGE;
+	d->spec.egress_packed = d->epacked;
+	d->spec.ingress_packed = d->ipacked;
 	cons = json_string_value(json_object_get(cat, "onyx/consumption"));
 	d->sequential = cons != NULL && strcmp(cons, "sequential") == 0;
 	d->plan = json_incref(plan);
@@ -341,6 +353,8 @@ onyx_task_def_free(struct onyx_task_def *d)
 	free(d->group_fn);
 	free(d->gparams);
 	free(d->gargv);
+	free(d->epacked);
+	free(d->ipacked);
 	json_decref(d->plan);
 	memset(d, 0, sizeof(*d));
 }

@@ -103,7 +103,10 @@ struct onyx_task_def {
 	const char **group_fn;
 	char **gparams;      /* each malloc'd */
 	const char ***gargv; /* each malloc'd, NULL-terminated */
-	json_t *plan;        /* a reference, kept while the def lives */
+	/* spec.egress_packed, spec.ingress_packed: internal edges, and the
+	 * output queue of an output task told "onyx/packed": true */
+	bool *epacked, *ipacked;
+	json_t *plan; /* a reference, kept while the def lives */
 };
 
 /*

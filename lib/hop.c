@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "exec.h"
 #include "fn.h"
+#include "frame.h"
 #include "hop.h"
 #include "json.h"
 #include "log.h"
@@ -30,10 +31,16 @@
  * is given, and says so once they have waited UNDELIVERED_MS */
 #define UNDELIVERED_EVERY_MS 10000
 #define UNDELIVERED_MS 30000
+/* a grouped packed edge hashes each group to one of this many buckets, each
+ * bucket one AMQP group-id: the unit the broker pins to one consumer */
+#define GROUP_BUCKETS 64
+/* the credit of a receiver on a packed edge, in frames (each at most the
+ * frame limit): enough to fill batches, bounded memory */
+#define FRAME_CREDIT 64
 
-/* One message of a program's batch, kept until the batch commits. */
+/* One segment of a program's batch, kept until the batch commits. */
 struct slot {
-	struct onyx_amqp_msg m;
+	int msg;         /* its message in hop.msgs (a frame holds several) */
 	size_t off, len; /* its text in hop.bodies */
 	bool has_body;
 	int tries;   /* attempts that failed on it */
@@ -52,6 +59,9 @@ struct hop {
 	struct onyx_link *dlq_out;
 	struct onyx_wire *w;
 	struct onyx_buf enc, genc;
+	/* packed egress: frames[i][bucket] fill until the commit or the limit */
+	struct onyx_frame **frames; /* negress, each GROUP_BUCKETS or 1 */
+	size_t frame_max;
 	struct onyx_emit emit;
 	char **gidv; /* groups of h->emit's segments, negress each */
 	size_t gidcap;
@@ -69,7 +79,10 @@ struct hop {
 	/* onyx/exec */
 	struct onyx_exec *x;
 	struct slot *slots; /* the batch */
-	int nslots;
+	int nslots, slotcap;
+	struct onyx_amqp_msg
+	    *msgs; /* the batch's messages, settled at the end */
+	int nmsgs, msgcap;
 	int *fed; /* the slots fed to the program, in order */
 	int nfed, nans;
 	struct onyx_buf bodies;
@@ -496,6 +509,124 @@ free_groups(struct hop *h, char **gids)
 	}
 }
 
+/* Packed egress */
+
+static bool
+packed(const struct hop *h, int i)
+{
+	return h->t->egress_packed != NULL && h->t->egress_packed[i];
+}
+
+static int
+nbuckets(const struct hop *h, int i)
+{
+	return grouped(h, i) ? GROUP_BUCKETS : 1;
+}
+
+/* The bucket of a group: FNV-1a of its text, so every peer agrees. */
+static unsigned
+bucket_of(const char *gid)
+{
+	uint32_t x = 2166136261u;
+
+	for (; *gid != '\0'; gid++)
+		x = (x ^ (unsigned char)*gid) * 16777619u;
+	return x % GROUP_BUCKETS;
+}
+
+static void
+bucket_id(char *buf, size_t n, unsigned b)
+{
+	snprintf(buf, n, "onyx-bucket-%u", b);
+}
+
+/* Send frame b of egress i in the open transaction, and empty it. */
+static int
+frame_send(struct hop *h, int i, unsigned b)
+{
+	struct onyx_frame *f = &h->frames[i][b];
+	char gid[32];
+	int st;
+
+	if (f->count == 0)
+		return ONYX_OK;
+	bucket_id(gid, sizeof(gid), b);
+	h->genc.len = 0;
+	if (onyx_frame_encode(
+	        &h->genc, f, grouped(h, i) ? gid : NULL, strlen(gid)) != 0)
+		return ONYX_ERR;
+	onyx_frame_reset(f);
+	if ((st = onyx_amqp_send(h->out[i], h->genc.p, h->genc.len, true)) !=
+	    ONYX_OK)
+		return fail(h, st, "sending");
+	return ONYX_OK;
+}
+
+/* Before a commit: every frame not yet sent goes out. */
+static int
+frames_flush(struct hop *h)
+{
+	int i, b, st;
+
+	for (i = 0; h->frames != NULL && i < h->t->negress; i++)
+		for (b = 0; h->frames[i] != NULL && b < nbuckets(h, i); b++)
+			if ((st = frame_send(h, i, (unsigned)b)) != ONYX_OK)
+				return st;
+	return ONYX_OK;
+}
+
+/* A rollback: the frames being filled belonged to the lost transaction. */
+static void
+frames_drop(struct hop *h)
+{
+	int i, b;
+
+	for (i = 0; h->frames != NULL && i < h->t->negress; i++)
+		for (b = 0; h->frames[i] != NULL && b < nbuckets(h, i); b++)
+			onyx_frame_reset(&h->frames[i][b]);
+}
+
+static int
+rollback(struct hop *h)
+{
+	frames_drop(h);
+	return onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms);
+}
+
+/*
+ * Segment text into the frame of its bucket (gid: its group, or NULL) on
+ * packed egress i. A segment too long for any frame goes alone as a plain
+ * message of its bucket, after the frame before it: the order holds.
+ */
+static int
+pack_one(struct hop *h, int i, const char *text, size_t len, const char *gid)
+{
+	unsigned b = gid != NULL ? bucket_of(gid) : 0;
+	struct onyx_frame *f;
+	char bid[32];
+	int st;
+
+	if (h->frames[i] == NULL &&
+	    (h->frames[i] = calloc(nbuckets(h, i), sizeof(**h->frames))) ==
+	        NULL)
+		return ONYX_ERR;
+	f = &h->frames[i][b];
+	if (f->count > 0 && onyx_frame_size_with(f, len) > h->frame_max &&
+	    (st = frame_send(h, i, b)) != ONYX_OK)
+		return st;
+	if (onyx_frame_size_with(f, len) <= h->frame_max)
+		return onyx_frame_add(f, text, len) == 0 ? ONYX_OK : ONYX_ERR;
+	bucket_id(bid, sizeof(bid), b);
+	h->genc.len = 0;
+	if (onyx_wire_encode_segment_group(&h->genc, text, len,
+	        gid != NULL ? bid : NULL, strlen(bid)) != 0)
+		return ONYX_ERR;
+	if ((st = onyx_amqp_send(h->out[i], h->genc.p, h->genc.len, true)) !=
+	    ONYX_OK)
+		return fail(h, st, "sending");
+	return ONYX_OK;
+}
+
 /* Send one result segment to every egress, with its group where set. */
 static int
 send_one(struct hop *h, const char *text, size_t len, char *const *gids)
@@ -505,6 +636,13 @@ send_one(struct hop *h, const char *text, size_t len, char *const *gids)
 
 	for (i = 0; i < h->t->negress; i++) {
 		struct onyx_buf *b = &h->enc;
+		if (packed(h, i)) {
+			st = pack_one(
+			    h, i, text, len, gids != NULL ? gids[i] : NULL);
+			if (st != ONYX_OK)
+				return st;
+			continue;
+		}
 		if (gids != NULL && gids[i] != NULL) {
 			b = &h->genc;
 			b->len = 0;
@@ -949,8 +1087,7 @@ exec_batch(struct hop *h, volatile sig_atomic_t *stop,
 			free(h->slots[k].error);
 			h->slots[k].error = NULL;
 		}
-		if ((st = onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms)) !=
-		    ONYX_OK)
+		if ((st = rollback(h)) != ONYX_OK)
 			return fail(h, st, "rollback");
 		*emitted = 0;
 		h->batch_dead = 0;
@@ -974,9 +1111,10 @@ exec_batch(struct hop *h, volatile sig_atomic_t *stop,
 		    (st = dead_letter(h, h->bodies.p + s->off, s->len,
 		         s->has_body, s->dead, s->tries)) != ONYX_OK)
 			return st;
-		if ((st = onyx_amqp_accept(h->a, &s->m)) != ONYX_OK)
-			return fail(h, st, "accepting");
 	}
+	for (k = 0; k < h->nmsgs; k++)
+		if ((st = onyx_amqp_accept(h->a, &h->msgs[k])) != ONYX_OK)
+			return fail(h, st, "accepting");
 	return ONYX_OK;
 }
 
@@ -988,7 +1126,7 @@ slots_clear(struct hop *h)
 		free(h->slots[k].dead);
 		free(h->slots[k].error);
 	}
-	h->nslots = h->nfed = h->nans = 0;
+	h->nslots = h->nfed = h->nans = h->nmsgs = 0;
 	h->bodies.len = 0;
 }
 
@@ -1003,24 +1141,54 @@ exec_undo(struct hop *h, struct onyx_amqp_msg *s)
 
 	if ((st = settle(h)) != ONYX_OK)
 		return st;
-	for (k = 0; k < h->nslots; k++)
-		onyx_amqp_release(h->a, &h->slots[k].m);
+	for (k = 0; k < h->nmsgs; k++)
+		onyx_amqp_release(h->a, &h->msgs[k]);
 	if (s != NULL)
 		onyx_amqp_release(h->a, s);
-	st = onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms);
+	st = rollback(h);
 	slots_clear(h);
 	return st == ONYX_OK ? ONYX_OK : fail(h, st, "rollback");
 }
 
-/* Keep message m (its text body[0..len), or none) as the batch's next slot. */
+/* Keep message m, settled once its batch is answered. */
 static int
-slot_add(struct hop *h, const struct onyx_amqp_msg *m, const char *body,
-    size_t len, const char *dead)
+msg_add(struct hop *h, const struct onyx_amqp_msg *m)
 {
-	struct slot *s = &h->slots[h->nslots];
+	if (h->nmsgs == h->msgcap) {
+		int cap = h->msgcap ? 2 * h->msgcap : 64;
+		struct onyx_amqp_msg *p =
+		    reallocarray(h->msgs, cap, sizeof(*p));
+		if (p == NULL)
+			return ONYX_ERR;
+		h->msgs = p;
+		h->msgcap = cap;
+	}
+	h->msgs[h->nmsgs++] = *m;
+	return ONYX_OK;
+}
 
+/* Keep a segment of the last message kept (its text body[0..len), or
+ * none) as the batch's next slot. */
+static int
+slot_add(struct hop *h, const char *body, size_t len, const char *dead)
+{
+	struct slot *s;
+
+	if (h->nslots == h->slotcap) {
+		int cap = h->slotcap ? 2 * h->slotcap : 64;
+		struct slot *p = reallocarray(h->slots, cap, sizeof(*p));
+		int *f;
+		if (p == NULL)
+			return ONYX_ERR;
+		h->slots = p;
+		if ((f = reallocarray(h->fed, cap, sizeof(*f))) == NULL)
+			return ONYX_ERR;
+		h->fed = f;
+		h->slotcap = cap;
+	}
+	s = &h->slots[h->nslots];
 	memset(s, 0, sizeof(*s));
-	s->m = *m;
+	s->msg = h->nmsgs - 1;
 	s->off = h->bodies.len;
 	s->has_body = body != NULL;
 	if (body != NULL) {
@@ -1111,11 +1279,13 @@ flush(struct hop *h)
 		    tries, tries == 1 ? "" : "s", why);
 	else if (st == ONYX_OK)
 		st = send_emitted(h, &emitted);
+	if (st == ONYX_OK)
+		st = frames_flush(h);
 	if (st == ONYX_OK &&
 	    (st = onyx_amqp_txn_commit(h->a, t->txn_timeout_ms)) != ONYX_OK)
 		return fail(h, st, "committing the flush");
 	if (st != ONYX_OK) {
-		onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
+		rollback(h);
 		return st;
 	}
 	h->stats->written += emitted;
@@ -1142,16 +1312,23 @@ open_links(struct hop *h)
 	if ((h->in = calloc(t->ningress, sizeof(*h->in))) == NULL ||
 	    (h->out = calloc(t->negress, sizeof(*h->out))) == NULL ||
 	    (h->gx = calloc(t->negress, sizeof(*h->gx))) == NULL ||
-	    (h->gids = calloc(t->negress, sizeof(*h->gids))) == NULL)
+	    (h->gids = calloc(t->negress, sizeof(*h->gids))) == NULL ||
+	    (h->frames = calloc(t->negress, sizeof(*h->frames))) == NULL)
 		return ONYX_ERR;
+	h->frame_max = t->frame_max > 0 ? t->frame_max : ONYX_FRAME_MAX_DEFAULT;
 	if ((st = onyx_mgmt_open(h->a, &h->m)) != ONYX_OK)
 		return fail(h, st, "management");
 	for (i = 0; i < t->ningress; i++) {
-		if ((st = onyx_amqp_receiver(h->a, t->ingress[i], t->batch_size,
-		         &h->in[i])) != ONYX_OK)
+		bool frames = t->ingress_packed != NULL && t->ingress_packed[i];
+		if ((st = onyx_amqp_receiver(h->a, t->ingress[i],
+		         frames ? FRAME_CREDIT : t->batch_size, &h->in[i])) !=
+		    ONYX_OK)
 			return fail(h, st, "reading");
-		onyx_amqp_set_max_message(
-		    h->in[i], max_segment(h) + ONYX_WIRE_SLACK);
+		/* a frame is at most frame_max; a longer segment travels alone */
+		onyx_amqp_set_max_message(h->in[i],
+		    (max_segment(h) > h->frame_max ? max_segment(h)
+		                                   : h->frame_max) +
+		        ONYX_WIRE_SLACK);
 	}
 	for (i = 0; i < t->negress; i++)
 		if ((st = onyx_amqp_sender(
@@ -1287,6 +1464,80 @@ settle(struct hop *h)
 	return ONYX_OK;
 }
 
+/*
+ * One segment of the batch, the text body[0..len) (why: it is a dead
+ * letter already, and body may be NULL). A C function applies to it now;
+ * a program's segment becomes a slot, fed unless the feeding has failed
+ * (*xfailed, set here when it does).
+ */
+static int
+take(struct hop *h, const char *body, size_t len, const char *why,
+    unsigned long long *emitted, bool *xfailed)
+{
+	char w[512], pe[400];
+	json_t *obj;
+	int st;
+
+	if (why == NULL && len > max_segment(h)) {
+		struct onyx_amqp_msg one = {.total = len};
+		oversize(h, &one, body, len, w, sizeof(w), &body, &len);
+		why = w;
+	} else if (why == NULL) {
+		if (onyx_json_parse_object(body, len, &obj, pe, sizeof(pe)) ==
+		    ONYX_OK)
+			json_decref(obj);
+		else {
+			snprintf(w, sizeof(w),
+			    "not a segment (a JSON object): %s", pe);
+			why = w;
+		}
+	}
+	if (h->t->exec_argv == NULL)
+		return why != NULL
+		    ? dead_letter(h, body, len, body != NULL, why, 0)
+		    : apply(h, body, len, emitted);
+	if ((st = slot_add(h, body, len, why)) != ONYX_OK)
+		return st;
+	if (why != NULL || *xfailed)
+		return ONYX_OK;
+	st = exec_feed(h, h->nslots - 1, emitted);
+	if (st == ONYX_EDATA) {
+		*xfailed = true;
+		return ONYX_OK;
+	}
+	return st;
+}
+
+/*
+ * Every segment of a frame, payload[0..len), counted in *n. What cannot be
+ * read of it (another version, a frame cut short) is one dead letter
+ * holding those bytes; the whole records before it go on.
+ */
+static int
+take_frame(struct hop *h, const char *payload, size_t len, int *n,
+    unsigned long long *emitted, bool *xfailed)
+{
+	struct onyx_frame_reader r;
+	const char *seg;
+	char why[512];
+	size_t sl;
+	int rc, st;
+
+	if (onyx_frame_open(&r, payload, len, 0, why, sizeof(why)) != ONYX_OK) {
+		(*n)++;
+		return take(h, payload, len, why, emitted, xfailed);
+	}
+	while ((rc = onyx_frame_next(&r, &seg, &sl, why, sizeof(why))) == 1) {
+		(*n)++;
+		if ((st = take(h, seg, sl, NULL, emitted, xfailed)) != ONYX_OK)
+			return st;
+	}
+	if (rc == 0)
+		return ONYX_OK;
+	(*n)++;
+	return take(h, r.p, r.left, why, emitted, xfailed);
+}
+
 static int
 loop(struct hop *h, volatile sig_atomic_t *stop)
 {
@@ -1311,7 +1562,6 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			const char *body = NULL;
 			size_t len = 0;
 			char why[512], pe[400];
-			json_t *obj;
 			bool bad, big;
 			int wait;
 
@@ -1346,16 +1596,6 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				hj = j;
 				break;
 			}
-			/* a segment is a JSON object; anything else is a dead
-			 * letter at once */
-			if (big)
-				;
-			else if (!bad &&
-			    onyx_json_parse_object(
-			        body, len, &obj, pe, sizeof(pe)) == ONYX_OK)
-				json_decref(obj);
-			else
-				bad = true;
 			if (bad && !big)
 				snprintf(why, sizeof(why),
 				    "not a segment (a JSON object): %s", pe);
@@ -1368,7 +1608,6 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 					return fail(h, st, "declare");
 				open = true;
 			}
-			n++;
 			if (exec && h->x == NULL &&
 			    (st = exec_start(h)) != ONYX_OK) {
 				/* after a flush, or a restart that failed */
@@ -1376,29 +1615,28 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				exec_undo(h, NULL);
 				return st;
 			}
+			/* a program's batch is accepted once it has answered */
+			if (exec && (st = msg_add(h, &m)) != ONYX_OK)
+				return st;
+			if (!bad && kind == ONYX_WIRE_FRAME)
+				st = take_frame(
+				    h, body, len, &n, &emitted, &xfailed);
+			else {
+				n++;
+				st = take(h, body, len, bad ? why : NULL,
+				    &emitted, &xfailed);
+			}
 			if (exec) {
-				/* accepted once the program has answered */
-				if ((st = slot_add(h, &m, body, len,
-				         bad ? why : NULL)) != ONYX_OK)
-					return st;
-				if (bad)
-					continue;
-				st = exec_feed(h, h->nslots - 1, &emitted);
-				if (st == ONYX_EDATA) {
-					xfailed = true;
-					break;
-				}
 				if (st != ONYX_OK)
 					return st;
+				if (xfailed)
+					break;
 				continue;
 			}
-			st = bad
-			    ? dead_letter(h, body, len, body != NULL, why, 0)
-			    : apply(h, body, len, &emitted);
 			if (st != ONYX_OK) {
 				/* without a dead-letter queue: the task fails */
 				onyx_amqp_release(h->a, &m);
-				onyx_amqp_txn_rollback(h->a, t->txn_timeout_ms);
+				rollback(h);
 				return st;
 			}
 			if ((st = onyx_amqp_accept(h->a, &m)) != ONYX_OK)
@@ -1431,9 +1669,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 					onyx_amqp_release(h->a, &held);
 				if ((st = settle(h)) != ONYX_OK)
 					return st;
-				if (open &&
-				    (st = onyx_amqp_txn_rollback(
-				         h->a, t->txn_timeout_ms)) != ONYX_OK)
+				if (open && (st = rollback(h)) != ONYX_OK)
 					return fail(h, st, "rollback");
 				onyx_log(ONYX_LOG_INFO,
 				    "task %s: %d segment%s after the end of "
@@ -1452,6 +1688,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			 * order, and a failed commit fails the next batch too,
 			 * so a sequential task keeps its order.
 			 */
+			if ((st = frames_flush(h)) != ONYX_OK)
+				return st;
 			if ((st = onyx_amqp_txn_commit_begin(
 			         h->a, t->txn_timeout_ms)) != ONYX_OK)
 				return fail(h, st, "commit");
@@ -1490,15 +1728,10 @@ static int
 prepare(struct hop *h)
 {
 	const struct onyx_task_spec *t = h->t;
-	size_t n = t->batch_size > 0 ? (size_t)t->batch_size : 1;
 	char e[512] = "";
 
-	if (t->exec_argv != NULL) {
-		if ((h->slots = calloc(n, sizeof(*h->slots))) == NULL ||
-		    (h->fed = calloc(n, sizeof(*h->fed))) == NULL)
-			return ONYX_ERR;
+	if (t->exec_argv != NULL)
 		return exec_start(h);
-	}
 	if (t->init == NULL)
 		return ONYX_OK;
 	if (t->init(t->params ? t->params : "{}", &h->emit.state, e,
@@ -1553,6 +1786,13 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	slots_clear(&h);
 	free(h.slots);
 	free(h.fed);
+	free(h.msgs);
+	for (i = 0; h.frames != NULL && i < t->negress; i++) {
+		for (int b = 0; h.frames[i] != NULL && b < nbuckets(&h, i); b++)
+			onyx_frame_free(&h.frames[i][b]);
+		free(h.frames[i]);
+	}
+	free(h.frames);
 	onyx_buf_free(&h.bodies);
 	if (h.inited && t->fini != NULL)
 		t->fini(h.emit.state);

@@ -98,6 +98,16 @@ struct onyx_task_spec {
 	 * while the task's sentinel has not been taken by another peer.
 	 */
 	bool user_ingress;
+	/*
+	 * Packed frames (lib/frame.h, onyx(7)): egress_packed[i] says egress
+	 * i gets frames (an internal edge, or an output told onyx/packed),
+	 * ingress_packed[i] that ingress i carries them (its credit counts
+	 * frames). NULL: none. Any ingress reads both forms.
+	 */
+	const bool *egress_packed;
+	const bool *ingress_packed;
+	size_t
+	    frame_max; /* a frame's payload bytes; 0: ONYX_FRAME_MAX_DEFAULT */
 	/* called with the committed counts at most once a second, if set */
 	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
 	void *progress_ctx;

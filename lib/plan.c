@@ -40,6 +40,7 @@ enum rule {
 	R_ARGV,
 	R_SELECTOR,
 	R_GROUPFN,
+	R_BOOL,
 };
 
 struct key_rule {
@@ -80,6 +81,7 @@ static const struct key_rule rules[] = {
     {"onyx/group-by-key", R_SELECTOR, 0, T_FUNCTION | T_OUTPUT},
     {"onyx/group-by-fn", R_GROUPFN, 0, T_FUNCTION | T_OUTPUT},
     {"onyx/max-retries", R_NONNEG, 0, T_ALL},
+    {"onyx/packed", R_BOOL, 0, T_OUTPUT},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -420,6 +422,7 @@ want(const struct key_rule *r, const json_t *v, char *buf, size_t len)
 		return s != NULL && strchr(s, ':') != NULL && fn_valid(s)
 		    ? NULL
 		    : "\"library.so:symbol\" or an argv array of strings";
+	case R_BOOL: return json_is_boolean(v) ? NULL : "true or false";
 	}
 	return NULL;
 }
