@@ -2,9 +2,9 @@
 # onyx-queue send --packed: lines travel in packed frames (many segments in
 # one message); recv reads frames and plain segments from the same queue, in
 # order; -n takes a frame whole; a frame that cannot be read stops recv with
-# exit 65 and stays on the queue.
+# exit 65 and stays on the queue; a crash leaves only whole batches.
 . "$(dirname "$0")/lib.sh"
-plan 39
+plan 43
 PY=/usr/bin/python3
 
 # frames LIMIT BATCH < lines: how many frames send --packed makes of the
@@ -161,4 +161,32 @@ is "$RC:$OUT" '65:' "a frame holding a JSON array: exit 65, nothing of it writte
 is "$ERR" "onyx-queue: message 1 on '$q' is a packed frame whose segment 2 of 2 is not a segment: a JSON array, not an object; it stays on the queue" \
     "the message names the segment in the frame"
 is "$(messages "$q")" 1 "the frame is still on the queue"
+# A crash mid-way: only whole batches, each batch's frame committed with it.
+q=$(qname crash)
+mkfifo "$T/feed"
+onyx-queue send --packed "$q" -b 10 -t 60000 < "$T/feed" &
+SPID=$!
+PIDS="$PIDS $SPID"
+exec 3> "$T/feed"
+gen 105 >&3
+for i in $(seq 1 100); do
+	[ "$(messages "$q")" -ge 10 ] && break
+	sleep 0.1
+done
+sleep 0.5
+kill -9 $SPID
+wait $SPID 2>/dev/null || true
+exec 3>&-
+is "$(messages "$q")" 10 "after SIGKILL the 10 committed batches are queued, a frame each"
+onyx-queue recv "$q" -n 100 -w 5000 > "$T/got"
+gen 100 > "$T/want"
+check "and they hold the first 100 lines, in order" cmp -s "$T/got" "$T/want"
+# --batch-timeout sends and commits the frame of a stalled partial batch.
+(gen 3; sleep 3) | onyx-queue send --packed "$q" -b 1000 -t 200 &
+SPID=$!
+PIDS="$PIDS $SPID"
+sleep 1.5
+is "$(messages "$q")" 1 "a stalled partial batch goes out as one frame after --batch-timeout"
+wait $SPID
+is "$(onyx-queue recv "$q" -w 2000 | wc -l)" 3 "holding its 3 lines"
 done_testing
