@@ -33,7 +33,8 @@ static void __attribute__((noreturn)) usage(int code)
 	FILE *f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: onyx-queue send [-b size] [-t ms] [--done] queue\n"
+	    "usage: onyx-queue send [-b size] [-t ms] [--done] [--packed] "
+	    "queue\n"
 	    "       onyx-queue recv [-b size] [-n count] [-t ms] [-w ms]\n"
 	    "                       [--until-done [--keep-done]] queue\n"
 	    "       onyx-queue stat [--json] queue ...\n"
@@ -63,6 +64,7 @@ enum {
 	OPT_JSON,
 	OPT_PASSWORD_FILE,
 	OPT_MAX_SEGMENT,
+	OPT_PACKED,
 };
 
 static const struct option longopts[] = {
@@ -74,6 +76,7 @@ static const struct option longopts[] = {
     {"keep-done", no_argument, NULL, OPT_KEEP_DONE},
     {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT},
     {"count", required_argument, NULL, 'n'},
+    {"packed", no_argument, NULL, OPT_PACKED},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"batch-timeout", required_argument, NULL, 't'},
     {"until-done", no_argument, NULL, OPT_UNTIL_DONE},
@@ -162,6 +165,7 @@ main(int argc, char *argv[])
 	long batch = 1000, batch_timeout = 100, timeout = -1;
 	unsigned long long count = 0;
 	bool done = false, until_done = false, keep_done = false, json = false;
+	bool packed = false;
 	bool seen_b = false, seen_t = false;
 	int ch, st, rc = 0;
 
@@ -200,6 +204,7 @@ main(int argc, char *argv[])
 		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
 		case 'w': timeout = number(optarg, "--timeout", 0); break;
 		case OPT_DONE: done = true; break;
+		case OPT_PACKED: packed = true; break;
 		case OPT_UNTIL_DONE: until_done = true; break;
 		case OPT_KEEP_DONE: keep_done = true; break;
 		case OPT_JSON: json = true; break;
@@ -233,6 +238,8 @@ main(int argc, char *argv[])
 	/* Refuse options that mean nothing for the command. */
 	if (done && strcmp(cmd, "send") != 0)
 		errx(EX_USAGE, "--done only applies to send");
+	if (packed && strcmp(cmd, "send") != 0)
+		errx(EX_USAGE, "--packed only applies to send");
 	if ((until_done || keep_done || count || timeout >= 0) &&
 	    strcmp(cmd, "recv") != 0)
 		errx(EX_USAGE,
@@ -272,6 +279,7 @@ main(int argc, char *argv[])
 		    .done = done,
 		    .txn_timeout_ms = 60000,
 		    .max_segment = conf.max_segment,
+		    .packed = packed,
 		};
 		struct onyx_send_result r;
 

@@ -66,7 +66,7 @@ _onyx_queue()
 	-*)
 		local opts=$common
 		case $cmd in
-		send) opts+=" -b --batch-size -t --batch-timeout --done" ;;
+		send) opts+=" -b --batch-size -t --batch-timeout --done --packed" ;;
 		recv)
 			opts+=" -b --batch-size -t --batch-timeout -n --count -w"
 			opts+=" --timeout --until-done"

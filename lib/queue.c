@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "buf.h"
+#include "frame.h"
 #include "json.h"
 #include "lineio.h"
 #include "queue.h"
@@ -95,6 +96,45 @@ send_commit(struct onyx_amqp *a, const struct onyx_send_opts *o,
 	return ONYX_OK;
 }
 
+/*
+ * With --packed: whether a line of len bytes goes in a frame at all. One
+ * that alone is over the frame's limit travels as a plain segment.
+ */
+static bool
+fits_a_frame(size_t len)
+{
+	static const struct onyx_frame empty;
+
+	return onyx_frame_size_with(&empty, len) <= ONYX_FRAME_MAX_DEFAULT;
+}
+
+/*
+ * Send the frame being packed (if it holds any line) as one message in the
+ * open transaction, then empty it. inbatch is the batch's line count, for
+ * the message when the send fails.
+ */
+static int
+send_packed_frame(struct onyx_amqp *a, struct onyx_link *snd,
+    const struct onyx_send_opts *o, struct onyx_frame *fr, struct onyx_buf *enc,
+    unsigned long long inbatch, char *err, size_t errlen)
+{
+	int st;
+
+	if (fr->count == 0)
+		return ONYX_OK;
+	enc->len = 0;
+	if (onyx_frame_encode(enc, fr, NULL, 0) != 0) {
+		snprintf(err, errlen, "packing a frame for '%s': out of memory",
+		    o->queue);
+		return ONYX_ERR;
+	}
+	if ((st = onyx_amqp_send(snd, enc->p, enc->len, true)) != ONYX_OK)
+		return fail_send(
+		    a, o, st, inbatch, err, errlen, "sending a packed frame");
+	onyx_frame_reset(fr);
+	return ONYX_OK;
+}
+
 int
 onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
     struct onyx_send_result *res, char *err, size_t errlen)
@@ -102,6 +142,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 	struct onyx_link *snd = NULL;
 	struct onyx_lineio in;
 	struct onyx_buf enc = {0};
+	struct onyx_frame fr = {0};
 	unsigned long long inbatch = 0, inflight = 0;
 	long long batch_start = 0;
 	bool open = false;
@@ -137,6 +178,10 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 				long long left = batch_start +
 				    o->batch_timeout_ms - onyx_mono_ms();
 				if (left <= 0) {
+					if ((st = send_packed_frame(a, snd, o,
+					         &fr, &enc, inbatch, err,
+					         errlen)) != ONYX_OK)
+						goto out;
 					if ((st = send_commit(a, o, res,
 					         &inflight, inbatch, false, err,
 					         errlen)) != ONYX_OK)
@@ -192,18 +237,38 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			open = true;
 			batch_start = onyx_mono_ms();
 		}
-		enc.len = 0;
-		if (onyx_wire_encode_segment(&enc, line, len) != 0) {
-			st = ONYX_ERR;
-			goto out;
-		}
-		if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
-		    ONYX_OK) {
-			st = fail_send(
-			    a, o, st, inbatch + 1, err, errlen, "sending");
-			goto out;
+		if (o->packed && fits_a_frame(len)) {
+			/* a full frame goes out, the line starts the next */
+			if (onyx_frame_size_with(&fr, len) >
+			        ONYX_FRAME_MAX_DEFAULT &&
+			    (st = send_packed_frame(a, snd, o, &fr, &enc,
+			         inbatch, err, errlen)) != ONYX_OK)
+				goto out;
+			if (onyx_frame_add(&fr, line, len) != 0) {
+				st = ONYX_ERR;
+				goto out;
+			}
+		} else {
+			/* the lines packed before it go first, in order */
+			if ((st = send_packed_frame(a, snd, o, &fr, &enc,
+			         inbatch, err, errlen)) != ONYX_OK)
+				goto out;
+			enc.len = 0;
+			if (onyx_wire_encode_segment(&enc, line, len) != 0) {
+				st = ONYX_ERR;
+				goto out;
+			}
+			if ((st = onyx_amqp_send(snd, enc.p, enc.len, true)) !=
+			    ONYX_OK) {
+				st = fail_send(a, o, st, inbatch + 1, err,
+				    errlen, "sending");
+				goto out;
+			}
 		}
 		if (++inbatch == (unsigned long long)o->batch) {
+			if ((st = send_packed_frame(a, snd, o, &fr, &enc,
+			         inbatch, err, errlen)) != ONYX_OK)
+				goto out;
 			if ((st = send_commit(a, o, res, &inflight, inbatch,
 			         false, err, errlen)) != ONYX_OK)
 				goto out;
@@ -211,7 +276,15 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			inbatch = 0;
 		}
 	}
-	/* end of input, or interrupted */
+	/* end of input, or interrupted: the last lines packed go first */
+	if (open) {
+		int fs = send_packed_frame(
+		    a, snd, o, &fr, &enc, inbatch, err, errlen);
+		if (fs != ONYX_OK) {
+			st = fs;
+			goto out;
+		}
+	}
 	if (o->done && st != ONYX_EINTR) {
 		if (!open) {
 			if ((st = onyx_amqp_txn_declare(
@@ -249,8 +322,11 @@ partial:
 	/* Commit the good lines before a bad one; the caller reports the rest. */
 	if (open) {
 		char err2[512];
-		int cs = send_commit(
-		    a, o, res, &inflight, inbatch, true, err2, sizeof(err2));
+		int cs = send_packed_frame(
+		    a, snd, o, &fr, &enc, inbatch, err2, sizeof(err2));
+		if (cs == ONYX_OK)
+			cs = send_commit(a, o, res, &inflight, inbatch, true,
+			    err2, sizeof(err2));
 		if (cs != ONYX_OK) {
 			snprintf(err + strlen(err), errlen - strlen(err),
 			    "; and %s", err2);
@@ -273,6 +349,7 @@ out:
 		}
 	}
 	onyx_buf_free(&enc);
+	onyx_frame_free(&fr);
 	onyx_lineio_free(&in);
 	if (snd != NULL)
 		onyx_amqp_link_close(snd);
@@ -328,6 +405,76 @@ write_segment(FILE *out, const char *body, size_t len)
 	}
 }
 
+/*
+ * Read a packed frame through before anything of it is written: every
+ * record a JSON object within max_segment, the frame whole. ONYX_OK with
+ * *nseg its segment count, or ONYX_EDATA with err naming message nmsg.
+ */
+static int
+check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
+    const char *payload, size_t plen, unsigned *nseg, char *err, size_t errlen)
+{
+	struct onyx_frame_reader r;
+	const char *seg;
+	size_t len;
+	char why[256];
+	int rc;
+
+	if (onyx_frame_open(&r, payload, plen, 0, why, sizeof(why)) != ONYX_OK)
+		goto unreadable;
+	while ((rc = onyx_frame_next(&r, &seg, &len, why, sizeof(why))) == 1) {
+		json_t *v;
+
+		if (o->max_segment > 0 && len > o->max_segment) {
+			snprintf(err, errlen,
+			    "message %llu on '%s' is a packed frame whose "
+			    "segment %u of %u is %zu bytes, over the maximum "
+			    "segment size of %zu bytes (ONYX_MAX_SEGMENT, "
+			    "--max-segment); it stays on the queue",
+			    nmsg, o->queue, r.seen, r.count, len,
+			    o->max_segment);
+			return ONYX_EDATA;
+		}
+		if (onyx_json_parse_object(seg, len, &v, why, sizeof(why)) !=
+		    ONYX_OK) {
+			snprintf(err, errlen,
+			    "message %llu on '%s' is a packed frame whose "
+			    "segment %u of %u is not a segment: %s; it stays "
+			    "on the queue",
+			    nmsg, o->queue, r.seen, r.count, why);
+			return ONYX_EDATA;
+		}
+		json_decref(v);
+	}
+	if (rc == 0) {
+		*nseg = r.count;
+		return ONYX_OK;
+	}
+unreadable:
+	snprintf(err, errlen,
+	    "message %llu on '%s' (content-type %s) cannot be read: %s; it "
+	    "stays on the queue",
+	    nmsg, o->queue, ONYX_FRAME_CONTENT_TYPE, why);
+	return ONYX_EDATA;
+}
+
+/* Write the segments of a frame check_frame passed, one line each. */
+static int
+write_frame(FILE *out, const char *payload, size_t plen)
+{
+	struct onyx_frame_reader r;
+	const char *seg;
+	size_t len;
+	char why[256];
+
+	if (onyx_frame_open(&r, payload, plen, 0, why, sizeof(why)) != ONYX_OK)
+		return -1;
+	while (onyx_frame_next(&r, &seg, &len, why, sizeof(why)) == 1)
+		if (write_segment(out, seg, len) != 0)
+			return -1;
+	return 0;
+}
+
 int
 onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
     struct onyx_recv_result *res, char *err, size_t errlen)
@@ -349,15 +496,20 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		fail_conn(a, st, err, errlen, "cannot receive");
 		goto out;
 	}
+	/* a packed frame may be longer than one segment is allowed to be */
 	if (o->max_segment > 0)
-		onyx_amqp_set_max_message(
-		    rcv, o->max_segment + ONYX_WIRE_SLACK);
+		onyx_amqp_set_max_message(rcv,
+		    (o->max_segment > ONYX_FRAME_MAX_DEFAULT
+		            ? o->max_segment
+		            : ONYX_FRAME_MAX_DEFAULT) +
+		        ONYX_WIRE_SLACK);
 	for (;;) {
 		struct onyx_amqp_msg m;
-		enum onyx_wire_kind kind;
+		enum onyx_wire_kind kind = ONYX_WIRE_SEGMENT;
 		const char *body;
 		size_t len;
-		int wait = o->timeout_ms;
+		int wait = o->timeout_ms, dr;
+		unsigned nseg = 1;
 		json_t *v;
 
 		if (o->count > 0 && res->received + inbatch >= o->count) {
@@ -413,10 +565,12 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		}
 		nmsg++;
 		last = onyx_mono_ms();
+		dr = ONYX_EDATA;
+		if (m.total <= m.size)
+			dr = onyx_wire_decode(w, m.bytes, m.size, &kind, &body,
+			    &len, why, sizeof(why));
 		if (m.total > m.size ||
-		    (o->max_segment > 0 &&
-		        onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
-		            why, sizeof(why)) == ONYX_OK &&
+		    (o->max_segment > 0 && dr == ONYX_OK &&
 		        kind == ONYX_WIRE_SEGMENT && len > o->max_segment)) {
 			snprintf(err, errlen,
 			    "message %llu on '%s' is %zu bytes, over the "
@@ -429,9 +583,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			st = ONYX_EDATA;
 			goto commit_out;
 		}
-		if (onyx_wire_decode(w, m.bytes, m.size, &kind, &body, &len,
-		        why, sizeof(why)) == ONYX_OK &&
-		    kind == ONYX_WIRE_SENTINEL) {
+		if (dr == ONYX_OK && kind == ONYX_WIRE_SENTINEL) {
 			res->end = ONYX_RECV_DONE;
 			if (o->until_done && !o->keep_done) {
 				if (!open) {
@@ -455,7 +607,15 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 				onyx_amqp_release(a, &m);
 			break;
 		}
-		if (kind != ONYX_WIRE_SEGMENT || body == NULL ||
+		if (dr == ONYX_OK && kind == ONYX_WIRE_FRAME) {
+			/* all of it or nothing: checked whole, then written */
+			if ((st = check_frame(o, nmsg, body, len, &nseg, err,
+			         errlen)) != ONYX_OK) {
+				onyx_amqp_release(a, &m);
+				goto commit_out;
+			}
+		} else if (dr != ONYX_OK || kind != ONYX_WIRE_SEGMENT ||
+		    body == NULL ||
 		    onyx_json_parse_object(body, len, &v, why, sizeof(why)) !=
 		        ONYX_OK) {
 			snprintf(err, errlen,
@@ -465,8 +625,8 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			onyx_amqp_release(a, &m);
 			st = ONYX_EDATA;
 			goto commit_out;
-		}
-		json_decref(v);
+		} else
+			json_decref(v);
 		if (!open) {
 			if ((st = onyx_amqp_txn_declare(
 			         a, o->txn_timeout_ms)) != ONYX_OK) {
@@ -477,7 +637,9 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			open = true;
 			batch_start = onyx_mono_ms();
 		}
-		if (write_segment(o->out, body, len) != 0) {
+		if ((kind == ONYX_WIRE_FRAME
+		            ? write_frame(o->out, body, len)
+		            : write_segment(o->out, body, len)) != 0) {
 			snprintf(err, errlen, "writing the output: %s",
 			    strerror(errno));
 			st = ONYX_EIO;
@@ -488,7 +650,9 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			fail_conn(a, st, err, errlen, "accepting");
 			goto out;
 		}
-		if (++inbatch == (unsigned long long)o->batch) {
+		/* a frame is taken whole, even past the batch or the count */
+		inbatch += nseg;
+		if (inbatch >= (unsigned long long)o->batch) {
 			if ((st = recv_commit(
 			         a, o, res, &inbatch, err, errlen)) != ONYX_OK)
 				goto out;

@@ -16,6 +16,7 @@ struct onyx_send_opts {
 	bool done;            /* append the sentinel after the last line */
 	int txn_timeout_ms;   /* bound on the broker's answers */
 	size_t max_segment;   /* a longer line is refused; 0: no limit */
+	bool packed; /* lines go in packed frames (lib/frame.h), not one each */
 };
 
 struct onyx_send_result {
@@ -33,6 +34,9 @@ struct onyx_send_result {
  * max_segment, read in at most max_segment bytes of memory, never whole. An interrupt commits what was read
  * and returns ONYX_EINTR (no sentinel). Other errors: the connection's, with
  * only whole batches on the queue. res counts what was committed.
+ * With packed, the lines of a batch travel in frames of at most batch lines
+ * and ONYX_FRAME_MAX_DEFAULT payload bytes, sent in the batch's transaction;
+ * a line too long for a frame alone is sent as a plain segment, in order.
  */
 int onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *opts,
     struct onyx_send_result *res, char *err, size_t errlen);
@@ -71,6 +75,12 @@ struct onyx_recv_result {
  * names it and its size; everything before it committed; a long one is
  * never held whole in memory), ONYX_EIO when the output fails (the unflushed batch is not
  * accepted and goes back to the queue), or the connection's error.
+ * A packed frame (lib/frame.h) is written as its segments, in order, and
+ * taken whole or not at all: it is checked through first (a frame that
+ * cannot be read, or any of its segments that is not a JSON object or is
+ * longer than max_segment, gives ONYX_EDATA, the frame left on the queue);
+ * count and batch count segments, and a frame is taken whole even when it
+ * goes past them, so res->received may exceed count.
  */
 int onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *opts,
     struct onyx_recv_result *res, char *err, size_t errlen);
