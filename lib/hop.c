@@ -1475,7 +1475,6 @@ take(struct hop *h, const char *body, size_t len, const char *why,
     unsigned long long *emitted, bool *xfailed)
 {
 	char w[512], pe[400];
-	json_t *obj;
 	int st;
 
 	if (why == NULL && len > max_segment(h)) {
@@ -1483,10 +1482,8 @@ take(struct hop *h, const char *body, size_t len, const char *why,
 		oversize(h, &one, body, len, w, sizeof(w), &body, &len);
 		why = w;
 	} else if (why == NULL) {
-		if (onyx_json_parse_object(body, len, &obj, pe, sizeof(pe)) ==
-		    ONYX_OK)
-			json_decref(obj);
-		else {
+		if (onyx_json_check_object(body, len, pe, sizeof(pe)) !=
+		    ONYX_OK) {
 			snprintf(w, sizeof(w),
 			    "not a segment (a JSON object): %s", pe);
 			why = w;

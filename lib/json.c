@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jscan.h"
 #include "status.h"
 
 int
@@ -30,6 +31,20 @@ onyx_json_parse_object(
 	}
 	*out = v;
 	return ONYX_OK;
+}
+
+int
+onyx_json_check_object(const char *text, size_t len, char *err, size_t errlen)
+{
+	json_t *v;
+	int st;
+
+	if (onyx_jscan_object(text, len))
+		return ONYX_OK;
+	/* not certain: jansson decides, and says why */
+	st = onyx_json_parse_object(text, len, &v, err, errlen);
+	json_decref(v);
+	return st;
 }
 
 int

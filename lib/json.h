@@ -16,6 +16,14 @@ int onyx_json_parse_object(
     const char *text, size_t len, json_t **out, char *err, size_t errlen);
 
 /*
+ * onyx_json_check_object: whether text[0..len) is exactly one JSON object,
+ * as onyx_json_parse_object decides and with its errors, without building
+ * it: a one-pass scan (lib/jscan.h), jansson only when that is not sure.
+ */
+int onyx_json_check_object(
+    const char *text, size_t len, char *err, size_t errlen);
+
+/*
  * onyx_json_parse_doc: parse a whole document (any JSON value). Errors say
  * "line L, column C: <parser message>". Returns ONYX_OK or ONYX_EDATA.
  */

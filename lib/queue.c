@@ -159,7 +159,6 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 	for (;;) {
 		const char *line;
 		size_t len;
-		json_t *v;
 
 		r = onyx_lineio_next(&in, &line, &len);
 		if (r == ONYX_LINEIO_LONG) {
@@ -217,7 +216,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		}
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
-		if (onyx_json_parse_object(line, len, &v, why, sizeof(why)) !=
+		if (onyx_json_check_object(line, len, why, sizeof(why)) !=
 		    ONYX_OK) {
 			res->bad_line = in.lineno;
 			snprintf(err, errlen, "%s:%llu: %s", o->name, in.lineno,
@@ -225,7 +224,6 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			st = ONYX_EDATA;
 			goto partial;
 		}
-		json_decref(v);
 		if (!open) {
 			if ((st = onyx_amqp_txn_declare(
 			         a, o->txn_timeout_ms)) != ONYX_OK) {
@@ -423,8 +421,6 @@ check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
 	if (onyx_frame_open(&r, payload, plen, 0, why, sizeof(why)) != ONYX_OK)
 		goto unreadable;
 	while ((rc = onyx_frame_next(&r, &seg, &len, why, sizeof(why))) == 1) {
-		json_t *v;
-
 		if (o->max_segment > 0 && len > o->max_segment) {
 			snprintf(err, errlen,
 			    "message %llu on '%s' is a packed frame whose "
@@ -435,7 +431,7 @@ check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
 			    o->max_segment);
 			return ONYX_EDATA;
 		}
-		if (onyx_json_parse_object(seg, len, &v, why, sizeof(why)) !=
+		if (onyx_json_check_object(seg, len, why, sizeof(why)) !=
 		    ONYX_OK) {
 			snprintf(err, errlen,
 			    "message %llu on '%s' is a packed frame whose "
@@ -444,7 +440,6 @@ check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
 			    nmsg, o->queue, r.seen, r.count, why);
 			return ONYX_EDATA;
 		}
-		json_decref(v);
 	}
 	if (rc == 0) {
 		*nseg = r.count;
@@ -510,7 +505,6 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		size_t len;
 		int wait = o->timeout_ms, dr;
 		unsigned nseg = 1;
-		json_t *v;
 
 		if (o->count > 0 && res->received + inbatch >= o->count) {
 			res->end = ONYX_RECV_COUNT;
@@ -616,7 +610,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			}
 		} else if (dr != ONYX_OK || kind != ONYX_WIRE_SEGMENT ||
 		    body == NULL ||
-		    onyx_json_parse_object(body, len, &v, why, sizeof(why)) !=
+		    onyx_json_check_object(body, len, why, sizeof(why)) !=
 		        ONYX_OK) {
 			snprintf(err, errlen,
 			    "message %llu on '%s' is not a "
@@ -625,8 +619,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			onyx_amqp_release(a, &m);
 			st = ONYX_EDATA;
 			goto commit_out;
-		} else
-			json_decref(v);
+		}
 		if (!open) {
 			if ((st = onyx_amqp_txn_declare(
 			         a, o->txn_timeout_ms)) != ONYX_OK) {

@@ -104,6 +104,37 @@ round_trip(void **state)
 	pn_message_free(m);
 }
 
+/* A frame another encoder wrote (proton's, with a footer after the body)
+ * reads the same. */
+static void
+foreign_encoding(void **state)
+{
+	struct onyx_frame f = {0};
+	pn_message_t *m = pn_message();
+	char buf[4096];
+	size_t n = sizeof(buf);
+	pn_data_t *d;
+
+	(void)state;
+	pack(&f);
+	pn_message_set_durable(m, true);
+	pn_message_set_content_type(m, ONYX_FRAME_CONTENT_TYPE);
+	pn_message_set_group_id(m, "onyx-bucket-3");
+	pn_message_set_priority(m, 7);
+	d = pn_message_body(m);
+	pn_data_put_binary(d, pn_bytes(f.b.len, f.b.p));
+	d = pn_message_annotations(m);
+	pn_data_put_map(d);
+	pn_data_enter(d);
+	pn_data_put_symbol(d, pn_bytes(5, "x-opt"));
+	pn_data_put_int(d, 1);
+	pn_data_exit(d);
+	assert_int_equal(pn_message_encode(m, buf, &n), 0);
+	read_back(buf, n);
+	onyx_frame_free(&f);
+	pn_message_free(m);
+}
+
 static void
 truncated(void **state)
 {
@@ -204,6 +235,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(foreign_encoding),
 	    cmocka_unit_test(truncated),
 	    cmocka_unit_test(wrong_version),
 	    cmocka_unit_test(over_limit),
