@@ -20,8 +20,8 @@ int onyx_json_parse_object(
  * as onyx_json_parse_object decides and with its errors, without building
  * it: a one-pass scan (lib/jscan.h), jansson only when that is not sure.
  */
-int onyx_json_check_object(
-    const char *text, size_t len, char *err, size_t errlen);
+int
+onyx_json_check_object(const char *text, size_t len, char *err, size_t errlen);
 
 /*
  * onyx_json_parse_doc: parse a whole document (any JSON value). Errors say
