@@ -363,6 +363,21 @@ int
 onyx_exec_write(
     struct onyx_exec *x, const char *line, size_t len, char *err, size_t errlen)
 {
+	int st = onyx_exec_queue(x, line, len, err, errlen);
+
+	return st != ONYX_OK ? st : push(x, err, errlen);
+}
+
+size_t
+onyx_exec_queued(const struct onyx_exec *x)
+{
+	return x->w.len - x->wpos;
+}
+
+int
+onyx_exec_queue(
+    struct onyx_exec *x, const char *line, size_t len, char *err, size_t errlen)
+{
 	size_t i;
 	char *p;
 
@@ -378,7 +393,7 @@ onyx_exec_write(
 		p[i] = line[i] == '\n' || line[i] == '\r' ? ' ' : line[i];
 	p[len] = '\n';
 	x->w.len += len + 1;
-	return push(x, err, errlen);
+	return ONYX_OK;
 }
 
 int

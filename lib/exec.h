@@ -37,6 +37,16 @@ int onyx_exec_write(struct onyx_exec *x, const char *line, size_t len,
     char *err, size_t errlen);
 
 /*
+ * onyx_exec_queue: queue one input line as onyx_exec_write does, without
+ * writing: it goes with the next write, pump or close_input, in one large
+ * write with the lines queued with it. onyx_exec_queued: the bytes queued
+ * and not yet written.
+ */
+int onyx_exec_queue(struct onyx_exec *x, const char *line, size_t len,
+    char *err, size_t errlen);
+size_t onyx_exec_queued(const struct onyx_exec *x);
+
+/*
  * onyx_exec_pump: wait at most timeout_ms (0: do not wait) for the pipes:
  * write queued input, read answers and stderr (logged). ONYX_OK, or
  * ONYX_EDATA with err saying how the program ended.

@@ -15,15 +15,17 @@
 #include "fn.h"
 #include "frame.h"
 #include "hop.h"
+#include "jscan.h"
 #include "json.h"
 #include "log.h"
 #include "mgmt.h"
 #include "status.h"
 #include "wire.h"
 
-#define CHECK_EVERY_MS 1000   /* idle peers look at SEAL and DONE */
-#define HOLD_MS 300           /* how long a sentinel waits for count 1 */
-#define EXEC_TIMEOUT_MS 10000 /* a program's answers to a batch */
+#define CHECK_EVERY_MS 1000    /* idle peers look at SEAL and DONE */
+#define HOLD_MS 300            /* how long a sentinel waits for count 1 */
+#define EXEC_TIMEOUT_MS 10000  /* a program's answers to a batch */
+#define EXEC_WRITE_AHEAD 32768 /* input queued for a program before a write */
 #define BROKEN_AFTER 10   /* program failures in a row that mean it is broken */
 #define GROUP_SHORT 128   /* a longer group value travels as its SHA-256 */
 #define LOG_DEAD_FIRST 20 /* dead letters logged one by one, then 1 in 1000 */
@@ -857,6 +859,19 @@ answer_line(struct hop *h, const char *line, size_t len, struct slot *s,
 	}
 	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
+	/*
+	 * The common answer, one object that is not an error, goes out as
+	 * it is, unparsed; with a backslash (an escaped key could spell
+	 * onyx/error) or the word, jansson reads it.
+	 */
+	if (onyx_jscan_object(line, len) && memchr(line, '\\', len) == NULL &&
+	    memmem(line, len, "onyx/error", 10) == NULL) {
+		st = out_segment(h, line, len, NULL, h->xwhy, sizeof(h->xwhy));
+		(*emitted)++;
+		if (st == ONYX_OK)
+			h->broken_run = 0;
+		return st;
+	}
 	if ((v = json_loadb(line, len, JSON_DECODE_ANY, &je)) == NULL) {
 		snprintf(h->xwhy, sizeof(h->xwhy),
 		    "the program answered a line that is not JSON (%s): %.*s",
@@ -945,9 +960,13 @@ exec_feed(struct hop *h, int k, unsigned long long *emitted)
 	if ((st = hold(h)) != ONYX_OK)
 		return st;
 	h->fed[h->nfed++] = k;
-	if ((st = onyx_exec_write(h->x, h->bodies.p + s->off, s->len, h->xwhy,
+	if ((st = onyx_exec_queue(h->x, h->bodies.p + s->off, s->len, h->xwhy,
 	         sizeof(h->xwhy))) != ONYX_OK)
 		return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
+	/* lines go ahead of the answers, in large writes; the answers are
+	 * read as they come, in bulk (the batch's end waits for the rest) */
+	if (onyx_exec_queued(h->x) < EXEC_WRITE_AHEAD)
+		return ONYX_OK;
 	if ((st = onyx_exec_pump(h->x, 0, h->xwhy, sizeof(h->xwhy))) != ONYX_OK)
 		return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
 	return exec_answers(h, emitted);
