@@ -1,4 +1,6 @@
 /* lib/jscan.c: a one-pass JSON validator, conservative towards jansson. */
+#include <string.h>
+
 #include "jscan.h"
 
 #define MAX_DEPTH 512
@@ -266,4 +268,85 @@ onyx_jscan_object(const char *text, size_t len)
 		return false;
 	ws(&s);
 	return s.p == s.e;
+}
+
+/*
+ * The object at s->p, as members() reads it, noting the value of the last
+ * top-level member named key (klen bytes, no escapes) when it is a string
+ * without escapes. *unsure when a top-level name holds an escape (it may
+ * spell key).
+ */
+static bool
+find_key(struct scan *s, const char *key, size_t klen, const char **val,
+    size_t *vlen, bool *unsure)
+{
+	s->depth = 1;
+	s->p++;
+	ws(s);
+	if (s->p < s->e && *s->p == '}') {
+		s->p++;
+		return true;
+	}
+	for (;;) {
+		const unsigned char *k, *v;
+		bool match;
+		if (s->p >= s->e || *s->p != '"')
+			return false;
+		k = s->p + 1;
+		if (!string(s, true))
+			return false;
+		match =
+		    (size_t)(s->p - 1 - k) == klen && memcmp(k, key, klen) == 0;
+		if (memchr(k, '\\', (size_t)(s->p - 1 - k)) != NULL)
+			*unsure = true;
+		ws(s);
+		if (s->p >= s->e || *s->p != ':')
+			return false;
+		s->p++;
+		ws(s);
+		v = s->p;
+		if (!value(s))
+			return false;
+		if (match) {
+			bool str = *v == '"' &&
+			    memchr(v, '\\', (size_t)(s->p - v)) == NULL;
+			*val = str ? (const char *)v + 1 : NULL;
+			*vlen = str ? (size_t)(s->p - v) - 2 : 0;
+		}
+		ws(s);
+		if (s->p >= s->e)
+			return false;
+		if (*s->p == '}') {
+			s->p++;
+			return true;
+		}
+		if (*s->p != ',')
+			return false;
+		s->p++;
+		ws(s);
+	}
+}
+
+bool
+onyx_jscan_key_string(const char *text, size_t len, const char *key,
+    const char **val, size_t *vlen)
+{
+	struct scan s = {
+	    (const unsigned char *)text, (const unsigned char *)text + len, 0};
+	bool unsure = false;
+
+	*val = NULL;
+	*vlen = 0;
+	if (strchr(key, '\\') != NULL || strchr(key, '"') != NULL)
+		return false;
+	ws(&s);
+	if (s.p >= s.e || *s.p != '{' ||
+	    !find_key(&s, key, strlen(key), val, vlen, &unsure))
+		return false;
+	ws(&s);
+	if (s.p != s.e || unsure || *val == NULL) {
+		*val = NULL;
+		return false;
+	}
+	return true;
 }

@@ -15,4 +15,15 @@
  */
 bool onyx_jscan_object(const char *text, size_t len);
 
+/*
+ * onyx_jscan_key_string: when text[0..len) is certainly one JSON object
+ * (as onyx_jscan_object) whose last top-level member named key is a string
+ * without escapes, true with *val, *vlen its raw bytes (UTF-8, between the
+ * quotes, inside text). false when not certain: no such member, another
+ * kind of value, an escape in the value or in any top-level name, or text
+ * onyx_jscan_object would not accept; the caller then asks jansson.
+ */
+bool onyx_jscan_key_string(const char *text, size_t len, const char *key,
+    const char **val, size_t *vlen);
+
 #endif

@@ -194,6 +194,46 @@ never_more_than_jansson(void **state)
 	assert_true(accepted > 1000);
 }
 
+/* The group of a key, read without building the object. */
+static void
+key_string(void **state)
+{
+	struct {
+		const char *text, *key, *want; /* want NULL: not certain */
+	} cases[] = {
+	    {"{\"word\":\"the\"}", "word", "the"},
+	    {" {\"n\":1, \"word\" : \"\xc3\xa9t\xc3\xa9\"} ", "word",
+	        "\xc3\xa9t\xc3\xa9"},
+	    {"{\"word\":\"a\",\"x\":{\"word\":\"inner\"},\"word\":\"last\"}",
+	        "word", "last"},
+	    {"{\"word\":\"\"}", "word", ""},
+	    {"{\"word\":1}", "word", NULL},
+	    {"{\"word\":\"a\\nb\"}", "word", NULL},
+	    {"{\"w\\u006frd\":\"x\",\"word\":\"y\"}", "word", NULL},
+	    {"{\"other\":\"x\"}", "word", NULL},
+	    {"{\"word\":\"x\"", "word", NULL},
+	    {"{\"word\":\"x\"} x", "word", NULL},
+	    {"[\"word\"]", "word", NULL},
+	};
+	const char *v;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool got = onyx_jscan_key_string(
+		    cases[i].text, strlen(cases[i].text), cases[i].key, &v, &n);
+		if (cases[i].want == NULL) {
+			if (got)
+				fail_msg("certain of %s", cases[i].text);
+			continue;
+		}
+		if (!got)
+			fail_msg("not certain of %s", cases[i].text);
+		assert_int_equal(n, strlen(cases[i].want));
+		assert_memory_equal(v, cases[i].want, n);
+	}
+}
+
 int
 main(void)
 {
@@ -202,6 +242,7 @@ main(void)
 	    cmocka_unit_test(refuses),
 	    cmocka_unit_test(depth),
 	    cmocka_unit_test(never_more_than_jansson),
+	    cmocka_unit_test(key_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
