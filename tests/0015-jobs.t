@@ -133,9 +133,13 @@ rename ha "$EX/inc/job.json" > "$T/ha.json"
 job ha "$T/ha.json" > "$T/ha.plan"
 onyx-submit --wait --timeout 180000 < "$T/ha.plan" > /dev/null &
 SUB=$!
-nums 20000 | onyx-queue send "inc-in-ha-$$" --done
-sleep 1
+# the stream's end waits until the standby leads: the job is mid-way when
+# the leader dies, however fast it moves
+nums 20000 | onyx-queue send "inc-in-ha-$$"
+wait_status "$(jq -r .job "$T/ha.plan")" running 30
 kill -9 "$LEADER"
+for _ in $(seq 1 300); do grep -q "leader: .*-$STANDBY " "$T/coord.log" && break; sleep 0.1; done
+onyx-queue send --done "inc-in-ha-$$" < /dev/null
 onyx-queue recv "inc-out-ha-$$" --until-done -w 120000 | sort > "$T/ha.out"
 set +e; wait $SUB; rc=$?; set -e
 plus1 20000 | sort > "$T/ha.want"
@@ -151,11 +155,13 @@ job re "$T/re.json" > "$T/re.plan"
 RJ=$(jq -r .job "$T/re.plan")
 onyx-submit --wait --timeout 180000 < "$T/re.plan" > /dev/null &
 SUB=$!
-nums 20000 | onyx-queue send "inc-in-re-$$" --done
+nums 20000 | onyx-queue send "inc-in-re-$$"
 wait_status "$RJ" running 30
 kill -9 "$LAST"
 sleep 2
 coord
+# the end of the stream once the new coordinator runs: mid-job for sure
+onyx-queue send --done "inc-in-re-$$" < /dev/null
 onyx-queue recv "inc-out-re-$$" --until-done -w 120000 | sort > "$T/re.out"
 set +e; wait $SUB; rc=$?; set -e
 plus1 20000 | sort > "$T/re.want"
