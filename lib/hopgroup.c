@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "exec.h"
 #include "hopint.h"
+#include "jscan.h"
 #include "json.h"
 #include "status.h"
 
@@ -80,6 +81,26 @@ broken:
 	return ONYX_EDATA;
 }
 
+/* A group's text v (taken; NULL: out of memory) into *out: a long one
+ * travels as its SHA-256. */
+static int
+shorten(char *v, char **out)
+{
+	char hex[SHA256_DIGEST_STRING_LENGTH];
+
+	*out = NULL;
+	if (v == NULL)
+		return ONYX_ERR;
+	if (strlen(v) > GROUP_SHORT) {
+		SHA256Data((const uint8_t *)v, strlen(v), hex);
+		free(v);
+		if (asprintf(&v, "sha256:%s", hex) < 0)
+			return ONYX_ERR;
+	}
+	*out = v;
+	return ONYX_OK;
+}
+
 /*
  * The group of segment text for egress i (seg: the text parsed, needed by
  * a key), a new string in *out: long values travel as their SHA-256.
@@ -90,7 +111,7 @@ group_of(struct hop *h, int i, const char *text, size_t len, json_t *seg,
     char **out, char *why, size_t whylen)
 {
 	const struct onyx_group *g = h->t->egress_group[i];
-	char hex[SHA256_DIGEST_STRING_LENGTH], *v = NULL;
+	char *v = NULL;
 	int st = ONYX_OK;
 
 	*out = NULL;
@@ -112,16 +133,7 @@ group_of(struct hop *h, int i, const char *text, size_t len, json_t *seg,
 	} else if ((st = group_exec(h, i, text, len, &v, why, whylen)) !=
 	    ONYX_OK)
 		return st;
-	if (v == NULL)
-		return ONYX_ERR;
-	if (strlen(v) > GROUP_SHORT) {
-		SHA256Data((const uint8_t *)v, strlen(v), hex);
-		free(v);
-		if (asprintf(&v, "sha256:%s", hex) < 0)
-			return ONYX_ERR;
-	}
-	*out = v;
-	return ONYX_OK;
+	return shorten(v, out);
 }
 
 /*
@@ -140,10 +152,19 @@ onyx_hopgroup_of(struct hop *h, const char *text, size_t len, json_t *seg,
 	for (i = 0; i < h->t->negress && st == ONYX_OK; i++) {
 		if (!onyx_hopgroup_grouped(h, i))
 			continue;
-		if (seg == NULL && h->t->egress_group[i]->key != NULL) {
+		const struct onyx_group *g = h->t->egress_group[i];
+		const char *val;
+		size_t vl;
+		/* a plain key whose value is a plain string: read in place */
+		if (seg == NULL && g->key != NULL && g->key[0] != '$' &&
+		    onyx_jscan_key_string(text, len, g->key, &val, &vl)) {
+			st = shorten(strndup(val, vl), &gids[i]);
+			continue;
+		}
+		if (seg == NULL && g->key != NULL) {
 			json_error_t je;
-			if ((seg = own = json_loadb(text, len, 0, &je)) ==
-			    NULL) {
+			if ((seg = own = json_loadb(
+			         text, len, JSON_ALLOW_NUL, &je)) == NULL) {
 				snprintf(why, whylen,
 				    "grouping for task '%s': the segment is "
 				    "not JSON: %s",
