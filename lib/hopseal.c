@@ -13,9 +13,8 @@
 static int
 count(struct hop *h, const char *q, long long *n)
 {
-	long long consumers;
 	char e[512];
-	int st = onyx_mgmt_queue_stat(h->m, q, n, &consumers, e, sizeof(e));
+	int st = onyx_mgmt_queue_count(h->m, q, n, e, sizeof(e));
 
 	if (st != ONYX_OK)
 		snprintf(h->err, h->errlen, "task '%s': count of '%s': %s",
@@ -182,21 +181,25 @@ onyx_hopseal_idle_check(struct hop *h, int *end)
 
 /*
  * Has another peer taken the sentinel of this task's (single) ingress? Its
- * SEAL marker is committed with the sentinel's consumption and becomes the
- * DONE marker in one transaction, so SEAL is read first: a marker missed
- * there because it moved is found in DONE.
+ * SEAL marker is committed with the sentinel's consumption, and SEAL is
+ * written nothing else: the queue's count of messages ever added says so
+ * in one request, whether the marker is still there or has moved to DONE
+ * (a rolled-back marker is never added).
  */
 int
 onyx_hopseal_ingress_ended(struct hop *h, bool *ended)
 {
 	long long n;
+	char e[512];
 	int st;
 
 	*ended = false;
-	if ((st = count(h, h->t->seal_queue, &n)) != ONYX_OK)
+	if ((st = onyx_mgmt_queue_added(
+	         h->m, h->t->seal_queue, &n, e, sizeof(e))) != ONYX_OK) {
+		snprintf(h->err, h->errlen, "task '%s': count of '%s': %s",
+		    h->t->name, h->t->seal_queue, e);
 		return st;
-	if (n == 0 && (st = count(h, h->t->done_queue, &n)) != ONYX_OK)
-		return st;
+	}
 	*ended = n > 0;
 	return ONYX_OK;
 }

@@ -267,6 +267,20 @@ get_count(struct onyx_mgmt *m, const char *queue, const char *attr,
 }
 
 int
+onyx_mgmt_queue_count(struct onyx_mgmt *m, const char *queue,
+    long long *messages, char *err, size_t errlen)
+{
+	return get_count(m, queue, "messageCount", messages, err, errlen);
+}
+
+int
+onyx_mgmt_queue_added(struct onyx_mgmt *m, const char *queue, long long *added,
+    char *err, size_t errlen)
+{
+	return get_count(m, queue, "messagesAdded", added, err, errlen);
+}
+
+int
 onyx_mgmt_queue_stat(struct onyx_mgmt *m, const char *queue,
     long long *messages, long long *consumers, char *err, size_t errlen)
 {

@@ -32,6 +32,16 @@ int onyx_mgmt_call(struct onyx_mgmt *m, const char *resource,
     const char *attribute, const char *operation, const char *params,
     json_t **result, char *err, size_t errlen);
 
+/*
+ * onyx_mgmt_queue_count: messages held and being delivered (one request).
+ * onyx_mgmt_queue_added: messages ever added (committed) since the queue
+ * was created; consuming them does not lower it (one request).
+ */
+int onyx_mgmt_queue_count(struct onyx_mgmt *m, const char *queue,
+    long long *messages, char *err, size_t errlen);
+int onyx_mgmt_queue_added(struct onyx_mgmt *m, const char *queue,
+    long long *added, char *err, size_t errlen);
+
 /* onyx_mgmt_queue_stat: messages (held and being delivered) and consumers. */
 int onyx_mgmt_queue_stat(struct onyx_mgmt *m, const char *queue,
     long long *messages, long long *consumers, char *err, size_t errlen);
