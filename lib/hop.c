@@ -27,6 +27,9 @@
 /* the credit of a receiver on a packed edge, in frames (each at most the
  * frame limit): enough to fill batches, bounded memory */
 #define FRAME_CREDIT 64
+/* the credit of a receiver on a user's queue, in messages, at most: they
+ * may be frames too, and a peer holds what it is given */
+#define USER_CREDIT 256
 
 size_t
 onyx_hop_max_segment(const struct hop *h)
@@ -85,8 +88,10 @@ open_links(struct hop *h)
 	for (i = 0; i < t->ningress; i++) {
 		bool frames = t->ingress_packed != NULL && t->ingress_packed[i];
 		if ((st = onyx_amqp_receiver(h->a, t->ingress[i],
-		         frames ? FRAME_CREDIT : t->batch_size, &h->in[i])) !=
-		    ONYX_OK)
+		         frames                            ? FRAME_CREDIT
+		             : t->batch_size < USER_CREDIT ? t->batch_size
+		                                           : USER_CREDIT,
+		         &h->in[i])) != ONYX_OK)
 			return onyx_hop_fail(h, st, "reading");
 		/* a frame is at most frame_max; a longer segment travels alone */
 		onyx_amqp_set_max_message(h->in[i],
@@ -340,6 +345,10 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			if (exec &&
 			    (st = onyx_hopexec_msg_add(h, &m)) != ONYX_OK)
 				return st;
+			/* a user's queue of frames (onyx-queue send --packed):
+			 * credit in frames from now on, memory bounded */
+			if (!bad && kind == ONYX_WIRE_FRAME)
+				onyx_amqp_set_window(h->in[j], FRAME_CREDIT);
 			if (!bad && kind == ONYX_WIRE_FRAME)
 				st = take_frame(
 				    h, body, len, &n, &emitted, &xfailed);

@@ -383,6 +383,9 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	return ONYX_OK;
 }
 
+/* the receiver's credit once frames arrive: 64 of at most 64 KiB */
+#define FRAME_WINDOW 64
+
 static int
 write_segment(FILE *out, const char *body, size_t len)
 {
@@ -602,6 +605,9 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			break;
 		}
 		if (dr == ONYX_OK && kind == ONYX_WIRE_FRAME) {
+			/* credit in frames from now on: a frame holds many
+			 * segments, and what the broker sends ahead is held */
+			onyx_amqp_set_window(rcv, FRAME_WINDOW);
 			/* all of it or nothing: checked whole, then written */
 			if ((st = check_frame(o, nmsg, body, len, &nseg, err,
 			         errlen)) != ONYX_OK) {
