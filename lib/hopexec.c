@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -13,7 +14,7 @@
 #include "log.h"
 #include "status.h"
 
-#define EXEC_WRITE_AHEAD 32768 /* input queued for a program before a write */
+#define EXEC_WRITE_AHEAD 8192 /* input queued for a program before a write */
 #define BROKEN_AFTER 10 /* program failures in a row that mean it is broken */
 
 int
@@ -175,6 +176,11 @@ onyx_hopexec_feed(struct hop *h, int k, unsigned long long *emitted)
 	return exec_answers(h, emitted);
 }
 
+/* answers still to come past which reads wait to be large; the wait */
+#define EXEC_BULK_LINES 64
+#define EXEC_BULK_NS 200000L
+#define EXEC_SERVICE_MS 20 /* the broker connection, while answers come */
+
 /*
  * Wait for the answers to every line fed, servicing the connection.
  * ONYX_OK; ONYX_EDATA (h->xwhy) when the program failed; ONYX_EINTR when
@@ -186,16 +192,26 @@ exec_finish(
 {
 	int tmo =
 	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
-	long long until = onyx_mono_ms() + tmo;
+	long long until = onyx_mono_ms() + tmo, serviced = onyx_mono_ms();
 	int st;
 
 	for (;;) {
 		long long left;
+		int had = h->nans;
 
 		if ((st = exec_answers(h, emitted)) != ONYX_OK)
 			return st;
 		if (h->nans >= h->nfed)
 			return ONYX_OK;
+		/*
+		 * Many answers to come and some just read: let the program
+		 * write a few more before the next read, so that reads are
+		 * large and wake-ups few (it writes a line at a time).
+		 */
+		if (h->nans > had && h->nfed - h->nans > EXEC_BULK_LINES) {
+			struct timespec ts = {0, EXEC_BULK_NS};
+			nanosleep(&ts, NULL);
+		}
 		if (*stop)
 			return ONYX_EINTR;
 		if ((left = until - onyx_mono_ms()) <= 0) {
@@ -208,6 +224,10 @@ exec_finish(
 		if ((st = onyx_exec_pump(h->x, left < 50 ? (int)left : 50,
 		         h->xwhy, sizeof(h->xwhy))) != ONYX_OK)
 			return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
+		/* the broker connection (heartbeats), not at every answer */
+		if (onyx_mono_ms() - serviced < EXEC_SERVICE_MS)
+			continue;
+		serviced = onyx_mono_ms();
 		st = onyx_amqp_wait(h->a, 0, -1);
 		if (st < 0 && st != ONYX_EINTR)
 			return onyx_hop_fail(h, st, "waiting");
