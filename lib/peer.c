@@ -1,4 +1,7 @@
 /* lib/peer.c: virtual peers: registration, taking offers from ZooKeeper, running tasks, reporting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "amqp.h"
+#include "clock.h"
 #include "cluster.h"
 #include "fn.h"
 #include "hop.h"
@@ -34,6 +38,9 @@ struct vpeer {
 	struct onyx_amqp *a; /* touched by this peer's thread only */
 	int backoff;
 	volatile sig_atomic_t stop; /* stops the hop loop and broker waits */
+	/* a byte here wakes an idle nap: a ZooKeeper watch fired (its offer
+	 * may have come); written by the monitoring thread */
+	int wake[2];
 	/* committed counts of the runs of the current task before the last
 	 * reconnection (a resumed run counts from zero) */
 	struct onyx_hop_stats base;
@@ -71,17 +78,35 @@ quitting(struct onyx_peers *ps)
 	return q;
 }
 
-/* Wait ms, servicing the broker connection (heartbeats) when there is one. */
+/* Take the wake-up bytes: true when there were any. */
+static bool
+woken(struct vpeer *p)
+{
+	char buf[64];
+	bool any = false;
+
+	while (read(p->wake[0], buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
+
+/*
+ * Wait ms, servicing the broker connection (heartbeats) when there is one;
+ * a watch that fires (the peer's offer may have come) ends it early.
+ */
 static void
 nap(struct vpeer *p, int ms)
 {
-	struct timespec ts = {0, 50 * 1000000L};
+	long long until = onyx_mono_ms() + ms;
 	int st;
 
-	while (ms > 0 && !quitting(p->ps)) {
-		int slice = ms < 100 ? ms : 100;
+	while (!quitting(p->ps)) {
+		long long left = until - onyx_mono_ms();
+		int slice = left < 100 ? (int)left : 100;
+		if (slice <= 0 || woken(p))
+			return;
 		if (p->a != NULL && !p->stop) {
-			st = onyx_amqp_wait(p->a, slice, -1);
+			st = onyx_amqp_wait(p->a, slice, p->wake[0]);
 			if (st < 0 && st != ONYX_EINTR) {
 				onyx_log(ONYX_LOG_WARN,
 				    "peer %s: broker connection lost: %s",
@@ -89,10 +114,19 @@ nap(struct vpeer *p, int ms)
 				onyx_amqp_close(p->a);
 				p->a = NULL;
 			}
-		} else
-			nanosleep(&ts, NULL);
-		ms -= slice;
+		} else {
+			struct pollfd pf = {.fd = p->wake[0], .events = POLLIN};
+			poll(&pf, 1, slice < 50 ? slice : 50);
+		}
 	}
+}
+
+/* Wake every idle peer: a watch fired. */
+static void
+wake_all(struct onyx_peers *ps)
+{
+	for (int i = 0; i < ps->n; i++)
+		(void)!write(ps->p[i].wake[1], "w", 1);
 }
 
 static int
@@ -561,10 +595,15 @@ step(struct vpeer *p)
 
 	onyx_cluster_path(
 	    path, sizeof(path), ps->conf.cluster, "assign/%s", p->id);
+	/* watched: an offer written there wakes the nap at once */
 	st = onyx_cluster_get(
-	    ps->z, path, false, &as, &version, err, sizeof(err));
-	if (st == ONYX_ENOENT)
+	    ps->z, path, true, &as, &version, err, sizeof(err));
+	if (st == ONYX_ENOENT) {
+		if (onyx_zk_wexists(ps->z, path, true, err, sizeof(err)) ==
+		    ONYX_OK)
+			return 0; /* created meanwhile: read it now */
 		return POLL_MS;
+	}
 	if (st != ONYX_OK) {
 		if (st != ONYX_EEXPIRED)
 			onyx_log(ONYX_LOG_WARN, "peer %s: %s", p->id, err);
@@ -777,7 +816,6 @@ int
 onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
     size_t errlen)
 {
-	struct timespec ts = {0, 50 * 1000000L};
 	bool expired;
 	int i, t;
 
@@ -805,8 +843,16 @@ onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
 				break;
 			}
 			monitor(ps);
-			for (t = 0; t < WATCH_MS && !*stop; t += 50)
-				nanosleep(&ts, NULL);
+			/* a watch that fires wakes the idle peers (offers) */
+			for (t = 0; t < WATCH_MS && !*stop; t += 50) {
+				struct pollfd pf = {
+				    .fd = onyx_zk_wake_fd(ps->z),
+				    .events = POLLIN};
+				if (poll(&pf, 1, 50) > 0) {
+					onyx_zk_drain(ps->z);
+					wake_all(ps);
+				}
+			}
 		}
 		if (expired)
 			onyx_log(ONYX_LOG_WARN,
@@ -857,8 +903,16 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 	if (gethostname(ps->host, sizeof(ps->host)) != 0 || ps->host[0] == '\0')
 		snprintf(ps->host, sizeof(ps->host), "localhost");
 	ps->host[sizeof(ps->host) - 1] = '\0';
-	for (i = 0; i < ps->n; i++)
+	for (i = 0; i < ps->n; i++) {
 		ps->p[i].ps = ps;
+		ps->p[i].wake[0] = ps->p[i].wake[1] = -1;
+	}
+	for (i = 0; i < ps->n; i++)
+		if (pipe2(ps->p[i].wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			st = ONYX_ERR;
+			goto fail;
+		}
 	set_ids(ps);
 	if ((st = open_session(ps, ps->connect_ms, err, errlen)) != ONYX_OK)
 		goto fail;
@@ -889,8 +943,13 @@ onyx_peer_close(struct onyx_peers *ps)
 
 	if (ps == NULL)
 		return;
-	for (i = 0; i < ps->n; i++)
+	for (i = 0; i < ps->n; i++) {
 		onyx_amqp_close(ps->p[i].a);
+		if (ps->p[i].wake[0] >= 0) {
+			close(ps->p[i].wake[0]);
+			close(ps->p[i].wake[1]);
+		}
+	}
 	onyx_zk_close(ps->z);
 	pthread_mutex_destroy(&ps->mu);
 	free(ps->p);
