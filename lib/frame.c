@@ -48,6 +48,17 @@ onyx_frame_size_with(const struct onyx_frame *f, size_t len)
 	    ONYX_FRAME_RECORD + len;
 }
 
+enum onyx_frame_fit
+onyx_frame_fit(const struct onyx_frame *f, size_t len, size_t max)
+{
+	static const struct onyx_frame empty;
+
+	if (onyx_frame_size_with(&empty, len) > max)
+		return ONYX_FRAME_ALONE;
+	return onyx_frame_size_with(f, len) > max ? ONYX_FRAME_FULL
+	                                          : ONYX_FRAME_FITS;
+}
+
 int
 onyx_frame_add(struct onyx_frame *f, const char *json, size_t len)
 {

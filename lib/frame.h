@@ -23,6 +23,9 @@
 #define ONYX_FRAME_RECORD 4 /* the length before each segment */
 /* the default payload limit: under Artemis's 100 KiB large-message bound */
 #define ONYX_FRAME_MAX_DEFAULT (64 * 1024)
+/* a receiver's credit once it reads frames (a packed edge, a user's queue
+ * of frames): enough to fill batches, at most 4 MiB held ahead */
+#define ONYX_FRAME_CREDIT 64
 
 /* A frame being packed. Zeroed, it is empty. */
 struct onyx_frame {
@@ -36,6 +39,21 @@ void onyx_frame_free(struct onyx_frame *f);
 
 /* onyx_frame_size: the payload's bytes were a segment of len added. */
 size_t onyx_frame_size_with(const struct onyx_frame *f, size_t len);
+
+/*
+ * Where a segment of len bytes goes, packing into f within max payload
+ * bytes: into f (ONYX_FRAME_FITS); into a new frame once f is sent
+ * (ONYX_FRAME_FULL); or alone as a plain segment message, after f is sent
+ * if it holds any (ONYX_FRAME_ALONE: it is longer than any frame). Either
+ * way the order of segments holds.
+ */
+enum onyx_frame_fit {
+	ONYX_FRAME_FITS,
+	ONYX_FRAME_FULL,
+	ONYX_FRAME_ALONE,
+};
+enum onyx_frame_fit
+onyx_frame_fit(const struct onyx_frame *f, size_t len, size_t max);
 
 /* onyx_frame_add: append a segment's text. 0, or -1 when out of memory. */
 int onyx_frame_add(struct onyx_frame *f, const char *json, size_t len);

@@ -24,9 +24,6 @@
  * is given, and says so once they have waited UNDELIVERED_MS */
 #define UNDELIVERED_EVERY_MS 10000
 #define UNDELIVERED_MS 30000
-/* the credit of a receiver on a packed edge, in frames (each at most the
- * frame limit): enough to fill batches, bounded memory */
-#define FRAME_CREDIT 64
 /* the credit of a receiver on a user's queue, in messages, at most: they
  * may be frames too, and a peer holds what it is given */
 #define USER_CREDIT 256
@@ -88,7 +85,7 @@ open_links(struct hop *h)
 	for (i = 0; i < t->ningress; i++) {
 		bool frames = t->ingress_packed != NULL && t->ingress_packed[i];
 		if ((st = onyx_amqp_receiver(h->a, t->ingress[i],
-		         frames                            ? FRAME_CREDIT
+		         frames                            ? ONYX_FRAME_CREDIT
 		             : t->batch_size < USER_CREDIT ? t->batch_size
 		                                           : USER_CREDIT,
 		         &h->in[i])) != ONYX_OK)
@@ -347,12 +344,12 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return st;
 			/* a user's queue of frames (onyx-queue send --packed):
 			 * credit in frames from now on, memory bounded */
-			if (!bad && kind == ONYX_WIRE_FRAME)
-				onyx_amqp_set_window(h->in[j], FRAME_CREDIT);
-			if (!bad && kind == ONYX_WIRE_FRAME)
+			if (!bad && kind == ONYX_WIRE_FRAME) {
+				onyx_amqp_set_window(
+				    h->in[j], ONYX_FRAME_CREDIT);
 				st = take_frame(
 				    h, body, len, &n, &emitted, &xfailed);
-			else {
+			} else {
 				n++;
 				st = take(h, body, len, bad ? why : NULL,
 				    &emitted, &xfailed);

@@ -42,13 +42,21 @@ bucket_id(char *buf, size_t n, unsigned b)
 	snprintf(buf, n, "onyx-bucket-%u", b);
 }
 
+/* Send what h->genc holds to egress i, in the open transaction. */
+static int
+send_encoded(struct hop *h, int i)
+{
+	int st = onyx_amqp_send(h->out[i], h->genc.p, h->genc.len, true);
+
+	return st == ONYX_OK ? ONYX_OK : onyx_hop_fail(h, st, "sending");
+}
+
 /* Send frame b of egress i in the open transaction, and empty it. */
 static int
 frame_send(struct hop *h, int i, unsigned b)
 {
 	struct onyx_frame *f = &h->frames[i][b];
 	char gid[32];
-	int st;
 
 	if (f->count == 0)
 		return ONYX_OK;
@@ -58,10 +66,7 @@ frame_send(struct hop *h, int i, unsigned b)
 	        onyx_hopgroup_grouped(h, i) ? gid : NULL, strlen(gid)) != 0)
 		return ONYX_ERR;
 	onyx_frame_reset(f);
-	if ((st = onyx_amqp_send(h->out[i], h->genc.p, h->genc.len, true)) !=
-	    ONYX_OK)
-		return onyx_hop_fail(h, st, "sending");
-	return ONYX_OK;
+	return send_encoded(h, i);
 }
 
 /* Before a commit: every frame not yet sent goes out. */
@@ -97,6 +102,7 @@ static int
 pack_one(struct hop *h, int i, const char *text, size_t len, const char *gid)
 {
 	unsigned b = gid != NULL ? bucket_of(gid) : 0;
+	enum onyx_frame_fit fit;
 	struct onyx_frame *f;
 	char bid[32];
 	int st;
@@ -106,20 +112,17 @@ pack_one(struct hop *h, int i, const char *text, size_t len, const char *gid)
 	        NULL)
 		return ONYX_ERR;
 	f = &h->frames[i][b];
-	if (f->count > 0 && onyx_frame_size_with(f, len) > h->frame_max &&
-	    (st = frame_send(h, i, b)) != ONYX_OK)
+	fit = onyx_frame_fit(f, len, h->frame_max);
+	if (fit != ONYX_FRAME_FITS && (st = frame_send(h, i, b)) != ONYX_OK)
 		return st;
-	if (onyx_frame_size_with(f, len) <= h->frame_max)
+	if (fit != ONYX_FRAME_ALONE)
 		return onyx_frame_add(f, text, len) == 0 ? ONYX_OK : ONYX_ERR;
 	bucket_id(bid, sizeof(bid), b);
 	h->genc.len = 0;
 	if (onyx_wire_encode_segment_group(&h->genc, text, len,
 	        gid != NULL ? bid : NULL, strlen(bid)) != 0)
 		return ONYX_ERR;
-	if ((st = onyx_amqp_send(h->out[i], h->genc.p, h->genc.len, true)) !=
-	    ONYX_OK)
-		return onyx_hop_fail(h, st, "sending");
-	return ONYX_OK;
+	return send_encoded(h, i);
 }
 
 /* Send one result segment to every egress, with its group where set. */

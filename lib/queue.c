@@ -97,18 +97,6 @@ send_commit(struct onyx_amqp *a, const struct onyx_send_opts *o,
 }
 
 /*
- * With --packed: whether a line of len bytes goes in a frame at all. One
- * that alone is over the frame's limit travels as a plain segment.
- */
-static bool
-fits_a_frame(size_t len)
-{
-	static const struct onyx_frame empty;
-
-	return onyx_frame_size_with(&empty, len) <= ONYX_FRAME_MAX_DEFAULT;
-}
-
-/*
  * Send the frame being packed (if it holds any line) as one message in the
  * open transaction, then empty it. inbatch is the batch's line count, for
  * the message when the send fails.
@@ -157,6 +145,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		goto out;
 	}
 	for (;;) {
+		enum onyx_frame_fit fit;
 		const char *line;
 		size_t len;
 
@@ -235,10 +224,12 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			open = true;
 			batch_start = onyx_mono_ms();
 		}
-		if (o->packed && fits_a_frame(len)) {
+		fit = o->packed
+		    ? onyx_frame_fit(&fr, len, ONYX_FRAME_MAX_DEFAULT)
+		    : ONYX_FRAME_ALONE;
+		if (fit != ONYX_FRAME_ALONE) {
 			/* a full frame goes out, the line starts the next */
-			if (onyx_frame_size_with(&fr, len) >
-			        ONYX_FRAME_MAX_DEFAULT &&
+			if (fit == ONYX_FRAME_FULL &&
 			    (st = send_packed_frame(a, snd, o, &fr, &enc,
 			         inbatch, err, errlen)) != ONYX_OK)
 				goto out;
@@ -382,9 +373,6 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	*inbatch = 0;
 	return ONYX_OK;
 }
-
-/* the receiver's credit once frames arrive: 64 of at most 64 KiB */
-#define FRAME_WINDOW 64
 
 static int
 write_segment(FILE *out, const char *body, size_t len)
@@ -607,7 +595,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		if (dr == ONYX_OK && kind == ONYX_WIRE_FRAME) {
 			/* credit in frames from now on: a frame holds many
 			 * segments, and what the broker sends ahead is held */
-			onyx_amqp_set_window(rcv, FRAME_WINDOW);
+			onyx_amqp_set_window(rcv, ONYX_FRAME_CREDIT);
 			/* all of it or nothing: checked whole, then written */
 			if ((st = check_frame(o, nmsg, body, len, &nseg, err,
 			         errlen)) != ONYX_OK) {

@@ -230,11 +230,30 @@ over_limit(void **state)
 	onyx_frame_free(&f);
 }
 
+/* Where a segment goes: in, after the frame is sent, or alone. */
+static void
+fit(void **state)
+{
+	struct onyx_frame f = {0};
+	size_t max = 40;
+
+	(void)state;
+	/* 8 head + 4 length + 28 = 40: the most an empty frame takes */
+	assert_int_equal(onyx_frame_fit(&f, 28, max), ONYX_FRAME_FITS);
+	assert_int_equal(onyx_frame_fit(&f, 29, max), ONYX_FRAME_ALONE);
+	assert_int_equal(onyx_frame_add(&f, "{}", 2), 0); /* 14 bytes */
+	assert_int_equal(onyx_frame_fit(&f, 22, max), ONYX_FRAME_FITS);
+	assert_int_equal(onyx_frame_fit(&f, 23, max), ONYX_FRAME_FULL);
+	assert_int_equal(onyx_frame_fit(&f, 29, max), ONYX_FRAME_ALONE);
+	onyx_frame_free(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(fit),
 	    cmocka_unit_test(foreign_encoding),
 	    cmocka_unit_test(truncated),
 	    cmocka_unit_test(wrong_version),
