@@ -7,20 +7,7 @@ q=$(qname send)
 
 # 105 lines come in and the input stays open: 10 batches of 10 commit, the
 # 11th never fills (its batch timeout is a minute away) when send is killed.
-mkfifo "$T/feed"
-onyx-queue send "$q" -b 10 -t 60000 < "$T/feed" &
-SPID=$!
-PIDS="$PIDS $SPID"
-exec 3> "$T/feed"
-gen 105 >&3
-for i in $(seq 1 100); do
-	[ "$(messages "$q")" -ge 100 ] && break
-	sleep 0.1
-done
-sleep 0.5
-kill -9 $SPID
-wait $SPID 2>/dev/null || true
-exec 3>&-
+kill_sending "$q" 100 -b 10 -t 60000
 is "$(messages "$q")" 100 "after SIGKILL only the 10 committed batches are queued"
 onyx-queue recv "$q" -n 100 -w 5000 > "$T/got"
 gen 100 > "$T/want"
@@ -38,10 +25,15 @@ check "the same 20 segments, in the same order" cmp -s "$T/in" "$T/after"
 is "$(messages "$q")" 0 "and nothing else"
 
 # --batch-timeout commits a partial batch when input stalls.
-(gen 3; sleep 3) | onyx-queue send "$q" -b 1000 -t 200 &
+mkfifo "$T/stall"
+onyx-queue send "$q" -b 1000 -t 200 < "$T/stall" &
 SPID=$!
 PIDS="$PIDS $SPID"
-sleep 1.5
-is "$(messages "$q")" 3 "a stalled partial batch is committed after --batch-timeout"
+exec 4> "$T/stall"
+gen 3 >&4
+for i in $(seq 1 100); do [ "$(messages "$q")" -ge 3 ] && break; sleep 0.1; done
+is "$(messages "$q"):$(kill -0 $SPID && echo sending)" "3:sending" \
+    "a stalled partial batch is committed after --batch-timeout, the input still open"
+exec 4>&-
 wait $SPID
 done_testing

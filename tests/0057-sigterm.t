@@ -4,7 +4,7 @@
 # not move, an idle onyx-coord, and an onyx-peer whose ZooKeeper is gone
 # (paused past its session timeout: calls retry, the session is lost).
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 11
 export ONYX_CLUSTER=$TESTNAME-$$
 now_ms() { date +%s%3N; }
 wait_for() { # SECONDS CMD...
@@ -57,7 +57,18 @@ wait_for 20 sh -c "[ \$(zkput ls /onyx/$ONYX_CLUSTER/peers | wc -l) -eq 4 ]"
 ZK=$(cat "$ONYX_TEST_SVC/zk.pid")
 kill -STOP "$ZK"
 trap 'kill -CONT $ZK 2> /dev/null; cleanup' EXIT
-sleep 0.3 # let the peer's calls queue on the silent connection
+# unanswered: a request of PEER0's waits, unread, at the stopped server
+# (the Recv-Q of the server's end of PEER0's connection)
+pending_at_zk() {
+	local port=${ONYX_ZK##*:} mine
+	# its local port; the server's end may show it IPv4-mapped
+	mine=$(ss -tnpH state established "( dport = :$port )" |
+	    awk -v p="pid=$PEER0," 'index($0, p) { sub(/.*:/, "", $3); print $3 }')
+	[ -n "$mine" ] && ss -tnH state established "( sport = :$port )" |
+	    awk -v m=":$mine" 'substr($4, length($4) - length(m) + 1) == m && $1 > 0 { f = 1 }
+	        END { exit !f }'
+}
+check "a call of the peer waits at the silent server" wait_for 5 pending_at_zk
 term $PEER0 "onyx-peer just after ZooKeeper stopped answering" 0
 # the moment the client notices and starts to reconnect
 wait_for 20 grep -q "ZooKeeper connection lost" "$T/peer.log"

@@ -163,30 +163,23 @@ is "$ERR" "onyx-queue: message 1 on '$q' is a packed frame whose segment 2 of 2 
 is "$(messages "$q")" 1 "the frame is still on the queue"
 # A crash mid-way: only whole batches, each batch's frame committed with it.
 q=$(qname crash)
-mkfifo "$T/feed"
-onyx-queue send --packed "$q" -b 10 -t 60000 < "$T/feed" &
-SPID=$!
-PIDS="$PIDS $SPID"
-exec 3> "$T/feed"
-gen 105 >&3
-for i in $(seq 1 100); do
-	[ "$(messages "$q")" -ge 10 ] && break
-	sleep 0.1
-done
-sleep 0.5
-kill -9 $SPID
-wait $SPID 2>/dev/null || true
-exec 3>&-
+kill_sending "$q" 10 --packed -b 10 -t 60000
 is "$(messages "$q")" 10 "after SIGKILL the 10 committed batches are queued, a frame each"
 onyx-queue recv "$q" -n 100 -w 5000 > "$T/got"
 gen 100 > "$T/want"
 check "and they hold the first 100 lines, in order" cmp -s "$T/got" "$T/want"
 # --batch-timeout sends and commits the frame of a stalled partial batch.
-(gen 3; sleep 3) | onyx-queue send --packed "$q" -b 1000 -t 200 &
+# the input stays open until the test says so: the frame must go before
+mkfifo "$T/stall"
+onyx-queue send --packed "$q" -b 1000 -t 200 < "$T/stall" &
 SPID=$!
 PIDS="$PIDS $SPID"
-sleep 1.5
-is "$(messages "$q")" 1 "a stalled partial batch goes out as one frame after --batch-timeout"
+exec 4> "$T/stall"
+gen 3 >&4
+for i in $(seq 1 100); do [ "$(messages "$q")" -ge 1 ] && break; sleep 0.1; done
+is "$(messages "$q"):$(kill -0 $SPID && echo sending)" "1:sending" \
+    "a stalled partial batch goes out as one frame after --batch-timeout, the input still open"
+exec 4>&-
 wait $SPID
 is "$(onyx-queue recv "$q" -w 2000 | wc -l)" 3 "holding its 3 lines"
 done_testing

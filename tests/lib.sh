@@ -73,4 +73,25 @@ wait_lines() {
 	done
 	return 1
 }
+# kill_sending QUEUE N SEND-ARGS...: onyx-queue send SEND-ARGS QUEUE reads
+# 105 lines (gen) from a pipe that stays open; once QUEUE holds N messages
+# it is SIGKILLed, its last partial batch (5 lines) uncommitted
+kill_sending() {
+	local q=$1 n=$2 spid i
+	shift 2
+	rm -f "$T/feed"
+	mkfifo "$T/feed"
+	onyx-queue send "$@" "$q" < "$T/feed" &
+	spid=$!
+	PIDS="$PIDS $spid"
+	exec 3> "$T/feed"
+	gen 105 >&3
+	for i in $(seq 1 100); do
+		[ "$(messages "$q")" -ge "$n" ] && break
+		sleep 0.1
+	done
+	kill -9 $spid
+	wait $spid 2>/dev/null || true
+	exec 3>&-
+}
 done_testing() { exit "$_failed"; }
