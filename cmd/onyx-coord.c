@@ -22,133 +22,81 @@
 #include "../lib/status.h"
 #include "../lib/zk.h"
 
-#ifndef ONYX_VERSION
-#define ONYX_VERSION "0.0.0"
-#endif
-
 static volatile sig_atomic_t stop;
 
-static void __attribute__((noreturn)) usage(int code)
-{
-	fprintf(code == 0 ? stdout : stderr,
-	    "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] "
-	    "[-o offer-timeout-ms]\n"
-	    "                  [-s session-ms] [-u user] [-z zk] "
-	    "[--password-file file]\n"
-	    "       onyx-coord -h | --help | -V | --version\n");
-	exit(code);
-}
-
-static long
-number(const char *s, const char *what, long min)
-{
-	long v;
-
-	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
-		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
-		usage(EX_USAGE);
-	}
-	return v;
-}
-
-enum {
-	OPT_PASSWORD_FILE = 256,
-};
+static const char usage[] =
+    "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] [-o offer-timeout-ms]\n"
+    "                  [-s session-ms] [-u user] [-z zk] [--password-file file]\n"
+    "       onyx-coord -h | --help | -V | --version\n";
 
 static const struct option longopts[] = {
-    {"broker", required_argument, NULL, 'B'},
-    {"cluster", required_argument, NULL, 'c'},
-    {"help", no_argument, NULL, 'h'},
     {"history", required_argument, NULL, 'H'},
     {"offer-timeout", required_argument, NULL, 'o'},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"session-timeout", required_argument, NULL, 's'},
-    {"user", required_argument, NULL, 'u'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"version", no_argument, NULL, 'V'},
-    {"zk", required_argument, NULL, 'z'},
     {NULL, 0, NULL, 0},
 };
 
 int
 main(int argc, char *argv[])
 {
-	struct onyx_conf conf;
+	struct onyx_cli cli = {
+	    .usage = usage,
+	    .common = ONYX_CLI_ZK | ONYX_CLI_BROKER | ONYX_CLI_SESSION,
+	    .shortopts = "H:o:",
+	    .longopts = longopts,
+	    /* decisions are the point of this program's log: info by default */
+	    .level = ONYX_LOG_INFO,
+	};
+	struct onyx_conf *conf = &cli.conf;
 	struct onyx_coord_opts o = {0};
 	struct onyx_coord *c;
 	struct onyx_coordbroker *broker = NULL;
 	struct onyx_zk *z;
 	char err[1024], host[256], id[400];
-	long session = 10000;
-	int ch, st;
+	const char *history = getenv("ONYX_HISTORY");
+	int ch, st, session;
 
-	setprogname("onyx-coord");
-	/* decisions are the point of this program's log: info by default */
-	onyx_log_set_level(ONYX_LOG_INFO);
-	onyx_log_init();
-	onyx_conf_defaults(&conf);
-	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
-		errx(EX_CONFIG, "%s", err);
+	onyx_cli_start(&cli, "onyx-coord");
 	o.offer_timeout_ms = 10000;
 	o.history = ONYX_COORD_HISTORY;
-	if (getenv("ONYX_HISTORY") != NULL && *getenv("ONYX_HISTORY") != '\0')
+	if (history != NULL && *history != '\0')
 		o.history =
-		    (int)number(getenv("ONYX_HISTORY"), "ONYX_HISTORY", 0);
-	while ((ch = getopt_long(
-	            argc, argv, "B:c:H:ho:s:u:Vvz:", longopts, NULL)) != -1) {
+		    (int)onyx_cli_long(history, "ONYX_HISTORY", 0, INT_MAX);
+	while ((ch = onyx_cli_getopt(&cli, argc, argv)) != -1) {
 		switch (ch) {
-		case 'B':
-			onyx_cli_set(&conf, "broker", "--broker", optarg);
-			break;
-		case 'c':
-			onyx_cli_set(&conf, "cluster", "--cluster", optarg);
-			break;
 		case 'H':
-			o.history = (int)number(optarg, "--history", 0);
+			o.history =
+			    (int)onyx_cli_long(optarg, "--history", 0, INT_MAX);
 			break;
-		case 'h': usage(0);
 		case 'o':
-			o.offer_timeout_ms =
-			    (int)number(optarg, "--offer-timeout", 1);
+			o.offer_timeout_ms = (int)onyx_cli_long(
+			    optarg, "--offer-timeout", 1, INT_MAX);
 			break;
-		case 's':
-			session = number(optarg, "--session-timeout", 1000);
-			break;
-		case 'u': onyx_cli_set(&conf, "user", "--user", optarg); break;
-		case 'V': printf("onyx-coord %s\n", ONYX_VERSION); return 0;
-		case 'v': onyx_log_set_level(ONYX_LOG_DEBUG); break;
-		case 'z': onyx_cli_set(&conf, "zk", "--zk", optarg); break;
-		case OPT_PASSWORD_FILE:
-			onyx_cli_set(
-			    &conf, "password-file", "--password-file", optarg);
-			break;
-		default: usage(EX_USAGE);
 		}
 	}
-	if (optind != argc)
-		usage(EX_USAGE);
+	onyx_cli_args(argc, argv, 0);
+	session = cli.session_ms;
 	onyx_cli_signals(&stop);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
-	o.cluster = conf.cluster;
+	o.cluster = conf->cluster;
 	o.id = id;
 	/* fencing and cleanup go through the broker, when one is set */
-	if (conf.broker[0] != '\0') {
-		if ((broker = onyx_coordbroker_new(&conf, &stop)) == NULL)
+	if (conf->broker[0] != '\0') {
+		if ((broker = onyx_coordbroker_new(conf, &stop)) == NULL)
 			errx(EX_SOFTWARE, "out of memory");
 		o.ops.ctx = broker;
 		o.ops.fence = onyx_coordbroker_fence;
 		o.ops.clean = onyx_coordbroker_clean;
 	}
-	if ((st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
+	if ((st = onyx_zk_connect(conf->zk, (int)session, 10000, &z, err,
 	         sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_log(ONYX_LOG_INFO, "coordinator %s on cluster %s, ZooKeeper %s",
-	    id, conf.cluster, conf.zk);
+	    id, conf->cluster, conf->zk);
 	for (;;) {
 		if ((st = onyx_cluster_init(
-		         z, conf.cluster, err, sizeof(err))) != ONYX_OK)
+		         z, conf->cluster, err, sizeof(err))) != ONYX_OK)
 			errx(onyx_status_exit(st), "%s", err);
 		if ((c = onyx_coord_new(z, &o)) == NULL)
 			errx(EX_SOFTWARE, "out of memory");
@@ -174,11 +122,10 @@ main(int argc, char *argv[])
 			break;
 		/* our ephemeral nodes are gone: a standby may lead already */
 		onyx_log(ONYX_LOG_WARN,
-		    "the ZooKeeper session expired: no longer leader; joining "
-		    "the election again in a new session");
+		    "the ZooKeeper session expired: no longer leader; joining the election again in a new session");
 		while (!stop &&
-		    (st = onyx_zk_connect(conf.zk, (int)session, 10000, &z, err,
-		         sizeof(err))) != ONYX_OK) {
+		    (st = onyx_zk_connect(conf->zk, (int)session, 10000, &z,
+		         err, sizeof(err))) != ONYX_OK) {
 			onyx_log(ONYX_LOG_WARN, "reconnecting: %s", err);
 			sleep(1);
 		}
@@ -192,5 +139,5 @@ main(int argc, char *argv[])
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_coordbroker_free(broker);
 	onyx_log(ONYX_LOG_INFO, "stopped");
-	return 0;
+	return onyx_cli_exit(0);
 }

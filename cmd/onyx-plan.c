@@ -12,32 +12,21 @@
 #include <jansson.h>
 
 #include "../lib/buf.h"
+#include "../lib/cli.h"
+#include "../lib/log.h"
 #include "../lib/plan.h"
 #include "../lib/status.h"
 
-#ifndef ONYX_VERSION
-#define ONYX_VERSION "0.0.0"
-#endif
-
-static void __attribute__((noreturn)) usage(int code)
-{
-	FILE *f = code == 0 ? stdout : stderr;
-
-	fprintf(f,
-	    "usage: onyx-plan [--check] [file]\n"
-	    "       onyx-plan -h | --help\n"
-	    "       onyx-plan -V | --version\n");
-	exit(code);
-}
+static const char usage[] = "usage: onyx-plan [-v] [--check] [file]\n"
+                            "       onyx-plan -h | --help\n"
+                            "       onyx-plan -V | --version\n";
 
 enum {
-	OPT_CHECK = 256,
+	OPT_CHECK = ONYX_CLI_OPT,
 };
 
 static const struct option longopts[] = {
     {"check", no_argument, NULL, OPT_CHECK},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -72,23 +61,21 @@ main(int argc, char *argv[])
 	bool check = false;
 	FILE *in = stdin;
 	size_t i;
+	struct onyx_cli cli = {
+	    .usage = usage,
+	    .longopts = longopts,
+	    .level = ONYX_LOG_WARN,
+	};
 	int ch, st, rc = 0;
 
-	setprogname("onyx-plan");
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	onyx_cli_start(&cli, "onyx-plan");
+	while ((ch = onyx_cli_getopt(&cli, argc, argv)) != -1) {
 		switch (ch) {
-		case 'h': usage(0);
-		case 'V': printf("onyx-plan %s\n", ONYX_VERSION); return 0;
 		case OPT_CHECK: check = true; break;
-		default: usage(EX_USAGE);
 		}
 	}
-	argc -= optind;
+	argc = onyx_cli_args(argc, argv, 1);
 	argv += optind;
-	if (argc > 1) {
-		warnx("one job document at a time, not %d", argc);
-		usage(EX_USAGE);
-	}
 	if (argc == 1 && strcmp(argv[0], "-") != 0) {
 		source = argv[0];
 		if ((in = fopen(source, "r")) == NULL)
@@ -117,9 +104,5 @@ main(int argc, char *argv[])
 	}
 	json_decref(plan);
 
-	if (fclose(stdout) != 0 && rc == 0) {
-		warn("stdout");
-		rc = EX_IOERR;
-	}
-	return rc;
+	return onyx_cli_exit(rc);
 }

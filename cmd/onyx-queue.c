@@ -22,68 +22,36 @@
 #include "../lib/queue.h"
 #include "../lib/status.h"
 
-#ifndef ONYX_VERSION
-#define ONYX_VERSION "0.0.0"
-#endif
-
 static volatile sig_atomic_t stop;
 
-static void __attribute__((noreturn)) usage(int code)
-{
-	FILE *f = code == 0 ? stdout : stderr;
-
-	fprintf(f,
-	    "usage: onyx-queue send [-b size] [-t ms] [--done] [--packed] "
-	    "queue\n"
-	    "       onyx-queue recv [-b size] [-n count] [-t ms] [-w ms]\n"
-	    "                       [--until-done [--keep-done]] queue\n"
-	    "       onyx-queue stat [--json] queue ...\n"
-	    "       onyx-queue create | delete | purge queue ...\n"
-	    "common: [-v] [-B url] [-u user] [--password-file file]\n"
-	    "        [--max-segment size]\n"
-	    "        [-h | --help] [-V | --version]\n");
-	exit(code);
-}
-
-static long
-number(const char *s, const char *what, long min)
-{
-	long v;
-
-	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
-		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
-		usage(EX_USAGE);
-	}
-	return (long)v;
-}
+static const char usage[] =
+    "usage: onyx-queue send [-b size] [-t ms] [--done] [--packed] queue\n"
+    "       onyx-queue recv [-b size] [-n count] [-t ms] [-w ms]\n"
+    "                       [--until-done [--keep-done]] queue\n"
+    "       onyx-queue stat [--json] queue ...\n"
+    "       onyx-queue create | delete | purge queue ...\n"
+    "common: [-v] [-B url] [-u user] [--password-file file]\n"
+    "        [--max-segment size]\n"
+    "        [-h | --help] [-V | --version]\n";
 
 enum {
-	OPT_DONE = 256,
+	OPT_DONE = ONYX_CLI_OPT,
 	OPT_UNTIL_DONE,
 	OPT_KEEP_DONE,
 	OPT_JSON,
-	OPT_PASSWORD_FILE,
-	OPT_MAX_SEGMENT,
 	OPT_PACKED,
 };
 
 static const struct option longopts[] = {
     {"batch-size", required_argument, NULL, 'b'},
-    {"broker", required_argument, NULL, 'B'},
+    {"batch-timeout", required_argument, NULL, 't'},
+    {"count", required_argument, NULL, 'n'},
     {"done", no_argument, NULL, OPT_DONE},
-    {"help", no_argument, NULL, 'h'},
     {"json", no_argument, NULL, OPT_JSON},
     {"keep-done", no_argument, NULL, OPT_KEEP_DONE},
-    {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT},
-    {"count", required_argument, NULL, 'n'},
     {"packed", no_argument, NULL, OPT_PACKED},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"batch-timeout", required_argument, NULL, 't'},
-    {"until-done", no_argument, NULL, OPT_UNTIL_DONE},
-    {"user", required_argument, NULL, 'u'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"version", no_argument, NULL, 'V'},
     {"timeout", required_argument, NULL, 'w'},
+    {"until-done", no_argument, NULL, OPT_UNTIL_DONE},
     {NULL, 0, NULL, 0},
 };
 
@@ -158,7 +126,14 @@ cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n, bool json)
 int
 main(int argc, char *argv[])
 {
-	struct onyx_conf conf;
+	struct onyx_cli cli = {
+	    .usage = usage,
+	    .common = ONYX_CLI_BROKER | ONYX_CLI_SEGMENT,
+	    .shortopts = "b:n:t:w:",
+	    .longopts = longopts,
+	    .level = ONYX_LOG_WARN,
+	};
+	struct onyx_conf *conf = &cli.conf;
 	struct onyx_amqp *a = NULL;
 	char err[1024];
 	const char *cmd;
@@ -169,71 +144,45 @@ main(int argc, char *argv[])
 	bool seen_b = false, seen_t = false;
 	int ch, st, rc = 0;
 
-	setprogname("onyx-queue");
-	onyx_log_init();
-	onyx_conf_defaults(&conf);
-	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
-		errx(EX_CONFIG, "%s", err);
-	while ((ch = getopt_long(
-	            argc, argv, "B:b:hn:t:u:Vvw:", longopts, NULL)) != -1) {
+	onyx_cli_start(&cli, "onyx-queue");
+	while ((ch = onyx_cli_getopt(&cli, argc, argv)) != -1) {
 		switch (ch) {
-		case 'B':
-			if (onyx_conf_set(&conf, "broker", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--broker: %s", err);
-			break;
 		case 'b':
-			batch = number(optarg, "--batch-size", 1);
+			batch =
+			    onyx_cli_long(optarg, "--batch-size", 1, INT_MAX);
 			seen_b = true;
 			break;
-		case 'h': usage(0);
 		case 'n':
-			count =
-			    (unsigned long long)number(optarg, "--count", 1);
+			count = (unsigned long long)onyx_cli_long(
+			    optarg, "--count", 1, INT_MAX);
 			break;
 		case 't':
-			batch_timeout = number(optarg, "--batch-timeout", 0);
+			batch_timeout = onyx_cli_long(
+			    optarg, "--batch-timeout", 0, INT_MAX);
 			seen_t = true;
 			break;
-		case 'u':
-			if (onyx_conf_set(&conf, "user", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--user: %s", err);
+		case 'w':
+			timeout =
+			    onyx_cli_long(optarg, "--timeout", 0, INT_MAX);
 			break;
-		case 'V': printf("onyx-queue %s\n", ONYX_VERSION); return 0;
-		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
-		case 'w': timeout = number(optarg, "--timeout", 0); break;
 		case OPT_DONE: done = true; break;
 		case OPT_PACKED: packed = true; break;
 		case OPT_UNTIL_DONE: until_done = true; break;
 		case OPT_KEEP_DONE: keep_done = true; break;
 		case OPT_JSON: json = true; break;
-		case OPT_MAX_SEGMENT:
-			onyx_cli_set(
-			    &conf, "max-segment", "--max-segment", optarg);
-			break;
-		case OPT_PASSWORD_FILE:
-			if (onyx_conf_set(&conf, "password-file", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_CONFIG, "--password-file: %s", err);
-			break;
-		default: usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		warnx("no command given");
-		usage(EX_USAGE);
-	}
+	if (argc < 1)
+		onyx_cli_usage_error("no command given");
 	cmd = argv[0];
 	argc--;
 	argv++;
 	if (strcmp(cmd, "send") != 0 && strcmp(cmd, "recv") != 0 &&
 	    strcmp(cmd, "stat") != 0 && strcmp(cmd, "create") != 0 &&
 	    strcmp(cmd, "delete") != 0 && strcmp(cmd, "purge") != 0) {
-		warnx("unknown command '%s'", cmd);
-		usage(EX_USAGE);
+		onyx_cli_usage_error("unknown command '%s'", cmd);
 	}
 	/* Refuse options that mean nothing for the command. */
 	if (done && strcmp(cmd, "send") != 0)
@@ -243,28 +192,26 @@ main(int argc, char *argv[])
 	if ((until_done || keep_done || count || timeout >= 0) &&
 	    strcmp(cmd, "recv") != 0)
 		errx(EX_USAGE,
-		    "--until-done, --keep-done, --count and "
-		    "--timeout only apply to recv");
+		    "--until-done, --keep-done, --count and --timeout only apply to recv");
 	if (keep_done && !until_done)
 		errx(EX_USAGE, "--keep-done needs --until-done");
 	if ((seen_b || seen_t) && strcmp(cmd, "send") != 0 &&
 	    strcmp(cmd, "recv") != 0)
 		errx(EX_USAGE,
-		    "--batch-size and --batch-timeout only apply to "
-		    "send and recv");
+		    "--batch-size and --batch-timeout only apply to send and recv");
 	if (json && strcmp(cmd, "stat") != 0)
 		errx(EX_USAGE, "--json only applies to stat");
 	if (argc < 1)
 		errx(EX_USAGE, "%s: no queue named", cmd);
 	if ((strcmp(cmd, "send") == 0 || strcmp(cmd, "recv") == 0) && argc > 1)
-		errx(EX_USAGE, "%s takes one queue, not %d", cmd, argc);
+		onyx_cli_usage_error("unexpected argument '%s'", argv[1]);
 	for (int i = 0; i < argc; i++)
 		if (argv[i][0] == '\0')
 			errx(EX_USAGE, "the queue name is empty");
 
 	onyx_cli_signals(&stop);
 
-	if ((st = onyx_amqp_connect(&conf, 10000, &a, err, sizeof(err))) !=
+	if ((st = onyx_amqp_connect(conf, 10000, &a, err, sizeof(err))) !=
 	    ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_amqp_set_interrupt(a, &stop);
@@ -278,7 +225,7 @@ main(int argc, char *argv[])
 		    .batch_timeout_ms = (int)batch_timeout,
 		    .done = done,
 		    .txn_timeout_ms = 60000,
-		    .max_segment = conf.max_segment,
+		    .max_segment = conf->max_segment,
 		    .packed = packed,
 		};
 		struct onyx_send_result r;
@@ -306,7 +253,7 @@ main(int argc, char *argv[])
 		    .keep_done = keep_done,
 		    .timeout_ms = (int)timeout,
 		    .txn_timeout_ms = 60000,
-		    .max_segment = conf.max_segment,
+		    .max_segment = conf->max_segment,
 		};
 		struct onyx_recv_result r;
 		static char obuf[1 << 16];
@@ -335,9 +282,5 @@ main(int argc, char *argv[])
 		rc = cmd_admin(a, cmd, argv, argc, json);
 
 	onyx_amqp_close(a);
-	if (fclose(stdout) != 0 && rc == 0) {
-		warn("stdout");
-		rc = EX_IOERR;
-	}
-	return rc;
+	return onyx_cli_exit(rc);
 }

@@ -24,57 +24,26 @@
 #include "../lib/status.h"
 #include "../lib/zk.h"
 
-#ifndef ONYX_VERSION
-#define ONYX_VERSION "0.0.0"
-#endif
-
 static volatile sig_atomic_t stop;
 
-static void __attribute__((noreturn)) usage(int code)
-{
-	FILE *f = code == 0 ? stdout : stderr;
-
-	fprintf(f,
-	    "usage: onyx-submit [-w | --wait] [--timeout ms] [file]\n"
-	    "       onyx-submit --kill job\n"
-	    "       onyx-submit --list\n"
-	    "common: [-v] [-B url] [-u user] [--password-file file]\n"
-	    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n");
-	exit(code);
-}
-
-static long
-number(const char *s, const char *what, long min)
-{
-	long v;
-
-	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
-		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
-		usage(EX_USAGE);
-	}
-	return (long)v;
-}
+static const char usage[] =
+    "usage: onyx-submit [-w | --wait] [--timeout ms] [file]\n"
+    "       onyx-submit --kill job\n"
+    "       onyx-submit --list\n"
+    "common: [-v] [-B url] [-u user] [--password-file file]\n"
+    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
 
 enum {
-	OPT_KILL = 256,
+	OPT_KILL = ONYX_CLI_OPT,
 	OPT_LIST,
-	OPT_PASSWORD_FILE,
 	OPT_TIMEOUT,
 };
 
 static const struct option longopts[] = {
-    {"broker", required_argument, NULL, 'B'},
-    {"cluster", required_argument, NULL, 'c'},
-    {"help", no_argument, NULL, 'h'},
     {"kill", required_argument, NULL, OPT_KILL},
     {"list", no_argument, NULL, OPT_LIST},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"user", required_argument, NULL, 'u'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"version", no_argument, NULL, 'V'},
     {"wait", no_argument, NULL, 'w'},
-    {"zk", required_argument, NULL, 'z'},
     {NULL, 0, NULL, 0},
 };
 
@@ -162,9 +131,7 @@ wait_job(struct onyx_zk *z, const char *cluster, const char *job, long timeout)
 		rc = 0;
 	else if (st == ONYX_OK && strcmp(s, "failed") == 0) {
 		warnx("job %s failed: %s", job,
-		    reason ? reason
-		           : "no reason "
-		             "given");
+		    reason ? reason : "no reason given");
 		rc = EX_SOFTWARE;
 	} else if (st == ONYX_OK) {
 		warnx("job %s was killed%s%s", job, reason ? ": " : "",
@@ -180,8 +147,8 @@ wait_job(struct onyx_zk *z, const char *cluster, const char *job, long timeout)
 	} else if (st == ONYX_ENOENT && rec != NULL) {
 		/* seen before, gone now: pruned from the coordinator's history
 		 * (onyx-coord --history) before its end could be read */
-		warnx("job %s ended and was pruned from the history before its "
-		      "end could be read (onyx-coord --history)",
+		warnx(
+		    "job %s ended and was pruned from the history before its end could be read (onyx-coord --history)",
 		    job);
 		rc = EX_TEMPFAIL;
 	} else if (st == ONYX_ENOENT) {
@@ -238,7 +205,14 @@ cmd_kill(struct onyx_zk *z, const char *cluster, const char *job)
 int
 main(int argc, char *argv[])
 {
-	struct onyx_conf conf;
+	struct onyx_cli cli = {
+	    .usage = usage,
+	    .common = ONYX_CLI_ZK | ONYX_CLI_BROKER,
+	    .shortopts = "w",
+	    .longopts = longopts,
+	    .level = ONYX_LOG_WARN,
+	};
+	struct onyx_conf *conf = &cli.conf;
 	struct onyx_zk *z;
 	const char *kill_job = NULL, *job;
 	char err[1024], status[64];
@@ -247,49 +221,16 @@ main(int argc, char *argv[])
 	bool list = false, wait = false;
 	int ch, st, rc = 0;
 
-	setprogname("onyx-submit");
-	onyx_log_init();
-	onyx_conf_defaults(&conf);
-	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
-		errx(EX_CONFIG, "%s", err);
-	while ((ch = getopt_long(argc, argv, "B:c:hu:Vvwz:", longopts, NULL)) !=
-	    -1) {
+	onyx_cli_start(&cli, "onyx-submit");
+	while ((ch = onyx_cli_getopt(&cli, argc, argv)) != -1) {
 		switch (ch) {
-		case 'B':
-			if (onyx_conf_set(&conf, "broker", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--broker: %s", err);
-			break;
-		case 'c':
-			if (onyx_conf_set(&conf, "cluster", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--cluster: %s", err);
-			break;
-		case 'h': usage(0);
-		case 'u':
-			if (onyx_conf_set(&conf, "user", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--user: %s", err);
-			break;
-		case 'V': printf("onyx-submit %s\n", ONYX_VERSION); return 0;
-		case 'v': onyx_log_set_level(ONYX_LOG_INFO); break;
 		case 'w': wait = true; break;
-		case 'z':
-			if (onyx_conf_set(&conf, "zk", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--zk: %s", err);
-			break;
 		case OPT_KILL: kill_job = optarg; break;
 		case OPT_LIST: list = true; break;
-		case OPT_PASSWORD_FILE:
-			if (onyx_conf_set(&conf, "password-file", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_CONFIG, "--password-file: %s", err);
-			break;
 		case OPT_TIMEOUT:
-			timeout = number(optarg, "--timeout", 0);
+			timeout =
+			    onyx_cli_long(optarg, "--timeout", 0, INT_MAX);
 			break;
-		default: usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
@@ -303,17 +244,15 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--%s takes no file", list ? "list" : "kill");
 	if (timeout >= 0 && !wait)
 		errx(EX_USAGE, "--timeout needs --wait");
-	if (argc > 1) {
-		warnx("one plan at a time, not %d", argc);
-		usage(EX_USAGE);
-	}
+	if (argc > 1)
+		onyx_cli_usage_error("unexpected argument '%s'", argv[1]);
 
 	onyx_cli_signals(&stop);
 
 	if (list || kill_job != NULL) {
-		z = zk_open(&conf);
-		rc = list ? cmd_list(z, conf.cluster)
-		          : cmd_kill(z, conf.cluster, kill_job);
+		z = zk_open(conf);
+		rc = list ? cmd_list(z, conf->cluster)
+		          : cmd_kill(z, conf->cluster, kill_job);
 		onyx_zk_close(z);
 		goto out;
 	}
@@ -321,9 +260,9 @@ main(int argc, char *argv[])
 	plan =
 	    read_plan(argc == 1 && strcmp(argv[0], "-") != 0 ? argv[0] : NULL);
 	job = json_string_value(json_object_get(plan, "job"));
-	z = zk_open(&conf);
+	z = zk_open(conf);
 	/* Refuse a known job before touching the broker. */
-	if (onyx_jobs_status(z, conf.cluster, job, false, &rec, err,
+	if (onyx_jobs_status(z, conf->cluster, job, false, &rec, err,
 	        sizeof(err)) != ONYX_ENOENT) {
 		const char *s =
 		    json_string_value(json_object_get(rec, "status"));
@@ -334,9 +273,9 @@ main(int argc, char *argv[])
 		rc = EX_DATAERR;
 		goto done;
 	}
-	create_queues(&conf, plan);
+	create_queues(conf, plan);
 	st = onyx_jobs_submit(
-	    z, conf.cluster, plan, status, sizeof(status), err, sizeof(err));
+	    z, conf->cluster, plan, status, sizeof(status), err, sizeof(err));
 	if (st == ONYX_EEXIST) {
 		warnx("job %s was already submitted (status %s)", job, status);
 		rc = EX_DATAERR;
@@ -347,15 +286,11 @@ main(int argc, char *argv[])
 		printf("%s\n", job);
 		fflush(stdout);
 		if (wait)
-			rc = wait_job(z, conf.cluster, job, timeout);
+			rc = wait_job(z, conf->cluster, job, timeout);
 	}
 done:
 	onyx_zk_close(z);
 	json_decref(plan);
 out:
-	if (fclose(stdout) != 0 && rc == 0) {
-		warn("stdout");
-		rc = EX_IOERR;
-	}
-	return rc;
+	return onyx_cli_exit(rc);
 }

@@ -17,66 +17,30 @@
 #include <jansson.h>
 
 #include "../lib/cli.h"
+#include "../lib/clock.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
 #include "../lib/status.h"
 #include "../lib/watch.h"
 #include "../lib/zk.h"
 
-#ifndef ONYX_VERSION
-#define ONYX_VERSION "0.0.0"
-#endif
-
 static volatile sig_atomic_t stop;
 
-static void __attribute__((noreturn)) usage(int code)
-{
-	FILE *f = code == 0 ? stdout : stderr;
-
-	fprintf(f,
-	    "usage: onyx-watch [--json] [-f | --follow] [-n count] "
-	    "[--timeout ms]\n"
-	    "       onyx-watch tree\n"
-	    "common: [-z hosts] [-c cluster] [-h | --help] "
-	    "[-V | --version]\n");
-	exit(code);
-}
-
-static long
-number(const char *s, const char *what, long min)
-{
-	long v;
-
-	if (onyx_cli_number(s, min, INT_MAX, &v) != 0) {
-		warnx("%s: '%s' is not a whole number >= %ld", what, s, min);
-		usage(EX_USAGE);
-	}
-	return (long)v;
-}
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static const char usage[] =
+    "usage: onyx-watch [--json] [-f | --follow] [-n count] [--timeout ms]\n"
+    "       onyx-watch tree\n"
+    "common: [-v] [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
 
 enum {
-	OPT_JSON = 256,
+	OPT_JSON = ONYX_CLI_OPT,
 	OPT_TIMEOUT,
 };
 
 static const struct option longopts[] = {
-    {"cluster", required_argument, NULL, 'c'},
-    {"follow", no_argument, NULL, 'f'},
-    {"help", no_argument, NULL, 'h'},
-    {"json", no_argument, NULL, OPT_JSON},
     {"count", required_argument, NULL, 'n'},
+    {"follow", no_argument, NULL, 'f'},
+    {"json", no_argument, NULL, OPT_JSON},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"version", no_argument, NULL, 'V'},
-    {"zk", required_argument, NULL, 'z'},
     {NULL, 0, NULL, 0},
 };
 
@@ -204,7 +168,14 @@ show(json_t *state, bool table, char **last)
 int
 main(int argc, char *argv[])
 {
-	struct onyx_conf conf;
+	struct onyx_cli cli = {
+	    .usage = usage,
+	    .common = ONYX_CLI_ZK,
+	    .shortopts = "fn:",
+	    .longopts = longopts,
+	    .level = ONYX_LOG_WARN,
+	};
+	struct onyx_conf *conf = &cli.conf;
 	struct onyx_zk *z;
 	struct pollfd pfd;
 	char err[1024], *last = NULL;
@@ -214,41 +185,26 @@ main(int argc, char *argv[])
 	bool json = false, follow = false, table;
 	int ch, st, rc = 0;
 
-	setprogname("onyx-watch");
-	onyx_log_init();
-	onyx_conf_defaults(&conf);
-	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
-		errx(EX_CONFIG, "%s", err);
-	while (
-	    (ch = getopt_long(argc, argv, "c:fhn:Vz:", longopts, NULL)) != -1) {
+	onyx_cli_start(&cli, "onyx-watch");
+	while ((ch = onyx_cli_getopt(&cli, argc, argv)) != -1) {
 		switch (ch) {
-		case 'c':
-			if (onyx_conf_set(&conf, "cluster", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--cluster: %s", err);
-			break;
 		case 'f': follow = true; break;
-		case 'h': usage(0);
-		case 'n': count = number(optarg, "--count", 1); break;
-		case 'V': printf("onyx-watch %s\n", ONYX_VERSION); return 0;
-		case 'z':
-			if (onyx_conf_set(&conf, "zk", optarg, err,
-			        sizeof(err)) != ONYX_OK)
-				errx(EX_USAGE, "--zk: %s", err);
+		case 'n':
+			count = onyx_cli_long(optarg, "--count", 1, INT_MAX);
 			break;
 		case OPT_JSON: json = true; break;
 		case OPT_TIMEOUT:
-			timeout = number(optarg, "--timeout", 0);
+			timeout =
+			    onyx_cli_long(optarg, "--timeout", 0, INT_MAX);
 			break;
-		default: usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (argc == 1 && strcmp(argv[0], "tree") != 0)) {
-		warnx("unknown command '%s'", argv[0]);
-		usage(EX_USAGE);
-	}
+	if (argc >= 1 && strcmp(argv[0], "tree") != 0)
+		onyx_cli_usage_error("unknown command '%s'", argv[0]);
+	if (argc > 1)
+		onyx_cli_usage_error("unexpected argument '%s'", argv[1]);
 	if (argc == 1 && (follow || count > 0 || timeout >= 0))
 		errx(EX_USAGE, "tree takes no -f, -n or --timeout");
 	if ((count > 0 || timeout >= 0) && !follow)
@@ -258,21 +214,21 @@ main(int argc, char *argv[])
 	onyx_cli_signals(&stop);
 
 	if ((st = onyx_zk_connect(
-	         conf.zk, 10000, 5000, &z, err, sizeof(err))) != ONYX_OK)
+	         conf->zk, 10000, 5000, &z, err, sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_zk_set_retry(z, 10000);
 
 	if (argc == 1) {
-		rc = cmd_tree(z, conf.cluster);
+		rc = cmd_tree(z, conf->cluster);
 		goto out;
 	}
 	if (timeout >= 0)
-		deadline = mono_ms() + timeout;
+		deadline = onyx_mono_ms() + timeout;
 	for (;;) {
 		/* drain, then read with watches: no change slips between */
 		onyx_zk_drain(z);
-		if ((st = onyx_watch_state(z, conf.cluster, follow, &state, err,
-		         sizeof(err))) != ONYX_OK) {
+		if ((st = onyx_watch_state(z, conf->cluster, follow, &state,
+		         err, sizeof(err))) != ONYX_OK) {
 			warnx("%s", err);
 			rc = onyx_status_exit(st);
 			break;
@@ -288,12 +244,12 @@ main(int argc, char *argv[])
 			if (stop)
 				goto out;
 			if (deadline >= 0) {
-				long long left = deadline - mono_ms();
+				long long left = deadline - onyx_mono_ms();
 
 				if (left <= 0) {
 					if (count > 0) {
-						warnx("timed out after %ld ms "
-						      "with %ld of %ld states",
+						warnx(
+						    "timed out after %ld ms with %ld of %ld states",
 						    timeout, shown, count);
 						rc = EX_TEMPFAIL;
 					}
@@ -308,7 +264,7 @@ main(int argc, char *argv[])
 				break;
 			if (onyx_zk_expired(z)) {
 				warnx("the ZooKeeper session at %s expired",
-				    conf.zk);
+				    conf->zk);
 				rc = EX_TEMPFAIL;
 				goto out;
 			}
@@ -317,9 +273,5 @@ main(int argc, char *argv[])
 out:
 	free(last);
 	onyx_zk_close(z);
-	if (fclose(stdout) != 0 && rc == 0) {
-		warn("stdout");
-		rc = EX_IOERR;
-	}
-	return rc;
+	return onyx_cli_exit(rc);
 }

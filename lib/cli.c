@@ -1,15 +1,57 @@
-/* lib/cli.c: option numbers and orderly signal handling for the commands. */
+/* lib/cli.c: the commands' shared setup, common flags, numbers, usage errors and exit path. */
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include <bsd/err.h>
+#include <bsd/stdlib.h>
 
 #include "cli.h"
 #include "conf.h"
+#include "log.h"
 #include "status.h"
 
+#ifndef ONYX_VERSION
+#define ONYX_VERSION "0.0.0"
+#endif
+
+/*
+ * The helpers here that end the program (usage errors, -h, -V, a bad
+ * environment at start) exist for cmd/ alone: no other lib/ module calls
+ * them, and every other lib/ function returns a status.
+ */
+
+enum {
+	OPT_PASSWORD_FILE = ONYX_CLI_OPT_COMMON,
+	OPT_MAX_SEGMENT,
+};
+
+/* The common flags: which programs take each, its letters and long form. */
+static const struct {
+	unsigned when; /* 0: every program */
+	const char *letters;
+	struct option opt;
+} common[] = {
+    {ONYX_CLI_BROKER, "B:", {"broker", required_argument, NULL, 'B'}},
+    {ONYX_CLI_ZK, "c:", {"cluster", required_argument, NULL, 'c'}},
+    {0, "h", {"help", no_argument, NULL, 'h'}},
+    {ONYX_CLI_SEGMENT, "",
+        {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT}},
+    {ONYX_CLI_BROKER, "",
+        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE}},
+    {ONYX_CLI_SESSION, "s:", {"session-timeout", required_argument, NULL, 's'}},
+    {ONYX_CLI_BROKER, "u:", {"user", required_argument, NULL, 'u'}},
+    {0, "V", {"version", no_argument, NULL, 'V'}},
+    {0, "v", {"verbose", no_argument, NULL, 'v'}},
+    {ONYX_CLI_ZK, "z:", {"zk", required_argument, NULL, 'z'}},
+};
+#define NCOMMON (sizeof(common) / sizeof(common[0]))
+
+static const char *usage_text = "";
 static volatile sig_atomic_t *stop_flag;
 
 static void
@@ -57,4 +99,175 @@ onyx_cli_set(
 	if (onyx_conf_set(c, key, v, err, sizeof(err)) != ONYX_OK)
 		errx(strcmp(key, "password-file") == 0 ? EX_CONFIG : EX_USAGE,
 		    "%s: %s", flag, err);
+}
+
+int
+onyx_cli_level(int base, int n)
+{
+	int level = base;
+
+	if (n == 1 && level < ONYX_LOG_INFO)
+		level = ONYX_LOG_INFO;
+	else if (n >= 2)
+		level = ONYX_LOG_DEBUG;
+	return level;
+}
+
+void
+onyx_cli_usage(int code)
+{
+	fputs(usage_text, code == 0 ? stdout : stderr);
+	exit(code);
+}
+
+void
+onyx_cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	onyx_cli_usage(EX_USAGE);
+}
+
+long
+onyx_cli_long(const char *s, const char *flag, long min, long max)
+{
+	long v;
+
+	if (onyx_cli_number(s, min, max, &v) != 0)
+		onyx_cli_usage_error(
+		    "%s: '%s' is not a whole number from %ld to %ld", flag, s,
+		    min, max);
+	return v;
+}
+
+int
+onyx_cli_args(int argc, char *argv[], int max)
+{
+	int n = argc - optind;
+
+	if (n > max)
+		onyx_cli_usage_error(
+		    "unexpected argument '%s'", argv[optind + max]);
+	return n;
+}
+
+void
+onyx_cli_start(struct onyx_cli *c, const char *prog)
+{
+	char err[1024];
+	size_t i, n = 0, k = 0, own = 0;
+
+	setprogname(prog);
+	usage_text = c->usage;
+	onyx_log_set_level(c->level);
+	if (onyx_log_init(err, sizeof(err)) != 0)
+		errx(EX_CONFIG, "%s", err);
+	onyx_conf_defaults(&c->conf);
+	/* a program without settings is not bothered by bad ones */
+	if (c->common != 0 &&
+	    onyx_conf_from_env(&c->conf, err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+	c->session_ms = ONYX_CLI_SESSION_DEFAULT;
+	c->verbose = 0;
+	while (c->longopts != NULL && c->longopts[own].name != NULL)
+		own++;
+	c->all_short =
+	    malloc(strlen(c->shortopts ? c->shortopts : "") + 3 * NCOMMON + 2);
+	c->all_long = calloc(own + NCOMMON + 1, sizeof(*c->all_long));
+	if (c->all_short == NULL || c->all_long == NULL)
+		errx(EX_SOFTWARE, "out of memory");
+	/* ':' first: a missing value is told apart from an unknown option */
+	c->all_short[n++] = ':';
+	for (i = 0; c->shortopts != NULL && c->shortopts[i] != '\0'; i++)
+		c->all_short[n++] = c->shortopts[i];
+	for (i = 0; i < NCOMMON; i++) {
+		if (common[i].when != 0 && (common[i].when & c->common) == 0)
+			continue;
+		memcpy(c->all_short + n, common[i].letters,
+		    strlen(common[i].letters));
+		n += strlen(common[i].letters);
+		c->all_long[k++] = common[i].opt;
+	}
+	c->all_short[n] = '\0';
+	for (i = 0; i < own; i++)
+		c->all_long[k++] = c->longopts[i];
+	opterr = 0;
+}
+
+/* A usage error for the option getopt refused: unknown, or its value
+ * missing. Named as given: "--name" (without "=value") or "-x". */
+static void __attribute__((noreturn))
+bad_option(int argc, char *argv[], int missing)
+{
+	const char *arg = optind - 1 < argc ? argv[optind - 1] : "";
+	char name[128];
+
+	if (strncmp(arg, "--", 2) == 0)
+		snprintf(
+		    name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	if (missing)
+		onyx_cli_usage_error("option '%s' needs a value", name);
+	onyx_cli_usage_error("unknown option '%s'", name);
+}
+
+int
+onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[])
+{
+	int ch;
+
+	for (;;) {
+		ch = getopt_long(argc, argv, c->all_short, c->all_long, NULL);
+		switch (ch) {
+		case 'B':
+			onyx_cli_set(&c->conf, "broker", "--broker", optarg);
+			break;
+		case 'c':
+			onyx_cli_set(&c->conf, "cluster", "--cluster", optarg);
+			break;
+		case 'h': onyx_cli_usage(0);
+		case 's':
+			c->session_ms =
+			    (int)onyx_cli_long(optarg, "--session-timeout",
+			        ONYX_CLI_SESSION_MIN, ONYX_CLI_SESSION_MAX);
+			break;
+		case 'u':
+			onyx_cli_set(&c->conf, "user", "--user", optarg);
+			break;
+		case 'V':
+			printf("%s %s\n", getprogname(), ONYX_VERSION);
+			exit(onyx_cli_exit(0));
+		case 'v':
+			c->verbose++;
+			onyx_log_set_level(
+			    onyx_cli_level(c->level, c->verbose));
+			break;
+		case 'z': onyx_cli_set(&c->conf, "zk", "--zk", optarg); break;
+		case OPT_MAX_SEGMENT:
+			onyx_cli_set(
+			    &c->conf, "max-segment", "--max-segment", optarg);
+			break;
+		case OPT_PASSWORD_FILE:
+			onyx_cli_set(&c->conf, "password-file",
+			    "--password-file", optarg);
+			break;
+		case ':': bad_option(argc, argv, 1);
+		case '?': bad_option(argc, argv, 0);
+		default: return ch;
+		}
+	}
+}
+
+int
+onyx_cli_exit(int rc)
+{
+	if (fclose(stdout) != 0 && rc == 0) {
+		warn("stdout");
+		rc = EX_IOERR;
+	}
+	return rc;
 }

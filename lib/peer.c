@@ -416,6 +416,8 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	int st, end, attempts, wait = POLL_MS;
 	bool starved;
 
+	/* this thread's log lines carry the task until it leaves it */
+	onyx_log_context(p->id, job, task);
 	onyx_log(ONYX_LOG_INFO,
 	    "peer %s: task %s of job %s: offered (offer %lld)", p->id, task,
 	    job, offer);
@@ -580,6 +582,7 @@ out:
 	if (have_def)
 		onyx_task_def_free(&d);
 	json_decref(plan);
+	onyx_log_context(p->id, NULL, NULL);
 	return wait;
 }
 
@@ -638,6 +641,7 @@ peer_main(void *arg)
 {
 	struct vpeer *p = arg;
 
+	onyx_log_context(p->id, NULL, NULL);
 	while (!quitting(p->ps))
 		nap(p, step(p));
 	return NULL;

@@ -76,7 +76,11 @@ main(int argc, char *argv[])
 	int ch, np = 1, i, bad = 0;
 
 	setprogname("hop-run");
-	onyx_log_init();
+	{
+		char e[256];
+		if (onyx_log_init(e, sizeof(e)) != 0)
+			errx(78, "%s", e);
+	}
 	onyx_conf_defaults(&conf);
 	if (onyx_conf_from_env(&conf, err, sizeof(err)) != ONYX_OK)
 		errx(78, "%s", err);
