@@ -116,6 +116,7 @@ lint:
 	clang-format --dry-run --Werror $(wildcard cmd/*.c lib/*.c lib/*.h \
 	    include/onyx/*.h tests/unit/*.c tests/tools/*.c)
 	mandoc -Tlint -Wwarning man/*.[1-9]
+	tests/tools/split-literals $(wildcard cmd/*.c lib/*.c lib/*.h)
 
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

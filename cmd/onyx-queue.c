@@ -238,8 +238,7 @@ main(int argc, char *argv[])
 			rc = onyx_status_exit(st);
 		} else
 			onyx_log(ONYX_LOG_INFO,
-			    "sent %llu segments to '%s' in %llu "
-			    "transactions%s",
+			    "sent %llu segments to '%s' in %llu transactions%s",
 			    r.sent, o.queue, r.batches,
 			    r.sentinel ? ", then the sentinel" : "");
 	} else if (strcmp(cmd, "recv") == 0) {
@@ -266,15 +265,13 @@ main(int argc, char *argv[])
 		} else if (r.end == ONYX_RECV_TIMEOUT &&
 		    (until_done || count > 0)) {
 			warnx(
-			    "timed out after %ld ms without a message on '%s': "
-			    "%llu segments received, %s",
+			    "timed out after %ld ms without a message on '%s': %llu segments received, %s",
 			    timeout, o.queue, r.received,
 			    until_done ? "no sentinel" : "fewer than asked");
 			rc = EX_TEMPFAIL;
 		} else if (r.end == ONYX_RECV_DONE && !until_done)
 			onyx_log(ONYX_LOG_INFO,
-			    "stopped at the sentinel on '%s' "
-			    "(left on the queue)",
+			    "stopped at the sentinel on '%s' (left on the queue)",
 			    o.queue);
 		onyx_log(ONYX_LOG_INFO, "received %llu segments from '%s'",
 		    r.received, o.queue);

@@ -695,8 +695,7 @@ credit_timeout(int *ms, char *err, size_t errlen)
 	v = strtol(e, &end, 10);
 	if (errno != 0 || *end != '\0' || v < 1 || v > 86400000) {
 		snprintf(err, errlen,
-		    "ONYX_CREDIT_TIMEOUT_MS must be milliseconds from 1 to "
-		    "86400000, not '%s'",
+		    "ONYX_CREDIT_TIMEOUT_MS must be milliseconds from 1 to 86400000, not '%s'",
 		    e);
 		return ONYX_ECONFIG;
 	}
@@ -833,8 +832,7 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	while (!a->dead && !(pn_session_state(a->ssn) & PN_REMOTE_ACTIVE)) {
 		if (remaining(deadline) == 0) {
 			die(a, ONYX_ETIMEDOUT,
-			    "no answer from the broker at %s "
-			    "within %d ms",
+			    "no answer from the broker at %s within %d ms",
 			    a->url, timeout_ms);
 			break;
 		}
@@ -1101,8 +1099,7 @@ onyx_amqp_send(struct onyx_link *ol, const void *bytes, size_t size, bool txn)
 			strlcpy(a->starved, ol->address ? ol->address : "",
 			    sizeof(a->starved));
 			seterr(a,
-			    "the broker gave no credit to send to '%s' within "
-			    "%d ms",
+			    "the broker gave no credit to send to '%s' within %d ms",
 			    a->starved, a->credit_ms);
 		} else if (st == ONYX_EINTR)
 			seterr(a,
@@ -1152,8 +1149,7 @@ onyx_amqp_settle_sends(struct onyx_amqp *a, int timeout_ms)
 		    a->pending, timeout_ms);
 	else if (st == ONYX_EINTR)
 		seterr(a,
-		    "stopped while waiting for the broker to confirm %ld "
-		    "messages",
+		    "stopped while waiting for the broker to confirm %ld messages",
 		    a->pending);
 	if (st != ONYX_OK)
 		return st;
@@ -1332,13 +1328,11 @@ ctl_abandon(struct onyx_amqp *a, int st, const char *what, int timeout_ms)
 		return a->status;
 	if (st == ONYX_EINTR)
 		die(a, ONYX_EINTR,
-		    "stopped while waiting for the broker's transaction "
-		    "coordinator (%s): the connection is dropped",
+		    "stopped while waiting for the broker's transaction coordinator (%s): the connection is dropped",
 		    what);
 	else
 		die(a, ONYX_ETIMEDOUT,
-		    "the broker's transaction coordinator did not answer "
-		    "(%s) within %d ms",
+		    "the broker's transaction coordinator did not answer (%s) within %d ms",
 		    what, timeout_ms);
 	pn_connection_driver_close(&a->drv);
 	shovel(a);

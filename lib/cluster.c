@@ -214,18 +214,14 @@ egress_groups(json_t *plan, struct onyx_task_def *d, char *err, size_t errlen)
 				if ((argv[k] = json_string_value(
 				         json_array_get(fn, k))) == NULL) {
 					snprintf(err, errlen,
-					    "task '%s': onyx/group-by-fn must "
-					    "be "
-					    "\"lib.so:symbol\" or an argv "
-					    "array",
+					    "task '%s': onyx/group-by-fn must be \"lib.so:symbol\" or an argv array",
 					    g->task);
 					return ONYX_EDATA;
 				}
 			g->argv = argv;
 		} else {
 			snprintf(err, errlen,
-			    "task '%s': onyx/group-by-key or onyx/group-by-fn "
-			    "is malformed",
+			    "task '%s': onyx/group-by-key or onyx/group-by-fn is malformed",
 			    g->task ? g->task : "?");
 			return ONYX_EDATA;
 		}
@@ -258,9 +254,7 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	if (d->spec.ningress < 1 || d->spec.negress < 1 ||
 	    !json_is_object(cat)) {
 		snprintf(err, errlen,
-		    "task '%s' of the plan has no queues or "
-		    "catalog",
-		    task);
+		    "task '%s' of the plan has no queues or catalog", task);
 		onyx_task_def_free(d);
 		return ONYX_EDATA;
 	}
@@ -303,8 +297,7 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		    strings(json_object_get(cat, "onyx/exec"), &d->exec_argv);
 		if (n < 1) {
 			snprintf(err, errlen,
-			    "task '%s': onyx/exec must be a non-empty array of "
-			    "strings",
+			    "task '%s': onyx/exec must be a non-empty array of strings",
 			    task);
 			onyx_task_def_free(d);
 			return n == -2 ? ONYX_ERR : ONYX_EDATA;

@@ -64,8 +64,7 @@ check_cluster(const char *v, char *err, size_t errlen)
 		        (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
 		        ch == '.')) {
 			snprintf(err, errlen,
-			    "cluster name '%s': only letters, digits, '-', '_' "
-			    "and '.' are allowed",
+			    "cluster name '%s': only letters, digits, '-', '_' and '.' are allowed",
 			    v);
 			return ONYX_ECONFIG;
 		}
@@ -158,8 +157,7 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 		if (onyx_conf_size(value, ONYX_MIN_MAX_SEGMENT,
 		        ONYX_MAX_MAX_SEGMENT, &c->max_segment) != 0) {
 			snprintf(err, errlen,
-			    "maximum segment size '%s' is not a size from 1k "
-			    "to 1G (bytes, or with a k, M or G suffix)",
+			    "maximum segment size '%s' is not a size from 1k to 1G (bytes, or with a k, M or G suffix)",
 			    value);
 			return ONYX_ECONFIG;
 		}

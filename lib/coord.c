@@ -296,8 +296,7 @@ read_jobs(struct onyx_coord *c, char *err, size_t errlen)
 			st = load_job(c, names[i], &j, err, errlen);
 			if (st == ONYX_ENOENT) {
 				onyx_log(ONYX_LOG_WARN,
-				    "live/%s: no jobs/%s: dropped from the "
-				    "working set",
+				    "live/%s: no jobs/%s: dropped from the working set",
 				    names[i], names[i]);
 				onyx_cluster_path(p, sizeof(p), c->o.cluster,
 				    "live/%s", names[i]);
@@ -505,8 +504,7 @@ do_fence(struct onyx_coord *c, const struct onyx_sched_peer *pe, int version)
 		/* not on every pass: at most every 5 s */
 		if (onyx_mono_ms() - c->unfenced_at >= 5000) {
 			onyx_log(ONYX_LOG_WARN,
-			    "peer %s is dead but cannot be fenced yet "
-			    "(job=%s task=%s keeps it): %s",
+			    "peer %s is dead but cannot be fenced yet (job=%s task=%s keeps it): %s",
 			    pe->id, offer_job(pe), offer_task(pe), err);
 			c->unfenced_at = onyx_mono_ms();
 		}
@@ -690,8 +688,7 @@ do_clean(struct onyx_coord *c, struct cjob *j)
 		json_decref(j->status);
 		j->status = json_incref(v);
 		onyx_log(ONYX_LOG_INFO,
-		    "job=%s cleaned: %d internal queue%s deleted, done/ "
-		    "markers removed",
+		    "job=%s cleaned: %d internal queue%s deleted, done/ markers removed",
 		    j->id, deleted, deleted == 1 ? "" : "s");
 	}
 	json_decref(v);
@@ -745,8 +742,7 @@ prune(struct onyx_coord *c)
 			st = remove_tree(c, jp);
 			if (st == ONYX_OK)
 				onyx_log(ONYX_LOG_INFO,
-				    "job=%s pruned: beyond the %d ended jobs "
-				    "kept",
+				    "job=%s pruned: beyond the %d ended jobs kept",
 				    job, c->o.history);
 		}
 		free(job);

@@ -451,10 +451,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			}
 			if (too_long(x)) {
 				snprintf(err, errlen,
-				    "the program answered a line longer than "
-				    "the "
-				    "maximum segment size, %zu bytes "
-				    "(ONYX_MAX_SEGMENT, --max-segment)",
+				    "the program answered a line longer than the maximum segment size, %zu bytes (ONYX_MAX_SEGMENT, --max-segment)",
 				    x->max);
 				return ONYX_EDATA;
 			}

@@ -119,8 +119,7 @@ onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
 				return ONYX_OK;
 			}
 		snprintf(err, errlen,
-		    "no builtin function '%s' (builtins: "
-		    "identity; or give \"libname.so:symbol\")",
+		    "no builtin function '%s' (builtins: identity; or give \"libname.so:symbol\")",
 		    spec);
 		return ONYX_ENOENT;
 	}

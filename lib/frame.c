@@ -146,15 +146,13 @@ onyx_frame_open(struct onyx_frame_reader *r, const char *payload, size_t len,
 	memset(r, 0, sizeof(*r));
 	if (len < ONYX_FRAME_HEAD || memcmp(payload, magic, sizeof(magic))) {
 		snprintf(err, errlen,
-		    "not a packed frame: its body (%zu bytes) does not start "
-		    "with the frame's head",
+		    "not a packed frame: its body (%zu bytes) does not start with the frame's head",
 		    len);
 		return ONYX_EDATA;
 	}
 	if ((unsigned char)payload[3] != ONYX_FRAME_VERSION) {
 		snprintf(err, errlen,
-		    "a packed frame of version %u: this version reads "
-		    "version %u",
+		    "a packed frame of version %u: this version reads version %u",
 		    (unsigned char)payload[3], ONYX_FRAME_VERSION);
 		return ONYX_EDATA;
 	}

@@ -143,10 +143,7 @@ check_undelivered(struct hop *h)
 			continue;
 		if (json_is_integer(v) && json_integer_value(v) == 0) {
 			onyx_log(ONYX_LOG_WARN,
-			    "task %s: queue '%s' holds %lld messages, none "
-			    "delivered to its %lld consumer%s for %d s: the "
-			    "broker does not deliver them (see onyx(7), Broker "
-			    "flow control)",
+			    "task %s: queue '%s' holds %lld messages, none delivered to its %lld consumer%s for %d s: the broker does not deliver them (see onyx(7), Broker flow control)",
 			    h->t->name, q, n, consumers,
 			    consumers == 1 ? "" : "s", UNDELIVERED_MS / 1000);
 			h->undelivered_said = true;
@@ -403,9 +400,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				    (st = onyx_hop_rollback(h)) != ONYX_OK)
 					return onyx_hop_fail(h, st, "rollback");
 				onyx_log(ONYX_LOG_INFO,
-				    "task %s: %d segment%s after the end of "
-				    "the "
-				    "stream on %s went back",
+				    "task %s: %d segment%s after the end of the stream on %s went back",
 				    t->name, n, n == 1 ? "" : "s",
 				    t->ingress[0]);
 				return ONYX_HOP_DONE;
@@ -508,8 +503,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	if (h.fed_any && !h.flushed) {
 		if (t->flush != NULL)
 			onyx_log(ONYX_LOG_WARN,
-			    "task %s: the aggregation state of this peer is "
-			    "dropped: it left the task before its flush",
+			    "task %s: the aggregation state of this peer is dropped: it left the task before its flush",
 			    t->name);
 		onyx_hopfn_unhold(&h);
 	}

@@ -27,9 +27,7 @@ onyx_hopdead_oversize(const struct hop *h, const struct onyx_amqp_msg *m,
 	if (body == NULL && onyx_wire_peek_body(m->bytes, m->size, &body, &len))
 		body = NULL;
 	snprintf(why, whylen,
-	    "the message is %zu bytes, over the maximum segment size of %zu "
-	    "bytes (ONYX_MAX_SEGMENT, --max-segment); the segment holds its "
-	    "first bytes",
+	    "the message is %zu bytes, over the maximum segment size of %zu bytes (ONYX_MAX_SEGMENT, --max-segment); the segment holds its first bytes",
 	    m->total, onyx_hop_max_segment(h));
 	*head = body;
 	n = body != NULL && len > 200 ? 200 : len;

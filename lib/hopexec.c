@@ -35,8 +35,7 @@ static int
 garbage(struct hop *h, const char *line, size_t len)
 {
 	snprintf(h->xwhy, sizeof(h->xwhy),
-	    "the program answered a line that is not an object, an array of "
-	    "objects or null: %.*s",
+	    "the program answered a line that is not an object, an array of objects or null: %.*s",
 	    (int)(len < 80 ? len : 80), line);
 	return ONYX_EDATA;
 }
@@ -139,8 +138,7 @@ exec_answers(struct hop *h, unsigned long long *emitted)
 	while (onyx_exec_answer(h->x, &line, &len)) {
 		if (h->nans >= h->nfed) {
 			snprintf(h->xwhy, sizeof(h->xwhy),
-			    "the program answered more lines than it was "
-			    "given: %.*s",
+			    "the program answered more lines than it was given: %.*s",
 			    (int)(len < 80 ? len : 80), line);
 			return ONYX_EDATA;
 		}
@@ -216,8 +214,7 @@ exec_finish(
 			return ONYX_EINTR;
 		if ((left = until - onyx_mono_ms()) <= 0) {
 			snprintf(h->xwhy, sizeof(h->xwhy),
-			    "timeout: the program gave %d of %d answers in "
-			    "%d ms",
+			    "timeout: the program gave %d of %d answers in %d ms",
 			    h->nans, h->nfed, tmo);
 			return ONYX_EDATA;
 		}
@@ -262,8 +259,7 @@ exec_failed(struct hop *h)
 		h->broken_run++;
 	}
 	onyx_log(ONYX_LOG_WARN,
-	    "task %s: %s; the batch of %d segment%s is rolled back and tried "
-	    "again%s",
+	    "task %s: %s; the batch of %d segment%s is rolled back and tried again%s",
 	    h->t->name, why, h->nslots, h->nslots == 1 ? "" : "s",
 	    s != NULL && s->dead != NULL ? " without the segment it failed on"
 	                                 : "");
@@ -271,8 +267,7 @@ exec_failed(struct hop *h)
 	h->x = NULL;
 	if (h->broken_run >= BROKEN_AFTER) {
 		snprintf(h->err, h->errlen,
-		    "task '%s': the program failed on %d segments in a row "
-		    "without one good answer: %s",
+		    "task '%s': the program failed on %d segments in a row without one good answer: %s",
 		    h->t->name, h->broken_run, why);
 		return ONYX_EDATA;
 	}
@@ -320,8 +315,7 @@ onyx_hopexec_batch(struct hop *h, volatile sig_atomic_t *stop,
 			if (!retry)
 				break;
 			onyx_log(ONYX_LOG_INFO,
-			    "task %s: the program answered onyx/error for %d "
-			    "segment%s; the batch is tried again (attempt %d)",
+			    "task %s: the program answered onyx/error for %d segment%s; the batch is tried again (attempt %d)",
 			    t->name, nerr, nerr == 1 ? "" : "s", attempt + 1);
 		}
 		attempt++;
@@ -476,8 +470,7 @@ onyx_hopexec_flush(struct hop *h, unsigned long long *emitted)
 			break;
 		if (onyx_mono_ms() >= until) {
 			onyx_log(ONYX_LOG_WARN,
-			    "task %s: the program did not end within %d ms "
-			    "of the end of its input: killed",
+			    "task %s: the program did not end within %d ms of the end of its input: killed",
 			    h->t->name, tmo);
 			break;
 		}

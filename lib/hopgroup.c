@@ -166,8 +166,7 @@ onyx_hopgroup_of(struct hop *h, const char *text, size_t len, json_t *seg,
 			if ((seg = own = json_loadb(
 			         text, len, JSON_ALLOW_NUL, &je)) == NULL) {
 				snprintf(why, whylen,
-				    "grouping for task '%s': the segment is "
-				    "not JSON: %s",
+				    "grouping for task '%s': the segment is not JSON: %s",
 				    h->t->egress_group[i]->task, je.text);
 				st = ONYX_EDATA;
 				break;

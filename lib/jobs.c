@@ -57,15 +57,13 @@ onyx_jobs_check_plan(const json_t *plan, char *err, size_t errlen)
 	job = json_string_value(json_object_get(plan, "job"));
 	if (job == NULL || !onyx_plan_name_valid(job)) {
 		snprintf(err, errlen,
-		    "plan: \"job\" is not a valid job id "
-		    "(1 to 64 of A-Z a-z 0-9 . _ -)");
+		    "plan: \"job\" is not a valid job id (1 to 64 of A-Z a-z 0-9 . _ -)");
 		return ONYX_EDATA;
 	}
 	tasks = json_object_get(plan, "tasks");
 	if (!json_is_array(tasks) || json_array_size(tasks) == 0) {
-		snprintf(err, errlen,
-		    "plan: \"tasks\" is not a non-empty "
-		    "array");
+		snprintf(
+		    err, errlen, "plan: \"tasks\" is not a non-empty array");
 		return ONYX_EDATA;
 	}
 	json_array_foreach(tasks, i, t)
@@ -75,25 +73,20 @@ onyx_jobs_check_plan(const json_t *plan, char *err, size_t errlen)
 
 		if (name == NULL || !onyx_plan_name_valid(name)) {
 			snprintf(err, errlen,
-			    "plan: tasks[%zu]: no valid "
-			    "\"name\"",
-			    i);
+			    "plan: tasks[%zu]: no valid \"name\"", i);
 			return ONYX_EDATA;
 		}
 		if (!string_array(json_object_get(t, "ingress")) ||
 		    !string_array(json_object_get(t, "egress"))) {
 			snprintf(err, errlen,
-			    "plan: tasks[%zu] (%s): "
-			    "\"ingress\" and \"egress\" must be arrays of "
-			    "queue names",
+			    "plan: tasks[%zu] (%s): \"ingress\" and \"egress\" must be arrays of queue names",
 			    i, name);
 			return ONYX_EDATA;
 		}
 	}
 	if (!string_array(json_object_get(plan, "queues"))) {
 		snprintf(err, errlen,
-		    "plan: \"queues\" is not an array of "
-		    "queue names");
+		    "plan: \"queues\" is not an array of queue names");
 		return ONYX_EDATA;
 	}
 	json_array_foreach(json_object_get(plan, "queues"), i, t)
@@ -103,8 +96,7 @@ onyx_jobs_check_plan(const json_t *plan, char *err, size_t errlen)
 		if (onyx_names_kind(q) != ONYX_NAMES_EDGE ||
 		    !onyx_names_of_job(q, job)) {
 			snprintf(err, errlen,
-			    "plan: queues[%zu]: '%s' is not the queue of an "
-			    "edge of job %s (onyx(7), Queues)",
+			    "plan: queues[%zu]: '%s' is not the queue of an edge of job %s (onyx(7), Queues)",
 			    i, q, job);
 			return ONYX_EDATA;
 		}
@@ -385,9 +377,8 @@ onyx_jobs_kill(struct onyx_zk *z, const char *cluster, const char *job,
 		if (onyx_jobs_final(status_of(rec, NULL))) {
 			json_decref(rec);
 			snprintf(err, errlen,
-			    "job %s has ended already "
-			    "(status %s)",
-			    job, status);
+			    "job %s has ended already (status %s)", job,
+			    status);
 			return ONYX_EDATA;
 		}
 		/*
@@ -504,9 +495,8 @@ onyx_jobs_wait(struct onyx_zk *z, const char *cluster, const char *job,
 
 			if (left <= 0) {
 				snprintf(err, errlen,
-				    "job %s: still %s after "
-				    "%d ms",
-				    job, status_of(rec, "unknown"), timeout_ms);
+				    "job %s: still %s after %d ms", job,
+				    status_of(rec, "unknown"), timeout_ms);
 				return ONYX_ETIMEDOUT;
 			}
 			if (left < wait_ms)

@@ -161,8 +161,7 @@ select_step(const char **p, const char **key, size_t *keylen, long *index,
 		*index = strtol(s + 1, &end, 10);
 		if (end == s + 1 || *end != ']' || *index < 0 || errno != 0) {
 			snprintf(why, whylen,
-			    "'[' must hold an index >= 0 or a "
-			    "quoted key");
+			    "'[' must hold an index >= 0 or a quoted key");
 			return -1;
 		}
 		*p = end + 1;

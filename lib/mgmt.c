@@ -155,8 +155,7 @@ read_answer(struct onyx_mgmt *m, const char *resource, json_t **result,
 	if (st != ONYX_OK) {
 		if (st == ONYX_ETIMEDOUT)
 			snprintf(err, errlen,
-			    "the broker's management did not "
-			    "answer about %s within %d ms",
+			    "the broker's management did not answer about %s within %d ms",
 			    resource, MGMT_TIMEOUT_MS);
 		else
 			snprintf(err, errlen, "management request on %s: %s",

@@ -254,8 +254,7 @@ progress(void *ctx, const struct onyx_hop_stats *s)
 	if (p->starved && s->batches > 0) {
 		p->starved = false;
 		onyx_log(ONYX_LOG_INFO,
-		    "peer %s: task %s of job %s: the broker gives credit "
-		    "again: batches commit",
+		    "peer %s: task %s of job %s: the broker gives credit again: batches commit",
 		    p->id, task, job);
 	}
 	record(p, job, task, ONYX_HOP_STOPPED, &sum);
@@ -292,15 +291,13 @@ resume(struct vpeer *p, const char *path, const json_t *as, int *version,
 			if (quiet)
 				return ONYX_OK;
 			onyx_log(ONYX_LOG_INFO,
-			    "peer %s: task %s of job %s: resumed after the "
-			    "broker connection came back",
+			    "peer %s: task %s of job %s: resumed after the broker connection came back",
 			    p->id, task, job);
 			return ONYX_OK;
 		}
 		if (st == ONYX_EVERSION || st == ONYX_ENOENT) {
 			onyx_log(ONYX_LOG_INFO,
-			    "peer %s: task %s of job %s: the offer was "
-			    "revoked while the broker was away: not resuming",
+			    "peer %s: task %s of job %s: the offer was revoked while the broker was away: not resuming",
 			    p->id, task, job);
 			return ONYX_EINTR;
 		}
@@ -511,14 +508,11 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		}
 		if (starved && !p->starved)
 			onyx_log(ONYX_LOG_WARN,
-			    "peer %s: task %s of job %s: %s; the open batch "
-			    "rolls back and is retried with backoff until the "
-			    "broker gives credit",
+			    "peer %s: task %s of job %s: %s; the open batch rolls back and is retried with backoff until the broker gives credit",
 			    p->id, task, job, herr);
 		else if (!starved)
 			onyx_log(ONYX_LOG_WARN,
-			    "peer %s: task %s of job %s: broker trouble, the "
-			    "open batch rolls back: %s; reconnecting",
+			    "peer %s: task %s of job %s: broker trouble, the open batch rolls back: %s; reconnecting",
 			    p->id, task, job, herr);
 		p->starved = p->starved || starved;
 		if (resume(p, path, as, &version, job, task, p->starved) !=
@@ -537,8 +531,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	set_running(p, false, NULL, NULL, 0);
 	if (end == ONYX_HOP_SEALED || end == ONYX_HOP_DONE) {
 		onyx_log(ONYX_LOG_INFO,
-		    "peer %s: task %s of job %s: %s (%llu read, %llu written "
-		    "in %llu batches)",
+		    "peer %s: task %s of job %s: %s (%llu read, %llu written in %llu batches)",
 		    p->id, task, job,
 		    end == ONYX_HOP_SEALED ? "sealed" : "done", stats.read,
 		    stats.written, stats.batches);
@@ -546,14 +539,12 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		if (answer(p, path, as, version, "finished", NULL) ==
 		    ONYX_EVERSION)
 			onyx_log(ONYX_LOG_INFO,
-			    "peer %s: task %s of job %s: the offer changed "
-			    "before 'finished'",
+			    "peer %s: task %s of job %s: the offer changed before 'finished'",
 			    p->id, task, job);
 	} else if (end == ONYX_HOP_STOPPED) {
 		record(p, job, task, end, &stats);
 		onyx_log(ONYX_LOG_INFO,
-		    "peer %s: task %s of job %s: stopped (%llu read, %llu "
-		    "written)",
+		    "peer %s: task %s of job %s: stopped (%llu read, %llu written)",
 		    p->id, task, job, stats.read, stats.written);
 	} else {
 		onyx_log(ONYX_LOG_WARN,
@@ -622,8 +613,7 @@ step(struct vpeer *p)
 	}
 	if (job == NULL || task == NULL || !json_is_integer(off)) {
 		onyx_log(ONYX_LOG_WARN,
-		    "peer %s: %s: an offer needs \"job\", \"task\" and "
-		    "\"offer\"",
+		    "peer %s: %s: an offer needs \"job\", \"task\" and \"offer\"",
 		    p->id, path);
 		answer(p, path, as, version, "failed",
 		    "the offer lacks \"job\", \"task\" or \"offer\"");
@@ -800,8 +790,7 @@ renew(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
 		if ((st = open_session(ps, 1000, err, errlen)) == ONYX_OK &&
 		    (st = register_all(ps, err, errlen)) == ONYX_OK) {
 			onyx_log(ONYX_LOG_WARN,
-			    "recovered: a new ZooKeeper session, %d peer%s "
-			    "registered again as incarnation %u",
+			    "recovered: a new ZooKeeper session, %d peer%s registered again as incarnation %u",
 			    ps->n, ps->n == 1 ? "" : "s", ps->incarnation);
 			return ONYX_OK;
 		}
@@ -860,9 +849,7 @@ onyx_peer_run(struct onyx_peers *ps, volatile sig_atomic_t *stop, char *err,
 		}
 		if (expired)
 			onyx_log(ONYX_LOG_WARN,
-			    "the ZooKeeper session expired: every peer drops "
-			    "its task (open batches roll back) and registers "
-			    "again as a new peer");
+			    "the ZooKeeper session expired: every peer drops its task (open batches roll back) and registers again as a new peer");
 		pthread_mutex_lock(&ps->mu);
 		ps->quit = true;
 		for (i = 0; i < ps->n; i++)

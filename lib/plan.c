@@ -242,8 +242,7 @@ onyx_plan_name_valid(const char *s)
 	size_t n;
 
 	n = strspn(s,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-");
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
 	return n > 0 && n <= NAME_MAX_LEN && s[n] == '\0';
 }
 
@@ -354,8 +353,7 @@ check_argv(struct ctx *c, const char *path, const json_t *v)
 
 	if (!json_is_array(v) || json_array_size(v) == 0) {
 		problem(c, path,
-		    "must be a non-empty array of strings (the "
-		    "program and its arguments), not %s",
+		    "must be a non-empty array of strings (the program and its arguments), not %s",
 		    describe(v, d, sizeof(d)));
 		return;
 	}
@@ -441,8 +439,7 @@ check_value(
 		char why[128];
 		if (!json_is_string(v))
 			problem(c, path,
-			    "must be a key name or a path such as "
-			    "\"$.user.id\", not %s",
+			    "must be a key name or a path such as \"$.user.id\", not %s",
 			    describe(v, d, sizeof(d)));
 		else if (onyx_json_select_check(
 		             json_string_value(v), why, sizeof(why)) != 0)
@@ -540,8 +537,7 @@ check_missing(
 			problem(c, p, "missing (required)");
 		else if ((r->need & type) != 0 && r->rule == R_FN && !exec)
 			problem(c, p,
-			    "missing (required for a function task "
-			    "without \"onyx/exec\")");
+			    "missing (required for a function task without \"onyx/exec\")");
 		else if ((r->need & type) != 0 && r->rule != R_FN)
 			problem(c, p, "missing (required for %s task)",
 			    a_type(type));
@@ -553,8 +549,7 @@ check_missing(
 	    json_object_get(entry, "onyx/group-by-fn") != NULL)
 		problem(c,
 		    onyx_json_path_key(p, sizeof(p), path, "onyx/group-by-fn"),
-		    "not allowed with "
-		    "\"onyx/group-by-key\"; give one or the other");
+		    "not allowed with \"onyx/group-by-key\"; give one or the other");
 }
 
 /* check_reserved: a user's queue may not take a name of lib/names. */
@@ -565,8 +560,7 @@ check_reserved(
 	if (strcmp(key, "artemis/queue-name") == 0 && json_is_string(v) &&
 	    onyx_names_reserved(json_string_value(v)))
 		problem(c, path,
-		    "'%s' starts with '%s', which Onyx reserves for the "
-		    "queues it makes for a job",
+		    "'%s' starts with '%s', which Onyx reserves for the queues it makes for a job",
 		    json_string_value(v), ONYX_NAMES_PREFIX);
 }
 
@@ -611,8 +605,7 @@ read_catalog(struct ctx *c)
 	}
 	if (!json_is_array(cat)) {
 		problem(c, "catalog",
-		    "must be an array of task entries, "
-		    "not %s",
+		    "must be an array of task entries, not %s",
 		    describe(cat, d, sizeof(d)));
 		return;
 	}
@@ -629,8 +622,7 @@ read_catalog(struct ctx *c)
 		onyx_json_path_index(p, sizeof(p), "catalog", i);
 		if (!json_is_object(entry))
 			problem(c, p,
-			    "must be a JSON object (a task entry), "
-			    "not %s",
+			    "must be a JSON object (a task entry), not %s",
 			    describe(entry, d, sizeof(d)));
 		else
 			check_entry(c, p, entry, i);
@@ -689,8 +681,7 @@ read_edges(struct ctx *c, const json_t *w)
 		onyx_json_path_index(p, sizeof(p), "workflow", i);
 		if (!json_is_array(e) || json_array_size(e) != 2) {
 			problem(c, p,
-			    "an edge must be an array of two task "
-			    "names, not %s",
+			    "an edge must be an array of two task names, not %s",
 			    describe(e, d, sizeof(d)));
 			c->workflow_ok = false;
 			continue;
@@ -737,8 +728,7 @@ read_tree(struct ctx *c, const char *parent, const char *parent_path,
 			read_tree(c, key, p, v, p);
 		else {
 			problem(c, p,
-			    "must name a child task (a string) or "
-			    "hold an object of children, not %s",
+			    "must name a child task (a string) or hold an object of children, not %s",
 			    describe(v, d, sizeof(d)));
 			c->workflow_ok = false;
 		}
@@ -757,16 +747,14 @@ read_workflow(struct ctx *c)
 	}
 	if (!json_is_array(w) && !json_is_object(w)) {
 		problem(c, "workflow",
-		    "must be an edge list (an array) or a "
-		    "tree (an object), not %s",
+		    "must be an edge list (an array) or a tree (an object), not %s",
 		    describe(w, d, sizeof(d)));
 		return;
 	}
 	if ((json_is_array(w) && json_array_size(w) == 0) ||
 	    (json_is_object(w) && json_object_size(w) == 0)) {
 		problem(c, "workflow",
-		    "empty; a job needs at least an input "
-		    "and an output task");
+		    "empty; a job needs at least an input and an output task");
 		return;
 	}
 	c->workflow_ok = true;
@@ -909,8 +897,7 @@ check_names(struct ctx *c)
 		for (i = 0; i < c->nnodes; i++)
 			if (c->nodes[i].task == NULL)
 				problem(c, c->nodes[i].path,
-				    "task '%s' has no "
-				    "catalog entry",
+				    "task '%s' has no catalog entry",
 				    c->nodes[i].name);
 	if (!c->workflow_ok)
 		return;
@@ -920,8 +907,7 @@ check_names(struct ctx *c)
 			problem(c,
 			    onyx_json_path_index(
 			        p, sizeof(p), "catalog", c->tasks[i].index),
-			    "task '%s' is not in the "
-			    "workflow",
+			    "task '%s' is not in the workflow",
 			    c->tasks[i].name);
 }
 
@@ -1062,13 +1048,11 @@ check_roles(struct ctx *c)
 
 		if (node_type(&c->nodes[e->a]) == T_OUTPUT)
 			problem(c, e->path,
-			    "output task '%s' cannot have a "
-			    "child ('%s' -> '%s')",
+			    "output task '%s' cannot have a child ('%s' -> '%s')",
 			    e->from, e->from, e->to);
 		if (node_type(&c->nodes[e->b]) == T_INPUT)
 			problem(c, e->path,
-			    "input task '%s' cannot have a "
-			    "parent ('%s' -> '%s')",
+			    "input task '%s' cannot have a parent ('%s' -> '%s')",
 			    e->to, e->from, e->to);
 	}
 	for (i = 0; i < c->nnodes; i++) {
@@ -1450,19 +1434,20 @@ check_top(struct ctx *c)
 		    describe(c->doc, d, sizeof(d)));
 		return -1;
 	}
-	json_object_foreach(c->doc, key, v) if (strcmp(key, "workflow") != 0 &&
-	    strcmp(key, "catalog") != 0 && strcmp(key, "id") != 0)
-	    problem(c, onyx_json_path_key(p, sizeof(p), "", key),
-	        "unknown key; a job document holds \"workflow\", "
-	        "\"catalog\" and \"id\"");
+	json_object_foreach(c->doc, key, v)
+	{
+		if (strcmp(key, "workflow") != 0 &&
+		    strcmp(key, "catalog") != 0 && strcmp(key, "id") != 0)
+			problem(c, onyx_json_path_key(p, sizeof(p), "", key),
+			    "unknown key; a job document holds \"workflow\", \"catalog\" and \"id\"");
+	}
 	id = json_object_get(c->doc, "id");
 	if (id != NULL && !json_is_string(id))
 		problem(c, "id", "must be a string, not %s",
 		    describe(id, d, sizeof(d)));
 	else if (id != NULL && !onyx_plan_name_valid(json_string_value(id)))
 		problem(c, "id",
-		    "must be 1 to 64 characters out of "
-		    "A-Z a-z 0-9 . _ -, not %s",
+		    "must be 1 to 64 characters out of A-Z a-z 0-9 . _ -, not %s",
 		    describe(id, d, sizeof(d)));
 	return 0;
 }

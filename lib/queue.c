@@ -41,8 +41,7 @@ fail_send(struct onyx_amqp *a, const struct onyx_send_opts *o, int st,
 	onyx_amqp_txn_rollback(a, o->txn_timeout_ms);
 	n = strlen(err);
 	snprintf(err + n, errlen - n,
-	    " (the broker gives no credit: the address is blocked or full); "
-	    "the open batch of %llu segment%s was rolled back",
+	    " (the broker gives no credit: the address is blocked or full); the open batch of %llu segment%s was rolled back",
 	    inbatch, inbatch == 1 ? "" : "s");
 	return ONYX_ETIMEDOUT;
 }
@@ -80,15 +79,11 @@ send_commit(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		unsigned long long n = *inflight + inbatch;
 		if (st == ONYX_EINDOUBT)
 			snprintf(err, errlen,
-			    "the commit of the last %llu "
-			    "segments to '%s' is in doubt (%s): they may or "
-			    "may "
-			    "not be on the queue",
+			    "the commit of the last %llu segments to '%s' is in doubt (%s): they may or may not be on the queue",
 			    n, o->queue, onyx_amqp_error(a));
 		else
 			snprintf(err, errlen,
-			    "commit to '%s' failed: %s; the "
-			    "last %llu segments were not sent",
+			    "commit to '%s' failed: %s; the last %llu segments were not sent",
 			    o->queue, onyx_amqp_error(a), n);
 		*inflight = 0;
 		return st;
@@ -153,9 +148,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		if (r == ONYX_LINEIO_LONG) {
 			res->bad_line = in.lineno;
 			snprintf(err, errlen,
-			    "%s:%llu: the line is longer than the maximum "
-			    "segment size, %zu bytes (ONYX_MAX_SEGMENT, "
-			    "--max-segment)",
+			    "%s:%llu: the line is longer than the maximum segment size, %zu bytes (ONYX_MAX_SEGMENT, --max-segment)",
 			    o->name, in.lineno, o->max_segment);
 			st = ONYX_EDATA;
 			goto partial;
@@ -217,8 +210,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			if ((st = onyx_amqp_txn_declare(
 			         a, o->txn_timeout_ms)) != ONYX_OK) {
 				fail_conn(a, st, err, errlen,
-				    "cannot begin a "
-				    "transaction");
+				    "cannot begin a transaction");
 				goto out;
 			}
 			open = true;
@@ -279,8 +271,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 			if ((st = onyx_amqp_txn_declare(
 			         a, o->txn_timeout_ms)) != ONYX_OK) {
 				fail_conn(a, st, err, errlen,
-				    "cannot begin a "
-				    "transaction");
+				    "cannot begin a transaction");
 				goto out;
 			}
 			open = true;
@@ -331,8 +322,7 @@ out:
 			res->batches++;
 		} else if (st == ONYX_OK || st == ONYX_EINTR) {
 			snprintf(err, errlen,
-			    "commit to '%s' failed: %s; the last "
-			    "%llu segments were not sent",
+			    "commit to '%s' failed: %s; the last %llu segments were not sent",
 			    o->queue, onyx_amqp_error(a), inflight);
 			st = cs;
 		}
@@ -355,8 +345,7 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 
 	if (fflush(o->out) != 0 || ferror(o->out)) {
 		snprintf(err, errlen,
-		    "writing the output: %s; the last %llu "
-		    "segments stay on '%s'",
+		    "writing the output: %s; the last %llu segments stay on '%s'",
 		    strerror(errno), *inbatch, o->queue);
 		onyx_amqp_txn_rollback(a, o->txn_timeout_ms);
 		return ONYX_EIO;
@@ -364,8 +353,7 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	st = onyx_amqp_txn_commit(a, o->txn_timeout_ms);
 	if (st != ONYX_OK) {
 		snprintf(err, errlen,
-		    "commit on '%s' failed: %s; the last %llu "
-		    "segments written may be delivered again",
+		    "commit on '%s' failed: %s; the last %llu segments written may be delivered again",
 		    o->queue, onyx_amqp_error(a), *inbatch);
 		return st;
 	}
@@ -414,10 +402,7 @@ check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
 	while ((rc = onyx_frame_next(&r, &seg, &len, why, sizeof(why))) == 1) {
 		if (o->max_segment > 0 && len > o->max_segment) {
 			snprintf(err, errlen,
-			    "message %llu on '%s' is a packed frame whose "
-			    "segment %u of %u is %zu bytes, over the maximum "
-			    "segment size of %zu bytes (ONYX_MAX_SEGMENT, "
-			    "--max-segment); it stays on the queue",
+			    "message %llu on '%s' is a packed frame whose segment %u of %u is %zu bytes, over the maximum segment size of %zu bytes (ONYX_MAX_SEGMENT, --max-segment); it stays on the queue",
 			    nmsg, o->queue, r.seen, r.count, len,
 			    o->max_segment);
 			return ONYX_EDATA;
@@ -425,9 +410,7 @@ check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
 		if (onyx_json_check_object(seg, len, why, sizeof(why)) !=
 		    ONYX_OK) {
 			snprintf(err, errlen,
-			    "message %llu on '%s' is a packed frame whose "
-			    "segment %u of %u is not a segment: %s; it stays "
-			    "on the queue",
+			    "message %llu on '%s' is a packed frame whose segment %u of %u is not a segment: %s; it stays on the queue",
 			    nmsg, o->queue, r.seen, r.count, why);
 			return ONYX_EDATA;
 		}
@@ -438,8 +421,7 @@ check_frame(const struct onyx_recv_opts *o, unsigned long long nmsg,
 	}
 unreadable:
 	snprintf(err, errlen,
-	    "message %llu on '%s' (content-type %s) cannot be read: %s; it "
-	    "stays on the queue",
+	    "message %llu on '%s' (content-type %s) cannot be read: %s; it stays on the queue",
 	    nmsg, o->queue, ONYX_FRAME_CONTENT_TYPE, why);
 	return ONYX_EDATA;
 }
@@ -558,10 +540,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		    (o->max_segment > 0 && dr == ONYX_OK &&
 		        kind == ONYX_WIRE_SEGMENT && len > o->max_segment)) {
 			snprintf(err, errlen,
-			    "message %llu on '%s' is %zu bytes, over the "
-			    "maximum segment size of %zu bytes "
-			    "(ONYX_MAX_SEGMENT, "
-			    "--max-segment); it stays on the queue",
+			    "message %llu on '%s' is %zu bytes, over the maximum segment size of %zu bytes (ONYX_MAX_SEGMENT, --max-segment); it stays on the queue",
 			    nmsg, o->queue, m.total > m.size ? m.total : len,
 			    o->max_segment);
 			onyx_amqp_release(a, &m);
@@ -576,8 +555,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 					         a, o->txn_timeout_ms)) !=
 					    ONYX_OK) {
 						fail_conn(a, st, err, errlen,
-						    "cannot begin a "
-						    "transaction");
+						    "cannot begin a transaction");
 						goto out;
 					}
 					open = true;
@@ -607,8 +585,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		    onyx_json_check_object(body, len, why, sizeof(why)) !=
 		        ONYX_OK) {
 			snprintf(err, errlen,
-			    "message %llu on '%s' is not a "
-			    "segment: %s; it stays on the queue",
+			    "message %llu on '%s' is not a segment: %s; it stays on the queue",
 			    nmsg, o->queue, why);
 			onyx_amqp_release(a, &m);
 			st = ONYX_EDATA;

@@ -302,10 +302,8 @@ read_job(struct pass *p, const char *job, const json_t *peers,
 		char why[512];
 
 		snprintf(why, sizeof(why),
-		    "task %s needs a peer: %d idle "
-		    "peer%s of %zu",
-		    why_task, idle, idle == 1 ? "" : "s",
-		    json_array_size(peers));
+		    "task %s needs a peer: %d idle peer%s of %zu", why_task,
+		    idle, idle == 1 ? "" : "s", json_array_size(peers));
 		put(o, "why", json_string(why));
 	} else if (strcmp(s, "failed") == 0 && json_is_string(reason))
 		put(o, "why", json_incref(reason));

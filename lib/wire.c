@@ -346,8 +346,7 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 	case PN_STRING:
 		if (*kind == ONYX_WIRE_FRAME) {
 			snprintf(err, errlen,
-			    "a packed frame (content-type %s) whose body is "
-			    "text, not a data section",
+			    "a packed frame (content-type %s) whose body is text, not a data section",
 			    ONYX_FRAME_CONTENT_TYPE);
 			return ONYX_EDATA;
 		}

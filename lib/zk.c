@@ -51,8 +51,7 @@ watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 	/* faults and recoveries, once each, for the operator's log */
 	if (state == ZOO_CONNECTING_STATE && z->state == ZOO_CONNECTED_STATE)
 		onyx_log(ONYX_LOG_WARN,
-		    "ZooKeeper connection lost (%s): reconnecting, the session "
-		    "lives on for its timeout",
+		    "ZooKeeper connection lost (%s): reconnecting, the session lives on for its timeout",
 		    z->hosts);
 	else if (state == ZOO_CONNECTED_STATE && z->connected_once &&
 	    z->state != ZOO_CONNECTED_STATE)
@@ -163,8 +162,7 @@ onyx_zk_close(struct onyx_zk *z)
 	if (silent && z->zh != NULL &&
 	    zoo_state(z->zh) == ZOO_CONNECTED_STATE) {
 		onyx_log(ONYX_LOG_DEBUG,
-		    "ZooKeeper %s is not answering: the session is left to "
-		    "expire",
+		    "ZooKeeper %s is not answering: the session is left to expire",
 		    z->hosts);
 		pthread_mutex_lock(&abandoned_mu);
 		z->next = abandoned;
