@@ -165,6 +165,8 @@ onyx_cli_start(struct onyx_cli *c, const char *prog)
 	onyx_log_set_level(c->level);
 	if (onyx_log_init(err, sizeof(err)) != 0)
 		errx(EX_CONFIG, "%s", err);
+	/* -v counts from here: ONYX_LOG=debug is not lowered by one -v */
+	c->level = onyx_log_level();
 	onyx_conf_defaults(&c->conf);
 	/* a program without settings is not bothered by bad ones */
 	if (c->common != 0 &&
@@ -215,6 +217,33 @@ bad_option(int argc, char *argv[], int missing)
 	onyx_cli_usage_error("unknown option '%s'", name);
 }
 
+/* At debug level, what the program runs with once the flags are read:
+ * "onyx-peer 0.1.0; zk h:2181, cluster c; broker amqp://h:5672; session
+ * timeout 10000 ms" (the settings it takes, the password never). */
+static void
+log_settings(const struct onyx_cli *c)
+{
+	char line[1536], broker[512];
+	size_t n;
+
+	if (onyx_log_level() < ONYX_LOG_DEBUG)
+		return;
+	n = (size_t)snprintf(
+	    line, sizeof(line), "%s %s", getprogname(), ONYX_VERSION);
+	if ((c->common & ONYX_CLI_ZK) != 0 && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+		    "; zk %s, cluster %s", c->conf.zk, c->conf.cluster);
+	if ((c->common & ONYX_CLI_BROKER) != 0 && n < sizeof(line)) {
+		onyx_url_redact(c->conf.broker, broker, sizeof(broker));
+		n += (size_t)snprintf(
+		    line + n, sizeof(line) - n, "; broker %s", broker);
+	}
+	if ((c->common & ONYX_CLI_SESSION) != 0 && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, "; session timeout %d ms",
+		    c->session_ms);
+	onyx_log(ONYX_LOG_DEBUG, "%s", line);
+}
+
 int
 onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[])
 {
@@ -257,6 +286,7 @@ onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[])
 			break;
 		case ':': bad_option(argc, argv, 1);
 		case '?': bad_option(argc, argv, 0);
+		case -1: log_settings(c); return -1;
 		default: return ch;
 		}
 	}

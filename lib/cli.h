@@ -64,7 +64,8 @@ void onyx_cli_start(struct onyx_cli *c, const char *prog);
  * returns it (optarg set), or -1 after the last option (optind at the first
  * argument). The common flags are handled here and never returned: -h
  * prints the usage and exits 0, -V prints "prog version" and exits 0, an
- * unknown option or a bad value is a usage error (exit 64).
+ * unknown option or a bad value is a usage error (exit 64). At the end, at
+ * debug level (-vv), one line tells the version and settings.
  */
 int onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[]);
 

@@ -32,14 +32,14 @@ with_workflow() { jq -c ".workflow = $1" "$EX/inc/job.json"; }
 # Options
 run_rc onyx-plan --help
 is "$RC" 0 "--help exits 0"
-like "$OUT" '^usage: onyx-plan \[--check\] \[file\]' "--help prints the synopsis on stdout"
+like "$OUT" '^usage: onyx-plan \[-v\] \[--check\] \[file\]' "--help prints the synopsis on stdout"
 run_rc onyx-plan -V
 like "$OUT" '^onyx-plan [0-9]+\.[0-9]+\.[0-9]+$' "-V prints name and version"
 run_rc onyx-plan --frobnicate
 is "$RC" 64 "an unknown option: exit 64"
 run_rc onyx-plan "$EX/inc/job.json" "$EX/dag/job.json"
 is "$RC" 64 "two files: exit 64"
-has "onyx-plan: one job document at a time, not 2" "two files: says so"
+has "onyx-plan: unexpected argument '$EX/dag/job.json'" "two files: the second is named"
 
 # Input
 run_rc onyx-plan "$T/nope.json"
