@@ -695,9 +695,13 @@ monitor(struct onyx_peers *ps)
 		pthread_mutex_lock(&ps->mu);
 		if (p->running && p->gen == gen && !p->stop) {
 			p->stop = 1;
+			/* the monitor speaks for the peer: its line carries
+			 * the peer's task */
+			onyx_log_context(p->id, job, p->task);
 			onyx_log(ONYX_LOG_INFO,
 			    "peer %s: task %s of job %s: %s: stopping", p->id,
 			    p->task, job, why);
+			onyx_log_context(NULL, NULL, NULL);
 		}
 		pthread_mutex_unlock(&ps->mu);
 	}
