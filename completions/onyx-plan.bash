@@ -7,7 +7,7 @@ _onyx_plan()
 	local cur=${COMP_WORDS[COMP_CWORD]} i
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '--check -h --help -V --version' \
+		COMPREPLY=($(compgen -W '--check -v --verbose -h --help -V --version' \
 		    -- "$cur"))
 		return
 	fi
@@ -15,7 +15,7 @@ _onyx_plan()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-h | --help | -V | --version) return ;;
-		--check) ;;
+		--check | -v | -vv | --verbose) ;;
 		*) return ;;
 		esac
 	done

@@ -14,7 +14,7 @@ _onyx_watch()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--json -f --follow -n --count --timeout
-		    -z --zk -c --cluster -h --help -V --version' -- "$cur"))
+		    -z --zk -c --cluster -v --verbose -h --help -V --version' -- "$cur"))
 		return
 	fi
 	for ((i = 1; i < COMP_CWORD; i++)); do
