@@ -52,6 +52,9 @@ static const struct {
 #define NCOMMON (sizeof(common) / sizeof(common[0]))
 
 static const char *usage_text = "";
+/* the program's options and the common ones, for getopt_long */
+static char *all_short;
+static struct option *all_long;
 static volatile sig_atomic_t *stop_flag;
 
 static void
@@ -176,26 +179,26 @@ onyx_cli_start(struct onyx_cli *c, const char *prog)
 	c->verbose = 0;
 	while (c->longopts != NULL && c->longopts[own].name != NULL)
 		own++;
-	c->all_short =
+	all_short =
 	    malloc(strlen(c->shortopts ? c->shortopts : "") + 3 * NCOMMON + 2);
-	c->all_long = calloc(own + NCOMMON + 1, sizeof(*c->all_long));
-	if (c->all_short == NULL || c->all_long == NULL)
+	all_long = calloc(own + NCOMMON + 1, sizeof(*all_long));
+	if (all_short == NULL || all_long == NULL)
 		errx(EX_SOFTWARE, "out of memory");
 	/* ':' first: a missing value is told apart from an unknown option */
-	c->all_short[n++] = ':';
+	all_short[n++] = ':';
 	for (i = 0; c->shortopts != NULL && c->shortopts[i] != '\0'; i++)
-		c->all_short[n++] = c->shortopts[i];
+		all_short[n++] = c->shortopts[i];
 	for (i = 0; i < NCOMMON; i++) {
 		if (common[i].when != 0 && (common[i].when & c->common) == 0)
 			continue;
-		memcpy(c->all_short + n, common[i].letters,
+		memcpy(all_short + n, common[i].letters,
 		    strlen(common[i].letters));
 		n += strlen(common[i].letters);
-		c->all_long[k++] = common[i].opt;
+		all_long[k++] = common[i].opt;
 	}
-	c->all_short[n] = '\0';
+	all_short[n] = '\0';
 	for (i = 0; i < own; i++)
-		c->all_long[k++] = c->longopts[i];
+		all_long[k++] = c->longopts[i];
 	opterr = 0;
 }
 
@@ -250,7 +253,7 @@ onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[])
 	int ch;
 
 	for (;;) {
-		ch = getopt_long(argc, argv, c->all_short, c->all_long, NULL);
+		ch = getopt_long(argc, argv, all_short, all_long, NULL);
 		switch (ch) {
 		case 'B':
 			onyx_cli_set(&c->conf, "broker", "--broker", optarg);

@@ -44,9 +44,6 @@ struct onyx_cli {
 	struct onyx_conf conf; /* defaults, then environment, then flags */
 	int session_ms;        /* -s, ONYX_CLI_SESSION_DEFAULT when not given */
 	int verbose;           /* how many -v */
-	/* private */
-	char *all_short;
-	struct option *all_long;
 };
 
 /*
