@@ -2,6 +2,16 @@
 #ifndef ONYX_CLI_H
 #define ONYX_CLI_H
 
+/*
+ * The one lib/ module that may end the program: for cmd/ alone, and only
+ * where the style would have the command exit anyway (a usage error with
+ * its message and the usage, exit 64; -h and -V, exit 0; a bad setting in
+ * the environment at start, exit 78). Nothing else in lib/ calls it.
+ * Adding an option to a program: one line in its longopts table (and its
+ * letter in shortopts), one case in its loop, its usage text, man page and
+ * completions.
+ */
+
 #include <getopt.h>
 #include <signal.h>
 

@@ -1,13 +1,14 @@
 #!/bin/bash
 # ONYX_LOG_FORMAT=json: a small job run with every program logging at info
-# in JSON; every stderr line of every program is one JSON object with time,
+# (-v, the same level everywhere) in JSON; every stderr line of every program is one JSON object with time,
 # program, level and message, and the peer's lines about a task carry its
 # peer, job and task. A bad value is a configuration error (78).
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 26
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
-export ONYX_LOG=info ONYX_LOG_FORMAT=json
+unset ONYX_LOG
+export ONYX_LOG_FORMAT=json
 in=$(qname in) out=$(qname out) J=json-$$
 
 # a bad format names the variable, for a program with settings and without
@@ -19,21 +20,21 @@ is "$RC" 78 "the value is exact: JSON is not json"
 run_rc env ONYX_LOG_FORMAT=text onyx-plan --no-such-option
 is "$(head -1 "$T/err")" "onyx-plan: unknown option '--no-such-option'" "text is the default form"
 
-onyx-coord -s 4000 2> "$T/coord.log" &
+onyx-coord -v -s 4000 2> "$T/coord.log" &
 PIDS="$PIDS $!"
-onyx-peer -n 3 -s 4000 2> "$T/peer.log" &
+onyx-peer -v -n 3 -s 4000 2> "$T/peer.log" &
 PIDS="$PIDS $!"
 jq --arg id "$J" --arg in "$in" --arg out "$out" '. + {id: $id}
     | (.catalog[] | select(."onyx/name" == "in") | ."artemis/queue-name") = $in
     | (.catalog[] | select(."onyx/name" == "out") | ."artemis/queue-name") = $out' \
-    "$ONYX_ROOT/examples/inc/job.json" | onyx-plan 2> "$T/plan.log" > "$T/plan"
-nums 100 | onyx-queue send --done "$in" 2> "$T/send.log"
-run_rc onyx-submit --wait --timeout 60000 "$T/plan"
+    "$ONYX_ROOT/examples/inc/job.json" | onyx-plan -v 2> "$T/plan.log" > "$T/plan"
+nums 100 | onyx-queue -v send --done "$in" 2> "$T/send.log"
+run_rc onyx-submit -v --wait --timeout 60000 "$T/plan"
 cp "$T/err" "$T/submit.log"
 is "$RC:$OUT" "0:$J" "the job runs to its end"
-onyx-queue recv --until-done -w 20000 "$out" > "$T/got" 2> "$T/recv.log"
+onyx-queue -v recv --until-done -w 20000 "$out" > "$T/got" 2> "$T/recv.log"
 is "$(wc -l < "$T/got")" 100 "every segment comes out"
-onyx-watch 2> "$T/watch.log" > /dev/null
+onyx-watch -v 2> "$T/watch.log" > /dev/null
 # an error from err(3) of a command, and a usage text, are JSON lines too
 run_rc onyx-submit "$T/no-such-plan"
 cp "$T/err" "$T/submit-err.log"
@@ -62,7 +63,10 @@ is "$(jq -rs '[.[] | select(.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[
     "time is RFC 3339 UTC with milliseconds"
 is "$(jq -rs '[.[].level] | unique | map(select(IN("error", "warn", "info", "debug") | not)) | length' "$T/all.log")" 0 \
     "level is one of error, warn, info, debug"
+is "$(jq -rs '[.[] | select(.level == "debug")] | length' "$T/all.log")" 0 "-v is info: no debug line anywhere"
 for f in coord peer send submit recv; do
+	n=$(jq -c 'select(.level == "info")' "$T/$f.log" | wc -l)
+	check "$f -v: info lines ($n)" test "$n" -gt 0
 	p=onyx-$f
 	[ "$f" = send ] || [ "$f" = recv ] && p=onyx-queue
 	is "$(jq -r .program "$T/$f.log" | sort -u | tr '\n' ' ')" "$p " "$f: program is $p"
