@@ -120,7 +120,7 @@ void
 onyx_cli_usage(int code)
 {
 	fputs(usage_text, code == 0 ? stdout : stderr);
-	exit(code);
+	exit(code == 0 ? onyx_cli_exit(0) : code);
 }
 
 void

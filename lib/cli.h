@@ -91,7 +91,7 @@ long onyx_cli_long(const char *s, const char *flag, long min, long max);
 int onyx_cli_args(int argc, char *argv[], int max);
 
 /* onyx_cli_usage: the usage (on stdout for code 0, else stderr), then exit
- * code. */
+ * code (74 when stdout cannot be written, for code 0). */
 void onyx_cli_usage(int code) __attribute__((noreturn));
 
 /* onyx_cli_usage_error: warnx(msg), then the usage, exit 64. */

@@ -5,7 +5,7 @@
 # is reached (every case ends before a connection).
 . "$(dirname "$0")/lib.sh"
 PROGS="onyx-coord onyx-peer onyx-plan onyx-queue onyx-submit onyx-watch"
-plan 88
+plan 94
 first() { head -1 "$T/err"; }
 
 # the arguments after which a program has one argument too many
@@ -32,6 +32,8 @@ for p in $PROGS; do
 	like "$RC:$(head -1 "$T/out")" "^0:usage: $p( |$)" "$p --help: the synopsis on stdout, exit 0"
 	is "$ERR" "" "$p --help: nothing on stderr"
 	like "$OUT" "\[-v\]" "$p --help: lists -v"
+	run_rc sh -c "$p --help > /dev/full"
+	is "$RC:$ERR" "74:$p: stdout: No space left on device" "$p --help to a full device: exit 74, named"
 	run_rc "$p" --no-such-option
 	is "$RC:$(first)" "64:$p: unknown option '--no-such-option'" "$p: an unknown long option: exit 64, named"
 	like "$(sed -n 2p "$T/err")" "^usage: $p" "$p: the usage follows on stderr"
@@ -72,5 +74,5 @@ run_rc env ONYX_LOG=debug onyx-peer -v stray
 like "$(first)" "^onyx-peer: onyx-peer [0-9.]+;" "ONYX_LOG=debug with -v stays debug"
 # stdout checked at exit: a full device is an I/O error (74)
 run_rc sh -c 'onyx-plan -V > /dev/full'
-is "$RC:$ERR" "74:onyx-plan: stdout: No space left on device" "a write error on stdout: exit 74, named"
+is "$RC:$ERR" "74:onyx-plan: stdout: No space left on device" "-V to a full device: exit 74, named"
 done_testing
