@@ -19,6 +19,7 @@
 #include "../lib/coord.h"
 #include "../lib/coordbroker.h"
 #include "../lib/log.h"
+#include "../lib/metricshttp.h"
 #include "../lib/status.h"
 #include "../lib/zk.h"
 
@@ -34,7 +35,8 @@ static void __attribute__((noreturn)) usage(int code)
 	    "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] "
 	    "[-o offer-timeout-ms]\n"
 	    "                  [-s session-ms] [-u user] [-z zk] "
-	    "[--password-file file]\n"
+	    "[--metrics host:port]\n"
+	    "                  [--password-file file]\n"
 	    "       onyx-coord -h | --help | -V | --version\n");
 	exit(code);
 }
@@ -53,6 +55,7 @@ number(const char *s, const char *what, long min)
 
 enum {
 	OPT_PASSWORD_FILE = 256,
+	OPT_METRICS,
 };
 
 static const struct option longopts[] = {
@@ -60,6 +63,7 @@ static const struct option longopts[] = {
     {"cluster", required_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
     {"history", required_argument, NULL, 'H'},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"offer-timeout", required_argument, NULL, 'o'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"session-timeout", required_argument, NULL, 's'},
@@ -77,6 +81,7 @@ main(int argc, char *argv[])
 	struct onyx_coord_opts o = {0};
 	struct onyx_coord *c;
 	struct onyx_coordbroker *broker = NULL;
+	struct onyx_metrics_http *mh;
 	struct onyx_zk *z;
 	char err[1024], host[256], id[400];
 	long session = 10000;
@@ -118,6 +123,9 @@ main(int argc, char *argv[])
 		case 'V': printf("onyx-coord %s\n", ONYX_VERSION); return 0;
 		case 'v': onyx_log_set_level(ONYX_LOG_DEBUG); break;
 		case 'z': onyx_cli_set(&conf, "zk", "--zk", optarg); break;
+		case OPT_METRICS:
+			onyx_cli_set(&conf, "metrics", "--metrics", optarg);
+			break;
 		case OPT_PASSWORD_FILE:
 			onyx_cli_set(
 			    &conf, "password-file", "--password-file", optarg);
@@ -128,6 +136,9 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 	onyx_cli_signals(&stop);
+	if ((st = onyx_metrics_http_open(
+	         &conf, &o.metrics, &mh, err, sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
@@ -191,6 +202,7 @@ main(int argc, char *argv[])
 	if (st != ONYX_OK && st != ONYX_EINTR)
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_coordbroker_free(broker);
+	onyx_metrics_http_close(o.metrics, mh);
 	onyx_log(ONYX_LOG_INFO, "stopped");
 	return 0;
 }

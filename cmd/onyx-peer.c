@@ -14,6 +14,7 @@
 #include "../lib/cli.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
+#include "../lib/metricshttp.h"
 #include "../lib/peer.h"
 #include "../lib/status.h"
 
@@ -31,7 +32,8 @@ static void __attribute__((noreturn)) usage(int code)
 	    "usage: onyx-peer [-v] [-B url] [-c cluster] [-F fnpath] [-n "
 	    "peers]\n"
 	    "                 [-s session-ms] [-u user] [-z zk]\n"
-	    "                 [--max-segment size] [--password-file file]\n"
+	    "                 [--max-segment size] [--metrics host:port]\n"
+	    "                 [--password-file file]\n"
 	    "       onyx-peer -h | --help\n"
 	    "       onyx-peer -V | --version\n");
 	exit(code);
@@ -53,6 +55,7 @@ number(const char *s, const char *what, long min, long max)
 enum {
 	OPT_PASSWORD_FILE = 256,
 	OPT_MAX_SEGMENT,
+	OPT_METRICS,
 };
 
 static const struct option longopts[] = {
@@ -61,6 +64,7 @@ static const struct option longopts[] = {
     {"fn-path", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"peers", required_argument, NULL, 'n'},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"session-timeout", required_argument, NULL, 's'},
@@ -77,6 +81,7 @@ main(int argc, char *argv[])
 	struct onyx_conf conf;
 	struct onyx_peer_opts o;
 	struct onyx_peers *ps;
+	struct onyx_metrics_http *mh;
 	char err[1024];
 	int ch, st;
 
@@ -115,6 +120,9 @@ main(int argc, char *argv[])
 			onyx_cli_set(
 			    &conf, "max-segment", "--max-segment", optarg);
 			break;
+		case OPT_METRICS:
+			onyx_cli_set(&conf, "metrics", "--metrics", optarg);
+			break;
 		case OPT_PASSWORD_FILE:
 			onyx_cli_set(
 			    &conf, "password-file", "--password-file", optarg);
@@ -131,6 +139,9 @@ main(int argc, char *argv[])
 	}
 
 	onyx_cli_signals(&stop);
+	if ((st = onyx_metrics_http_open(
+	         &conf, &o.metrics, &mh, err, sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
 
 	if ((st = onyx_peer_start(&o, &ps, err, sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
@@ -138,6 +149,7 @@ main(int argc, char *argv[])
 	    o.npeers == 1 ? "" : "s", conf.cluster);
 	st = onyx_peer_run(ps, &stop, err, sizeof(err));
 	onyx_peer_close(ps);
+	onyx_metrics_http_close(o.metrics, mh);
 	if (st == ONYX_EEXPIRED)
 		errx(EX_TEMPFAIL, "%s", err);
 	if (st != ONYX_OK)

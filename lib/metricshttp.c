@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "metricshttp.h"
@@ -236,4 +237,33 @@ onyx_metrics_http_stop(struct onyx_metrics_http *h)
 		return;
 	MHD_stop_daemon(h->d); /* closes the listening socket too */
 	free(h);
+}
+
+int
+onyx_metrics_http_open(const struct onyx_conf *c, struct onyx_metrics **m,
+    struct onyx_metrics_http **h, char *err, size_t errlen)
+{
+	int st;
+
+	*m = NULL;
+	*h = NULL;
+	if (c->metrics[0] == '\0')
+		return ONYX_OK;
+	if ((*m = onyx_metrics_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ONYX_ERR;
+	}
+	if ((st = onyx_metrics_http_start(
+	         *m, c->metrics, "--metrics", h, err, errlen)) != ONYX_OK) {
+		onyx_metrics_free(*m);
+		*m = NULL;
+	}
+	return st;
+}
+
+void
+onyx_metrics_http_close(struct onyx_metrics *m, struct onyx_metrics_http *h)
+{
+	onyx_metrics_http_stop(h);
+	onyx_metrics_free(m);
 }

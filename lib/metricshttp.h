@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "metrics.h"
 
 struct onyx_metrics_http;
@@ -22,6 +23,19 @@ struct onyx_metrics_http;
  */
 int onyx_metrics_http_start(struct onyx_metrics *m, const char *addr,
     const char *what, struct onyx_metrics_http **out, char *err, size_t errlen);
+
+/*
+ * onyx_metrics_http_open: for a program: when c->metrics is set, a new
+ * registry into *m and its server on c->metrics (onyx_metrics_http_start,
+ * what "--metrics") into *h; else both NULL. Returns as
+ * onyx_metrics_http_start; nothing is left on error.
+ */
+int onyx_metrics_http_open(const struct onyx_conf *c, struct onyx_metrics **m,
+    struct onyx_metrics_http **h, char *err, size_t errlen);
+
+/* onyx_metrics_http_close: stop h, then free m. NULL is fine for each. */
+void
+onyx_metrics_http_close(struct onyx_metrics *m, struct onyx_metrics_http *h);
 
 /*
  * onyx_metrics_http_addr: the address listened on, HOST:PORT with the port
