@@ -7,7 +7,7 @@
 # completed; other paths are 404; a bad --metrics value and a port in use
 # fail at start with their exit codes and messages.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 29
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 J=metrics-$$
@@ -97,7 +97,14 @@ is "$(per_series "$T/p2" onyx_batches_total onyx_commit_duration_seconds_count)"
 is "$(per_series "$T/p2" onyx_batches_total onyx_batch_segments_count)" ok "each batch-size histogram's _count equals its batches counter"
 is "$(per_series "$T/p2" onyx_segments_read_total onyx_batch_segments_sum)" ok "each batch-size histogram's _sum equals its segments read"
 is "$(msum "$T/p2" onyx_dead_letters_total job=$J)" 0 "no dead letters"
-is "$(msum "$T/c2" onyx_offers_total)" 3 "the coordinator made 3 offers"
+# (the coordinator goes on: compare a scrape and the log until they agree)
+logged() { echo "$(grep -c ' offer peer=' "$T/coord.log") $(grep -c ' revoke peer=' "$T/coord.log")"; }
+counted() { curl -sf "$CU" > "$T/c3" && echo "$(msum "$T/c3" onyx_offers_total) $(msum "$T/c3" onyx_revokes_total)"; }
+for _ in $(seq 1 100); do [ "$(counted)" = "$(logged)" ] && break; sleep 0.1; done
+C=$(counted)
+like "$C" '^([3-9]|[1-9][0-9]+) ' "the coordinator made 3 offers or more: $C (offers, revokes)"
+is "$C" "$(logged)" "it counts the offers and revokes it logged"
+
 like "$(msum "$T/c2" onyx_pass_duration_seconds_count)" '^[1-9][0-9]*$' "and counts its passes"
 is "$(grep '^# TYPE' "$T/p2" | cut -d' ' -f3,4 | tr '\n' ' ')" "onyx_segments_read_total counter onyx_segments_written_total counter onyx_dead_letters_total counter onyx_batches_total counter onyx_commit_duration_seconds histogram onyx_batch_segments histogram onyx_function_seconds_total counter onyx_virtual_peer_state gauge " "the peer's families (those with series), in order"
 
