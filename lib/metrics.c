@@ -23,6 +23,10 @@ struct family {
 	size_t nlabels;
 	struct series *s;
 	size_t n, cap;
+	/* an open-addressing index of s by label values: 0 empty, else the
+	 * series' index + 1; its size a power of two, over twice n */
+	size_t *idx;
+	size_t idxcap;
 };
 
 struct onyx_metrics {
@@ -64,10 +68,69 @@ onyx_metrics_free(struct onyx_metrics *m)
 		for (k = 0; k < m->f[i].n; k++)
 			series_free(&m->f[i], &m->f[i].s[k]);
 		free(m->f[i].s);
+		free(m->f[i].idx);
 	}
 	free(m->f);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
+}
+
+/* FNV-1a over the label values, each ended by a 0 byte. */
+static size_t
+hash_values(const struct family *f, const char *const *values)
+{
+	size_t h = 14695981039346656037ULL, k;
+	const char *p;
+
+	for (k = 0; k < f->nlabels; k++) {
+		for (p = values[k]; *p != '\0'; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ 0) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static bool
+same_values(
+    const struct family *f, const struct series *s, const char *const *values)
+{
+	size_t k;
+
+	for (k = 0; k < f->nlabels; k++)
+		if (strcmp(s->values[k], values[k]) != 0)
+			return false;
+	return true;
+}
+
+/* Put series i in f's index (which has room). */
+static void
+index_put(struct family *f, size_t i)
+{
+	size_t mask = f->idxcap - 1,
+	       j = hash_values(f, (const char *const *)f->s[i].values) & mask;
+
+	while (f->idx[j] != 0)
+		j = (j + 1) & mask;
+	f->idx[j] = i + 1;
+}
+
+/* Rebuild f's index for at least want series. -1: no memory (unchanged). */
+static int
+index_rebuild(struct family *f, size_t want)
+{
+	size_t cap = f->idxcap ? f->idxcap : 16, i;
+	size_t *idx;
+
+	while (cap < 2 * want + 2)
+		cap *= 2;
+	if ((idx = calloc(cap, sizeof(*idx))) == NULL)
+		return -1;
+	free(f->idx);
+	f->idx = idx;
+	f->idxcap = cap;
+	for (i = 0; i < f->n; i++)
+		index_put(f, i);
+	return 0;
 }
 
 /* The family of d, defined when new; NULL: no memory. Under m->mu. */
@@ -101,17 +164,21 @@ static struct series *
 series_of(struct family *f, const char *const *values)
 {
 	struct series *s;
-	size_t i, k;
+	size_t j, k;
 
-	for (i = 0; i < f->n; i++) {
-		for (k = 0; k < f->nlabels; k++)
-			if (strcmp(f->s[i].values[k], values[k]) != 0)
-				break;
-		if (k == f->nlabels) {
-			f->s[i].retired = false;
-			return &f->s[i];
+	if (f->idxcap > 0) {
+		size_t mask = f->idxcap - 1;
+		for (j = hash_values(f, values) & mask; f->idx[j] != 0;
+		     j = (j + 1) & mask) {
+			s = &f->s[f->idx[j] - 1];
+			if (same_values(f, s, values)) {
+				s->retired = false;
+				return s;
+			}
 		}
 	}
+	if (2 * (f->n + 1) + 2 > f->idxcap && index_rebuild(f, f->n + 1) != 0)
+		return NULL;
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 8;
 		s = reallocarray(f->s, cap, sizeof(*s));
@@ -131,7 +198,7 @@ series_of(struct family *f, const char *const *values)
 	for (k = 0; k < f->nlabels; k++)
 		if ((s->values[k] = strdup(values[k])) == NULL)
 			goto fail;
-	f->n++;
+	index_put(f, f->n++);
 	return s;
 fail:
 	series_free(f, s);
@@ -270,7 +337,29 @@ onyx_metrics_expire(struct onyx_metrics *m, long long now)
 			} else
 				f->s[n++] = f->s[k];
 		}
+		if (n == f->n)
+			continue;
 		f->n = n;
+		if (f->cap > 16 && n < f->cap / 4) {
+			struct series *sh =
+			    reallocarray(f->s, f->cap / 2, sizeof(*sh));
+			if (sh != NULL) {
+				f->s = sh;
+				f->cap /= 2;
+			}
+		}
+		/* the index shrinks with the series: cost follows live ones */
+		free(f->idx);
+		f->idx = NULL;
+		f->idxcap = 0;
+		if (n > 0 && index_rebuild(f, n) != 0) {
+			/* no memory: drop every series rather than lose them
+			 * from the index (they would be made twice) */
+			for (k = 0; k < f->n; k++)
+				series_free(f, &f->s[k]);
+			gone += f->n;
+			f->n = 0;
+		}
 	}
 	pthread_mutex_unlock(&m->mu);
 	return gone;

@@ -135,7 +135,7 @@ static void
 many_series_grow(void **state)
 {
 	struct onyx_metrics *m = onyx_metrics_new();
-	char job[32];
+	char job[32], *s;
 	int i;
 
 	(void)state;
@@ -145,6 +145,24 @@ many_series_grow(void **state)
 		assert_int_equal(onyx_metrics_add(m, &reads, v, i), 0);
 	}
 	assert_int_equal(onyx_metrics_series(m), 5000);
+	/* each found again; then all but the last retired and gone */
+	for (i = 0; i < 5000; i++) {
+		const char *v[] = {job, "t"};
+		snprintf(job, sizeof(job), "j%d", i);
+		assert_int_equal(onyx_metrics_add(m, &reads, v, 1), 0);
+		if (i < 4999) {
+			const char *match[] = {"job", job, NULL};
+			assert_int_equal(onyx_metrics_retire(m, match, 1), 1);
+		}
+	}
+	assert_int_equal(onyx_metrics_series(m), 5000);
+	assert_int_equal(onyx_metrics_expire(m, 1), 4999);
+	s = render(m);
+	assert_string_equal(s,
+	    "# HELP onyx_segments_read_total Segments read.\n"
+	    "# TYPE onyx_segments_read_total counter\n"
+	    "onyx_segments_read_total{job=\"j4999\",task=\"t\"} 5000\n");
+	free(s);
 	onyx_metrics_free(m);
 }
 
@@ -175,12 +193,14 @@ retire_and_expire(void **state)
 	assert_int_equal(onyx_metrics_retire(m, j1in, 50), 2);
 	assert_int_equal(onyx_metrics_expire(m, 50), 2);
 	assert_int_equal(onyx_metrics_expire(m, 1000), 0);
+	/* the series left are found again, not made twice */
+	onyx_metrics_add(m, &reads, c, 1);
 	s = render(m);
 	assert_string_equal(s,
 	    "# HELP onyx_segments_read_total Segments read.\n"
 	    "# TYPE onyx_segments_read_total counter\n"
 	    "onyx_segments_read_total{job=\"j1\",task=\"out\"} 3\n"
-	    "onyx_segments_read_total{job=\"j2\",task=\"in\"} 3\n"
+	    "onyx_segments_read_total{job=\"j2\",task=\"in\"} 4\n"
 	    "# HELP onyx_up Whether it runs.\n"
 	    "# TYPE onyx_up gauge\n"
 	    "onyx_up 1\n");
