@@ -11,7 +11,7 @@ struct onyx_metrics_http;
 
 /*
  * onyx_metrics_http_start: listen on addr, HOST:PORT ([HOST]:PORT for an
- * IPv6 address; an empty HOST: every address; PORT 0: a free port), and
+ * IPv6 address; an empty HOST: every IPv4 address; PORT 0: a free port), and
  * serve GET (or HEAD) /metrics, the text of onyx_metrics_render(m) after
  * onyx_metrics_expire(m, onyx_mono_ms()), on a thread of its own; any other
  * path is 404, another method 405. m is borrowed: it must outlive the
