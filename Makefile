@@ -10,7 +10,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
 CC       ?= cc
-PKGS      = jansson libbsd libqpid-proton libmd
+PKGS      = jansson libbsd libqpid-proton libmd libmicrohttpd
 OPT      ?= -O2 -g
 WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -DTHREADED -D_GNU_SOURCE -DONYX_VERSION='"$(VERSION)"'

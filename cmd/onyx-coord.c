@@ -19,6 +19,7 @@
 #include "../lib/coord.h"
 #include "../lib/coordbroker.h"
 #include "../lib/log.h"
+#include "../lib/metricshttp.h"
 #include "../lib/status.h"
 #include "../lib/zk.h"
 
@@ -26,11 +27,17 @@ static volatile sig_atomic_t stop;
 
 static const char usage[] =
     "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] [-o offer-timeout-ms]\n"
-    "                  [-s session-ms] [-u user] [-z zk] [--password-file file]\n"
+    "                  [-s session-ms] [-u user] [-z zk] [--metrics host:port]\n"
+    "                  [--password-file file]\n"
     "       onyx-coord -h | --help | -V | --version\n";
+
+enum {
+	OPT_METRICS = ONYX_CLI_OPT,
+};
 
 static const struct option longopts[] = {
     {"history", required_argument, NULL, 'H'},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"offer-timeout", required_argument, NULL, 'o'},
     {NULL, 0, NULL, 0},
 };
@@ -50,6 +57,7 @@ main(int argc, char *argv[])
 	struct onyx_coord_opts o = {0};
 	struct onyx_coord *c;
 	struct onyx_coordbroker *broker = NULL;
+	struct onyx_metrics_http *mh;
 	struct onyx_zk *z;
 	char err[1024], host[256], id[400];
 	const char *history = getenv("ONYX_HISTORY");
@@ -71,11 +79,17 @@ main(int argc, char *argv[])
 			o.offer_timeout_ms = (int)onyx_cli_long(
 			    optarg, "--offer-timeout", 1, INT_MAX);
 			break;
+		case OPT_METRICS:
+			onyx_cli_set(&cli.conf, "metrics", "--metrics", optarg);
+			break;
 		}
 	}
 	onyx_cli_args(argc, argv, 0);
 	session = cli.session_ms;
 	onyx_cli_signals(&stop);
+	if ((st = onyx_metrics_http_open(
+	         &cli.conf, &o.metrics, &mh, err, sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
 	gethostname(host, sizeof(host));
 	host[sizeof(host) - 1] = '\0';
 	snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
@@ -138,6 +152,7 @@ main(int argc, char *argv[])
 	if (st != ONYX_OK && st != ONYX_EINTR)
 		errx(onyx_status_exit(st), "%s", err);
 	onyx_coordbroker_free(broker);
+	onyx_metrics_http_close(o.metrics, mh);
 	onyx_log(ONYX_LOG_INFO, "stopped");
 	return onyx_cli_exit(0);
 }

@@ -10,6 +10,7 @@
 #include "../lib/cli.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
+#include "../lib/metricshttp.h"
 #include "../lib/peer.h"
 #include "../lib/status.h"
 
@@ -18,12 +19,18 @@ static volatile sig_atomic_t stop;
 static const char usage[] =
     "usage: onyx-peer [-v] [-B url] [-c cluster] [-F fnpath] [-n peers]\n"
     "                 [-s session-ms] [-u user] [-z zk]\n"
-    "                 [--max-segment size] [--password-file file]\n"
+    "                 [--max-segment size] [--metrics host:port]\n"
+    "                 [--password-file file]\n"
     "       onyx-peer -h | --help\n"
     "       onyx-peer -V | --version\n";
 
+enum {
+	OPT_METRICS = ONYX_CLI_OPT,
+};
+
 static const struct option longopts[] = {
     {"fn-path", required_argument, NULL, 'F'},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"peers", required_argument, NULL, 'n'},
     {NULL, 0, NULL, 0},
 };
@@ -41,6 +48,7 @@ main(int argc, char *argv[])
 	};
 	struct onyx_peer_opts o;
 	struct onyx_peers *ps;
+	struct onyx_metrics_http *mh;
 	char err[1024];
 	int ch, st;
 
@@ -57,6 +65,9 @@ main(int argc, char *argv[])
 			o.npeers =
 			    (int)onyx_cli_long(optarg, "--peers", 1, 1024);
 			break;
+		case OPT_METRICS:
+			onyx_cli_set(&cli.conf, "metrics", "--metrics", optarg);
+			break;
 		}
 	}
 	onyx_cli_args(argc, argv, 0);
@@ -66,6 +77,9 @@ main(int argc, char *argv[])
 		o.connect_ms = o.session_ms;
 
 	onyx_cli_signals(&stop);
+	if ((st = onyx_metrics_http_open(
+	         &cli.conf, &o.metrics, &mh, err, sizeof(err))) != ONYX_OK)
+		errx(onyx_status_exit(st), "%s", err);
 
 	if ((st = onyx_peer_start(&o, &ps, err, sizeof(err))) != ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);
@@ -73,6 +87,7 @@ main(int argc, char *argv[])
 	    o.npeers == 1 ? "" : "s", cli.conf.cluster);
 	st = onyx_peer_run(ps, &stop, err, sizeof(err));
 	onyx_peer_close(ps);
+	onyx_metrics_http_close(o.metrics, mh);
 	if (st == ONYX_EEXPIRED)
 		errx(EX_TEMPFAIL, "%s", err);
 	if (st != ONYX_OK)

@@ -20,12 +20,12 @@ _onyx_peer()
 		return
 		;;
 	-n | --peers | -s | --session-timeout | -B | --broker | -c | \
-	--cluster | -u | --user | -z | --zk | --max-segment)
+	--cluster | -u | --user | -z | --zk | --max-segment | --metrics)
 		return	# a value of the user's
 		;;
 	esac
 	COMPREPLY=($(compgen -W '-B --broker -c --cluster -F --fn-path -h --help
-	    --max-segment -n --peers --password-file -s --session-timeout -u --user
+	    --max-segment --metrics -n --peers --password-file -s --session-timeout -u --user
 	    -V --version -v --verbose -z --zk' -- "$cur"))
 }
 complete -F _onyx_peer onyx-peer

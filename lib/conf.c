@@ -163,6 +163,9 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 		}
 		return ONYX_OK;
 	}
+	if (strcmp(key, "metrics") == 0)
+		return copy(c->metrics, sizeof(c->metrics), value,
+		    "metrics address", err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return ONYX_ERR;
 }
@@ -180,6 +183,7 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 	    {"ONYX_BROKER_PASSWORD", "password"},
 	    {"ONYX_BROKER_PASSWORD_FILE", "password-file"},
 	    {"ONYX_MAX_SEGMENT", "max-segment"},
+	    {"ONYX_METRICS", "metrics"},
 	};
 	size_t i;
 	char sub[384];

@@ -18,6 +18,10 @@ struct onyx_conf {
 	/* the longest segment (its JSON text, in bytes) a program sends,
 	 * receives or takes from a function: ONYX_MAX_SEGMENT, --max-segment */
 	size_t max_segment;
+	/* HOST:PORT where onyx-peer and onyx-coord serve /metrics
+	 * (ONYX_METRICS, --metrics; checked when the server starts, see
+	 * lib/metricshttp.h); empty: no server */
+	char metrics[300];
 };
 
 struct onyx_url {
@@ -44,15 +48,15 @@ void onyx_conf_defaults(struct onyx_conf *c);
 /*
  * onyx_conf_from_env: override c with ONYX_ZK, ONYX_CLUSTER, ONYX_BROKER,
  * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD, ONYX_BROKER_PASSWORD_FILE (the
- * file wins over the variable) and ONYX_MAX_SEGMENT. Returns ONYX_OK, or ONYX_ECONFIG with err
- * naming the variable or file.
+ * file wins over the variable), ONYX_MAX_SEGMENT and ONYX_METRICS. Returns
+ * ONYX_OK, or ONYX_ECONFIG with err naming the variable or file.
  */
 int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
 
 /*
  * onyx_conf_set: override one setting from a flag. key is one of "zk",
  * "cluster", "broker", "user", "password-file", "max-segment" (bytes, with
- * an optional k, M or G suffix: 1024, 1024^2, 1024^3). Returns ONYX_OK or
+ * an optional k, M or G suffix: 1024, 1024^2, 1024^3), "metrics". Returns ONYX_OK or
  * ONYX_ECONFIG (bad value or unreadable file) with err filled.
  */
 int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,

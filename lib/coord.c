@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "cluster.h"
 #include "coord.h"
+#include "coordmetrics.h"
 #include "log.h"
 #include "sched.h"
 #include "status.h"
@@ -53,6 +54,7 @@ onyx_coord_new(struct onyx_zk *z, const struct onyx_coord_opts *o)
 	c->o = *o;
 	if (c->o.history < 0)
 		c->o.history = ONYX_COORD_HISTORY;
+	onyx_coordmetrics_define(c->o.metrics);
 	return c;
 }
 
@@ -513,8 +515,11 @@ do_fence(struct onyx_coord *c, const struct onyx_sched_peer *pe, int version)
 	onyx_log(ONYX_LOG_INFO,
 	    "revoke peer=%s job=%s task=%s reason=peer-dead", pe->id,
 	    offer_job(pe), offer_task(pe));
+	if (c->o.ops.fence != NULL)
+		onyx_coordmetrics_fence(c->o.metrics);
 	onyx_cluster_path(p, sizeof(p), c->o.cluster, "assign/%s", pe->id);
-	onyx_zk_delete(c->z, p, version, err, sizeof(err));
+	if (onyx_zk_delete(c->z, p, version, err, sizeof(err)) == ONYX_OK)
+		onyx_coordmetrics_revoke(c->o.metrics, "peer-dead");
 }
 
 static void
@@ -529,9 +534,11 @@ do_revoke(struct onyx_coord *c, const struct onyx_sched_peer *pe, int version,
 		onyx_log(ONYX_LOG_INFO,
 		    "revoke peer=%s job=%s task=%s reason=%s", pe->id,
 		    offer_job(pe), offer_task(pe), why);
-	if (onyx_zk_delete(c->z, p, dead ? -1 : version, err, sizeof(err)) ==
-	        ONYX_OK &&
-	    !dead)
+	if (onyx_zk_delete(c->z, p, dead ? -1 : version, err, sizeof(err)) !=
+	    ONYX_OK)
+		return;
+	onyx_coordmetrics_revoke(c->o.metrics, why);
+	if (!dead)
 		onyx_log(ONYX_LOG_INFO,
 		    "revoke peer=%s job=%s task=%s reason=%s", pe->id,
 		    offer_job(pe), offer_task(pe), why);
@@ -549,9 +556,11 @@ do_offer(struct onyx_coord *c, const struct onyx_sched_peer *pe,
 
 	onyx_cluster_path(p, sizeof(p), c->o.cluster, "assign/%s", pe->id);
 	st = onyx_cluster_create(c->z, p, rec, 0, err, sizeof(err));
-	if (st == ONYX_OK)
+	if (st == ONYX_OK) {
 		onyx_log(ONYX_LOG_INFO, "offer peer=%s job=%s task=%s", pe->id,
 		    j->id, t->name);
+		onyx_coordmetrics_offer(c->o.metrics);
+	}
 	json_decref(rec);
 	return st;
 }
@@ -572,6 +581,7 @@ do_status(struct onyx_coord *c, struct cjob *j, const char *status,
 	    ONYX_OK) {
 		onyx_log(ONYX_LOG_INFO, "job=%s status=%s%s%s", j->id, status,
 		    reason ? " reason=" : "", reason ? reason : "");
+		onyx_coordmetrics_status(c->o.metrics, status);
 		j->status_version++;
 		/* later actions of this pass build on the record written */
 		json_decref(j->status);
@@ -936,7 +946,7 @@ onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen)
 	struct world w = {0};
 	struct onyx_sched_out out = {0};
 	struct onyx_sched_in in;
-	long long t0 = onyx_mono_ms();
+	long long t0 = onyx_mono_ms(), t0us = onyx_mono_us();
 	int st;
 
 	onyx_zk_drain(c->z);
@@ -957,7 +967,11 @@ onyx_coord_step(struct onyx_coord *c, char *err, size_t errlen)
 		goto out;
 	}
 	c->rr = out.rr;
+	/* the snapshot decided on (perform frees parts of it) */
+	onyx_coordmetrics_world(c->o.metrics, &in);
 	perform(c, &w, &out);
+	onyx_coordmetrics_pass(
+	    c->o.metrics, (double)(onyx_mono_us() - t0us) / 1e6);
 	onyx_log(ONYX_LOG_DEBUG,
 	    "pass: %zu live jobs, %zu peers, %zu actions, %lld ms", w.nsj,
 	    w.nsp, out.n, onyx_mono_ms() - t0);

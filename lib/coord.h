@@ -37,6 +37,9 @@ struct onyx_coord_opts {
 	 * onyx-watch and onyx-submit --list; older ones are deleted */
 	int history;
 	struct onyx_coord_ops ops;
+	/* where passes and decisions are counted (lib/coordmetrics.h), or
+	 * NULL */
+	struct onyx_metrics *metrics;
 };
 
 struct onyx_coord;

@@ -156,12 +156,21 @@ check_undelivered(struct hop *h)
 static void
 confirm(struct hop *h)
 {
+	struct onyx_hop_batch b;
+
 	if (h->inflight_read == 0 && h->inflight_written == 0)
 		return;
 	h->stats->read += h->inflight_read;
 	h->stats->written += h->inflight_written;
 	h->stats->dead += h->inflight_dead;
 	h->stats->batches++;
+	if (h->t->batch != NULL) {
+		b.segments = h->inflight_read;
+		b.commit_seconds =
+		    (double)(onyx_mono_us() - h->inflight_commit_us) / 1e6;
+		b.fn_seconds = (double)h->inflight_fn_us / 1e6;
+		h->t->batch(h->t->progress_ctx, h->stats, &b);
+	}
 	h->inflight_read = h->inflight_written = h->inflight_dead = 0;
 	if (h->t->progress != NULL &&
 	    onyx_mono_ms() - h->last_progress >= 1000) {
@@ -276,6 +285,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			return onyx_hop_settle(h) == ONYX_OK ? ONYX_HOP_STOPPED
 			                                     : ONYX_ERR;
 		h->batch_dead = 0;
+		h->batch_fn_us = 0;
 		while (n < t->batch_size) {
 			enum onyx_wire_kind kind = ONYX_WIRE_SEGMENT;
 			const char *body = NULL;
@@ -283,6 +293,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			char why[512], pe[400];
 			bool bad, big;
 			int wait;
+			long long fn_us;
 
 			wait = n == 0 ? CHECK_EVERY_MS
 			              : (int)(deadline - onyx_mono_ms());
@@ -341,6 +352,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return st;
 			/* a user's queue of frames (onyx-queue send --packed):
 			 * credit in frames from now on, memory bounded */
+			fn_us = onyx_mono_us();
 			if (!bad && kind == ONYX_WIRE_FRAME) {
 				onyx_amqp_set_window(
 				    h->in[j], ONYX_FRAME_CREDIT);
@@ -351,6 +363,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				st = take(h, body, len, bad ? why : NULL,
 				    &emitted, &xfailed);
 			}
+			h->batch_fn_us += onyx_mono_us() - fn_us;
 			if (exec) {
 				if (st != ONYX_OK)
 					return st;
@@ -368,7 +381,9 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				return onyx_hop_fail(h, st, "accepting");
 		}
 		if (exec && open) {
+			long long fn_us = onyx_mono_us();
 			st = onyx_hopexec_batch(h, stop, &emitted, xfailed);
+			h->batch_fn_us += onyx_mono_us() - fn_us;
 			if (st != ONYX_OK) {
 				/* stopped, or failed: nothing of it was accepted */
 				int ust = onyx_hopexec_undo(
@@ -414,6 +429,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			 * order, and a failed commit fails the next batch too,
 			 * so a sequential task keeps its order.
 			 */
+			long long commit_us = onyx_mono_us();
 			if ((st = onyx_hoppack_flush(h)) != ONYX_OK)
 				return st;
 			if ((st = onyx_amqp_txn_commit_begin(
@@ -427,6 +443,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			h->inflight_written = emitted;
 			h->inflight_dead = h->batch_dead;
 			h->batch_dead = 0;
+			h->inflight_commit_us = commit_us;
+			h->inflight_fn_us = h->batch_fn_us;
 		}
 		/* Decisions below look at queue counts: settle the commit first. */
 		if ((hj >= 0 || n == 0 || *stop) &&

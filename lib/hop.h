@@ -35,6 +35,15 @@ struct onyx_hop_stats {
 	unsigned long long requeues; /* sentinels moved to the tail */
 };
 
+/* One committed batch, for metrics (lib/peermetrics.h). */
+struct onyx_hop_batch {
+	unsigned long long segments; /* taken from ingress */
+	/* from the start of its commit until the peer had the outcome: with
+	 * pipelining, collected when the next batch commits or the loop waits */
+	double commit_seconds;
+	double fn_seconds; /* in the function, writing its results included */
+};
+
 /*
  * How the task reading an egress queue groups its segments: every segment
  * sent there carries its group as the AMQP group-id, so that the broker
@@ -110,7 +119,10 @@ struct onyx_task_spec {
 	    frame_max; /* a frame's payload bytes; 0: ONYX_FRAME_MAX_DEFAULT */
 	/* called with the committed counts at most once a second, if set */
 	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
-	void *progress_ctx;
+	/* called after each batch has committed and is counted in s, if set */
+	void (*batch)(void *ctx, const struct onyx_hop_stats *s,
+	    const struct onyx_hop_batch *b);
+	void *progress_ctx; /* of progress and batch */
 };
 
 enum onyx_hop_end {

@@ -65,6 +65,9 @@ struct hop {
 	unsigned long long inflight_read, inflight_written,
 	    inflight_dead;             /* commit in flight */
 	unsigned long long batch_dead; /* dead letters of the open batch */
+	/* for t->batch: the open batch's time in the function, and the commit
+	 * in flight's start and time in the function (us) */
+	long long batch_fn_us, inflight_commit_us, inflight_fn_us;
 	long long last_progress;
 	long long last_read;    /* when a message last arrived */
 	long long last_undeliv; /* the last look for undelivered messages */

@@ -20,6 +20,7 @@
 #include "hop.h"
 #include "log.h"
 #include "peer.h"
+#include "peermetrics.h"
 #include "status.h"
 #include "zk.h"
 
@@ -44,6 +45,7 @@ struct vpeer {
 	/* committed counts of the runs of the current task before the last
 	 * reconnection (a resumed run counts from zero) */
 	struct onyx_hop_stats base;
+	struct onyx_hop_stats shown; /* of base and the run: in the metrics */
 	/* the task waits for credit the broker does not give (logged once,
 	 * until a batch commits again) */
 	bool starved;
@@ -58,6 +60,7 @@ struct onyx_peers {
 	struct onyx_conf conf;
 	const char *fnpath;
 	int session_ms, connect_ms;
+	struct onyx_metrics *metrics;
 	char host[256];
 	unsigned incarnation; /* sessions before this one: part of every id */
 	struct onyx_zk *z;
@@ -161,6 +164,7 @@ ensure_broker(struct vpeer *p, bool quiet)
 		return st;
 	}
 	onyx_amqp_set_interrupt(p->a, &p->stop);
+	onyx_peermetrics_reconnect(p->ps->metrics, p->id);
 	if (!quiet)
 		onyx_log(
 		    ONYX_LOG_INFO, "peer %s: reconnected to the broker", p->id);
@@ -260,6 +264,23 @@ progress(void *ctx, const struct onyx_hop_stats *s)
 	record(p, job, task, ONYX_HOP_STOPPED, &sum);
 }
 
+/* A batch committed: the metrics (lib/hop calls this after each). */
+static void
+batch(void *ctx, const struct onyx_hop_stats *s, const struct onyx_hop_batch *b)
+{
+	struct vpeer *p = ctx;
+	struct onyx_hop_stats sum = *s;
+
+	/* p->job and p->task change only on this thread */
+	sum.read += p->base.read;
+	sum.written += p->base.written;
+	sum.dead += p->base.dead;
+	sum.batches += p->base.batches;
+	onyx_peermetrics_counts(
+	    p->ps->metrics, p->job, p->task, p->id, &sum, &p->shown);
+	onyx_peermetrics_batch(p->ps->metrics, p->job, p->task, p->id, b);
+}
+
 /*
  * The broker connection broke while the task ran: the open transaction is
  * lost and rolls back on the broker. Reconnect with backoff, then confirm
@@ -279,6 +300,7 @@ resume(struct vpeer *p, const char *path, const json_t *as, int *version,
 
 	onyx_amqp_close(p->a);
 	p->a = NULL;
+	onyx_peermetrics_state(p->ps->metrics, p->id, "reconnecting");
 	while (!p->stop && !quitting(p->ps)) {
 		nap(p, backoff(p));
 		if (p->stop || quitting(p->ps))
@@ -288,6 +310,8 @@ resume(struct vpeer *p, const char *path, const json_t *as, int *version,
 		st = answer(p, path, as, *version, "acked", NULL);
 		if (st == ONYX_OK) {
 			(*version)++;
+			onyx_peermetrics_state(
+			    p->ps->metrics, p->id, "running");
 			if (quiet)
 				return ONYX_OK;
 			onyx_log(ONYX_LOG_INFO,
@@ -322,6 +346,7 @@ set_running(struct vpeer *p, bool on, const char *job, const char *task,
 	/* a stop meant for the run just ended must not stop the next one */
 	p->stop = p->ps->quit ? 1 : 0;
 	pthread_mutex_unlock(&p->ps->mu);
+	onyx_peermetrics_state(p->ps->metrics, p->id, on ? "running" : "idle");
 }
 
 /* Where a virtual peer says it holds aggregation state for a task. */
@@ -463,6 +488,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	if (d.spec.exec_argv != NULL && getenv("ONYX_EXEC_TIMEOUT_MS") != NULL)
 		d.spec.exec_timeout_ms = atoi(getenv("ONYX_EXEC_TIMEOUT_MS"));
 	d.spec.progress = progress;
+	d.spec.batch = batch;
 	d.spec.progress_ctx = p;
 	/* a benchmarking aid: ONYX_PIPELINE=0 commits each batch before the
 	 * next is read */
@@ -485,6 +511,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	    task, job);
 	set_running(p, true, job, task, offer);
 	memset(&p->base, 0, sizeof(p->base));
+	memset(&p->shown, 0, sizeof(p->shown));
 	for (attempts = 0;; attempts++) {
 		end = onyx_hop_run(
 		    p->a, &d.spec, &p->stop, &stats, herr, sizeof(herr));
@@ -499,6 +526,9 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		p->base.dead += stats.dead;
 		p->base.batches += stats.batches;
 		p->base.requeues += stats.requeues;
+		if (starved)
+			onyx_peermetrics_credit_wait(
+			    ps->metrics, job, task, p->id);
 		if (end >= 0 || end == ONYX_EDATA || end == ONYX_EUSAGE ||
 		    attempts >= RESUME_ATTEMPTS)
 			break;
@@ -523,6 +553,10 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	}
 	stats = p->base;
 	p->starved = false;
+	/* the last counts (a flush's too), then the job's series retire */
+	onyx_peermetrics_counts(
+	    ps->metrics, job, task, p->id, &stats, &p->shown);
+	onyx_peermetrics_retire(ps->metrics, job, p->id, onyx_mono_ms());
 	/* a wait cut short by a stop may have dropped the connection */
 	if (p->a != NULL && !onyx_amqp_alive(p->a)) {
 		onyx_amqp_close(p->a);
@@ -714,6 +748,9 @@ set_ids(struct onyx_peers *ps)
 	int i;
 
 	for (i = 0; i < ps->n; i++) {
+		/* the series of the ids of the session that expired go */
+		if (ps->p[i].id[0] != '\0')
+			onyx_peermetrics_forget(ps->metrics, ps->p[i].id);
 		if (ps->incarnation == 0)
 			snprintf(ps->p[i].id, sizeof(ps->p[i].id), "%s-%ld-%d",
 			    ps->host, (long)getpid(), i);
@@ -745,6 +782,7 @@ register_all(struct onyx_peers *ps, char *err, size_t errlen)
 		if (st != ONYX_OK)
 			return st;
 		onyx_log(ONYX_LOG_INFO, "peer %s: registered", p->id);
+		onyx_peermetrics_state(ps->metrics, p->id, "idle");
 	}
 	return ONYX_OK;
 }
@@ -894,6 +932,8 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 	ps->n = o->npeers;
 	ps->session_ms = o->session_ms;
 	ps->connect_ms = o->connect_ms;
+	ps->metrics = o->metrics;
+	onyx_peermetrics_define(ps->metrics);
 	pthread_mutex_init(&ps->mu, NULL);
 	if (gethostname(ps->host, sizeof(ps->host)) != 0 || ps->host[0] == '\0')
 		snprintf(ps->host, sizeof(ps->host), "localhost");

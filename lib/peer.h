@@ -27,6 +27,8 @@ struct onyx_peer_opts {
 	int npeers;                   /* virtual peers, >= 1 */
 	int session_ms;               /* ZooKeeper session timeout */
 	int connect_ms; /* wait for ZooKeeper and the broker at start */
+	/* where the peers count their work (lib/peermetrics.h), or NULL */
+	struct onyx_metrics *metrics;
 };
 
 /*

@@ -3,6 +3,7 @@
 # onyx-queue recv on an empty queue, onyx-submit --wait on a job that does
 # not move, an idle onyx-coord, and an onyx-peer whose ZooKeeper is gone
 # (paused past its session timeout: calls retry, the session is lost).
+# The coordinator and one peer serve /metrics as well (its server stops too).
 . "$(dirname "$0")/lib.sh"
 plan 11
 export ONYX_CLUSTER=$TESTNAME-$$
@@ -32,7 +33,7 @@ PIDS="$PIDS $RECV"
 wait_for 10 sh -c "[ \"\$(onyx-queue stat --json $Q | jq -r .consumers)\" = 1 ]"
 term $RECV "onyx-queue recv waiting on an empty queue" 0
 
-onyx-coord -s 4000 2> "$T/coord.log" &
+onyx-coord -s 4000 --metrics 127.0.0.1:0 2> "$T/coord.log" &
 COORD=$!
 PIDS="$PIDS $COORD"
 jq --arg s "-$$" --arg id "still-$$" '(.catalog[] | select(."artemis/queue-name") | ."artemis/queue-name") |= . + $s | . + {id: $id}' \
@@ -48,7 +49,7 @@ term $COORD "onyx-coord, leading" 0
 # its calls still wait for answers on a connection that looks alive, the
 # other once the client has noticed and reconnects (its calls then wait for
 # the library's operation timeout, two thirds of the session's)
-onyx-peer -s 4000 -n 2 2> "$T/peer0.log" &
+onyx-peer -s 4000 -n 2 --metrics 127.0.0.1:0 2> "$T/peer0.log" &
 PEER0=$!
 onyx-peer -s 4000 -n 2 2> "$T/peer.log" &
 PEER=$!
