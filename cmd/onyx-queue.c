@@ -100,9 +100,7 @@ cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n, bool json)
 	int i, st, rc = 0;
 	bool table = !json && isatty(STDOUT_FILENO);
 
-	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK && stop)
-		return 0;
-	if (st != ONYX_OK) {
+	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK) {
 		warnx("cannot reach the broker's management: %s",
 		    onyx_amqp_error(a));
 		return onyx_status_exit(st);
@@ -205,8 +203,8 @@ cmd_tap(struct onyx_amqp *a, const struct onyx_conf *conf, char **args,
 			                         : onyx_status_exit(st);
 		}
 		if (onyx_jobs_final(status)) {
-			warnx("job '%s' has ended (%s): nothing passes on its "
-			      "edge %s -> %s",
+			warnx(
+			    "job '%s' has ended (%s): nothing passes on its edge %s -> %s",
 			    job, status, from, to);
 			return EX_NOINPUT;
 		}
@@ -228,16 +226,14 @@ cmd_tap(struct onyx_amqp *a, const struct onyx_conf *conf, char **args,
 	if (st != ONYX_OK && stop)
 		return 0; /* stopped before the first look */
 	if (st == ONYX_ENOENT && plan) {
-		warnx("job '%s' (%s): the queue of its edge %s -> %s, '%s', is "
-		      "not on the broker: the job has not made it yet, or has "
-		      "ended",
+		warnx(
+		    "job '%s' (%s): the queue of its edge %s -> %s, '%s', is not on the broker: the job has not made it yet, or has ended",
 		    job, status, from, to, queue);
 		return EX_NOINPUT;
 	}
 	if (st == ONYX_ENOENT) {
-		warnx("no queue '%s' on the broker: job '%s' has no edge %s -> "
-		      "%s, or has not started, or has ended (with ONYX_ZK set, "
-		      "its plan says which)",
+		warnx(
+		    "no queue '%s' on the broker: job '%s' has no edge %s -> %s, or has not started, or has ended (with ONYX_ZK set, its plan says which)",
 		    queue, job, from, to);
 		return EX_NOINPUT;
 	}
@@ -246,21 +242,21 @@ cmd_tap(struct onyx_amqp *a, const struct onyx_conf *conf, char **args,
 		return onyx_status_exit(st);
 	}
 	if (r.skipped > 0)
-		warnx("%llu message%s or segment%s on '%s' not shown: not "
-		      "segments, or over the maximum segment size",
+		warnx(
+		    "%llu message%s or segment%s on '%s' not shown: not segments, or over the maximum segment size",
 		    r.skipped, r.skipped == 1 ? "" : "s",
 		    r.skipped == 1 ? "" : "s", queue);
 	onyx_log(ONYX_LOG_INFO, "shown %llu segments of '%s' in %llu looks",
 	    r.shown, queue, r.looks);
 	if (r.end == ONYX_TAP_GONE) {
-		warnx("job '%s' ended: the queue of its edge %s -> %s is gone, "
-		      "%llu segment%s shown",
+		warnx(
+		    "job '%s' ended: the queue of its edge %s -> %s is gone, %llu segment%s shown",
 		    job, from, to, r.shown, r.shown == 1 ? "" : "s");
 		return count > 0 ? EX_NOINPUT : 0;
 	}
 	if (r.end == ONYX_TAP_TIMEOUT && count > 0) {
-		warnx("timed out after %ld ms without a new segment on '%s': "
-		      "%llu segments shown, fewer than asked",
+		warnx(
+		    "timed out after %ld ms without a new segment on '%s': %llu segments shown, fewer than asked",
 		    timeout, queue, r.shown);
 		return EX_TEMPFAIL;
 	}
@@ -371,8 +367,7 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--json only applies to stat");
 	if (strcmp(cmd, "tap") == 0 && argc != 3)
 		errx(EX_USAGE,
-		    "tap takes a job and the two tasks of an edge (tap JOB "
-		    "FROM TO), not %d argument%s",
+		    "tap takes a job and the two tasks of an edge (tap JOB FROM TO), not %d argument%s",
 		    argc, argc == 1 ? "" : "s");
 	if (argc < 1)
 		errx(EX_USAGE, "%s: no queue named", cmd);

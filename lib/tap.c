@@ -162,8 +162,7 @@ onyx_tap_plan_edge(const json_t *plan, const char *from, const char *to,
 			if (onyx_names_edge(queue, qlen, job, from, to) ==
 			    NULL) {
 				snprintf(err, errlen,
-				    "job '%s': no queue name for the edge %s "
-				    "-> %s",
+				    "job '%s': no queue name for the edge %s -> %s",
 				    job, from, to);
 				return ONYX_EDATA;
 			}
