@@ -100,7 +100,7 @@ run_rc onyx-queue tap -n 1 "$J" in mid
 is "$RC" 66 "an ended job: exit 66"
 is "$ERR" "onyx-queue: job '$J' has ended (completed): nothing passes on its edge in -> mid" "an ended job: the message says so"
 
-# 16-21. a grouped edge: frames by bucket (group-ids onyx-bucket-N)
+# 16-20. a grouped edge: frames by bucket (group-ids onyx-bucket-N)
 awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "{\"k\":\"key%d\",\"n\":%d}\n", i % 40, i }' > "$T/keyed"
 check "grouped: the edge holds frames mid has not taken" start grouped "{\"onyx/exec\": $(gated "$T/gate-grouped"), \"onyx/group-by-key\": \"k\"}" "$T/keyed"
 before=$(counts "$EDGE")
@@ -110,7 +110,7 @@ check "grouped: each is a segment sent" in_input "$T/out" "$T/keyed"
 is "$(sort -u "$T/out" | wc -l)" 25 "grouped: no two alike"
 is "$(counts "$EDGE")" "$before" "grouped: the edge's counts are as before"
 
-# 22-27. while the grouped job runs: an idle edge, the errors
+# 21-26. while the grouped job runs: an idle edge, the errors
 run_rc onyx-queue tap -w 1000 "$J" mid out
 is "$RC:$OUT:$ERR" "0::" "an idle edge, --timeout alone: exit 0, nothing printed"
 run_rc onyx-queue tap -n 1 -w 1000 "$J" mid out
@@ -122,13 +122,13 @@ is "$ERR" "onyx-queue: job '$J' has no edge in -> out; its edges: in -> mid, mid
 run_rc onyx-queue tap "nojob-$$" in mid
 is "$RC:$ERR" "66:onyx-queue: no job 'nojob-$$' in cluster '$ONYX_CLUSTER' (/onyx/$ONYX_CLUSTER/jobs/nojob-$$)" "no such job: exit 66, named with its cluster"
 
-# 28-29. without ZooKeeper: the queue's name, checked at the broker
+# 27-28. without ZooKeeper: the queue's name, checked at the broker
 run_rc env -u ONYX_ZK onyx-queue tap "nojob-$$" in mid
 is "$RC:$ERR" "66:onyx-queue: no queue 'onyx.edge.nojob-$$.in.mid' on the broker: job 'nojob-$$' has no edge in -> mid, or has not started, or has ended (with ONYX_ZK set, its plan says which)" "no ZooKeeper, no such queue: exit 66"
 run_rc env -u ONYX_ZK onyx-queue tap -n 3 "$J" in mid
 is "$RC $(wc -l < "$T/out")" "0 3" "no ZooKeeper: a running job's edge is tapped by its name"
 
-# 30-31. SIGTERM ends a tap on an idle edge, cleanly
+# 29-30. SIGTERM ends a tap on an idle edge, cleanly
 ONYX_LOG=debug onyx-queue tap "$J" mid out > "$T/term.out" 2> "$T/term.err" &
 TP=$!
 wait_for 30 grep -q "tap: look 2 of" "$T/term.err" || true
@@ -136,9 +136,10 @@ kill -TERM "$TP"
 check "SIGTERM: tap exits" wait_for 10 sh -c "! kill -0 $TP"
 set +e; wait $TP; is "$?:$(grep -v -e 'tap: look' -e '^onyx-queue: shown 0 segments' "$T/term.err")" "0:" "SIGTERM between looks: exit 0, no message"; set -e
 
+# 31-32. the grouped job completes, exact
 finish grouped "$T/keyed"
 
-# 34-36. arguments
+# 33-35. arguments
 run_rc onyx-queue tap "$J" in
 is "$RC:$ERR" "64:onyx-queue: tap takes a job and the two tasks of an edge (tap JOB FROM TO), not 2 arguments" "two arguments: exit 64"
 run_rc onyx-queue tap --until-done "$J" in mid
