@@ -460,6 +460,20 @@ onyx_tap_run(struct onyx_amqp *a, struct onyx_mgmt *m,
 			st = ONYX_OK;
 			break;
 		}
+		/* a look that failed because the queue went (the broker
+		 * detached the browser, or no longer answers its drains):
+		 * the job ended */
+		if (st != ONYX_OK && st != ONYX_EIO && onyx_amqp_alive(a)) {
+			char e2[512];
+			int qs = queue_id(m, o->queue, &id, e2, sizeof(e2));
+			if (qs == ONYX_OK && id != id0)
+				drop_remade(m, o->queue);
+			if (qs == ONYX_ENOENT || (qs == ONYX_OK && id != id0)) {
+				res->end = ONYX_TAP_GONE;
+				st = ONYX_OK;
+				break;
+			}
+		}
 		if (st != ONYX_OK)
 			break;
 		if (count_reached(&k)) {
