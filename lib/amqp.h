@@ -109,8 +109,11 @@ int onyx_amqp_browser(
  * onyx_amqp_drain: grant browser (or receiver) l credit messages in drain
  * mode and wait, at most timeout_ms, until the broker has used each credit
  * for a message or given it back: then every message it had to send within
- * that credit has arrived (read them with onyx_amqp_recv and timeout 0),
- * and fewer than credit means it had no more. Returns ONYX_OK,
+ * that credit, and sent before its answer, has arrived (read them with
+ * onyx_amqp_recv and timeout 0). Artemis answers a browser's drain before
+ * it has sent all it holds when the connection is busy (a drain may bring
+ * fewer than credit while more wait): a browse has reached the queue's end
+ * only when a drain brings nothing. Returns ONYX_OK,
  * ONYX_ETIMEDOUT, ONYX_EINTR or the connection's error.
  */
 int onyx_amqp_drain(struct onyx_link *l, int credit, int timeout_ms);
