@@ -454,6 +454,7 @@ onyx_tap_run(struct onyx_amqp *a, struct onyx_mgmt *m,
 		k.fresh = k.newmsg = false;
 		onyx_tap_seen_clear(k.cur);
 		st = look(a, &k, err, errlen);
+		took = onyx_mono_ms() - start;
 		res->looks++;
 		if (st == ONYX_EINTR) {
 			res->end = ONYX_TAP_INTERRUPTED;
@@ -510,11 +511,12 @@ onyx_tap_run(struct onyx_amqp *a, struct onyx_mgmt *m,
 			res->end = ONYX_TAP_TIMEOUT;
 			break;
 		}
-		/* the next look: not before interval_ms, nor sooner than
-		 * this one took (browsing costs what waits on the edge) */
-		took = onyx_mono_ms() - start;
-		wait = o->interval_ms > took ? o->interval_ms : took;
-		wait -= onyx_mono_ms() - start;
+		/* the next look: interval_ms after this one began, and at
+		 * least as long after it ended as it took (browsing costs
+		 * what waits on the edge: at most half the time browsing) */
+		wait = start + o->interval_ms - onyx_mono_ms();
+		if (wait < took)
+			wait = took;
 		if (o->timeout_ms >= 0 &&
 		    last_new + o->timeout_ms - onyx_mono_ms() < wait)
 			wait = last_new + o->timeout_ms - onyx_mono_ms();
