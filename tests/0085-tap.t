@@ -83,7 +83,6 @@ is "$(counts "$EDGE")" "$before" "plain: the edge's message, delivering, added a
 onyx-queue tap "$J" in mid > "$T/long.out" 2> "$T/long.err" &
 LONG=$!
 wait_lines "$T/long.out" 10 30 || true
-echo "# the running tap: $(wc -l < "$T/long.out") lines before the gate opened"
 finish plain "$T/nums"
 
 # 10-13. the tap that ran: it ended with the job, and showed only sent
