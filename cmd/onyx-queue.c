@@ -17,10 +17,14 @@
 #include "../lib/cli.h"
 #include "../lib/amqp.h"
 #include "../lib/conf.h"
+#include "../lib/jobs.h"
 #include "../lib/log.h"
 #include "../lib/mgmt.h"
+#include "../lib/names.h"
 #include "../lib/queue.h"
 #include "../lib/status.h"
+#include "../lib/tap.h"
+#include "../lib/zk.h"
 
 static volatile sig_atomic_t stop;
 
@@ -28,6 +32,7 @@ static const char usage[] =
     "usage: onyx-queue send [-b size] [-t ms] [--done] [--packed] queue\n"
     "       onyx-queue recv [-b size] [-n count] [-t ms] [-w ms]\n"
     "                       [--until-done [--keep-done]] queue\n"
+    "       onyx-queue tap [-n count] [-w ms] job from to\n"
     "       onyx-queue stat [--json] queue ...\n"
     "       onyx-queue create | delete | purge queue ...\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
@@ -123,6 +128,109 @@ cmd_admin(struct onyx_amqp *a, const char *cmd, char **queues, int n, bool json)
 	return rc;
 }
 
+/*
+ * tap JOB FROM TO: find the edge's queue (in the job's plan when ONYX_ZK
+ * is set, else by its name), then show its segments (lib/tap.h).
+ */
+static int
+cmd_tap(struct onyx_amqp *a, const struct onyx_conf *conf, char **args,
+    unsigned long long count, long timeout)
+{
+	const char *job = args[0], *from = args[1], *to = args[2];
+	char queue[ONYX_NAMES_LEN], status[64], err[1024];
+	struct onyx_tap_opts o = {
+	    .queue = queue,
+	    .out = stdout,
+	    .count = count,
+	    .timeout_ms = (int)timeout,
+	    .interval_ms = 250,
+	    .answer_ms = 10000,
+	    .max_segment = conf->max_segment,
+	};
+	struct onyx_tap_result r;
+	struct onyx_mgmt *m;
+	bool plan = getenv("ONYX_ZK") != NULL && *getenv("ONYX_ZK") != '\0';
+	int st;
+
+	if (plan) {
+		struct onyx_zk *z;
+		if ((st = onyx_zk_connect(conf->zk, 10000, 5000, &z, err,
+		         sizeof(err))) != ONYX_OK) {
+			warnx("%s", err);
+			return onyx_status_exit(st);
+		}
+		onyx_zk_set_interrupt(z, &stop);
+		st = onyx_tap_find_edge(z, conf->cluster, job, from, to, queue,
+		    sizeof(queue), status, sizeof(status), err, sizeof(err));
+		onyx_zk_close(z);
+		if (st != ONYX_OK && stop)
+			return 0;
+		if (st != ONYX_OK) {
+			warnx("%s", err);
+			return st == ONYX_ENOENT ? EX_NOINPUT
+			                         : onyx_status_exit(st);
+		}
+		if (onyx_jobs_final(status)) {
+			warnx(
+			    "job '%s' has ended (%s): nothing passes on its edge %s -> %s",
+			    job, status, from, to);
+			return EX_NOINPUT;
+		}
+	} else if (onyx_names_edge(queue, sizeof(queue), job, from, to) ==
+	    NULL) {
+		warnx("tap %s %s %s: not a job id and two task names", job,
+		    from, to);
+		return EX_USAGE;
+	}
+	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK && stop)
+		return 0;
+	if (st != ONYX_OK) {
+		warnx("cannot reach the broker's management: %s",
+		    onyx_amqp_error(a));
+		return onyx_status_exit(st);
+	}
+	st = onyx_tap_run(a, m, &o, &r, err, sizeof(err));
+	onyx_mgmt_close(m);
+	if (st != ONYX_OK && stop)
+		return 0; /* stopped before the first look */
+	if (st == ONYX_ENOENT && plan) {
+		warnx(
+		    "job '%s' (%s): the queue of its edge %s -> %s, '%s', is not on the broker: the job has not made it yet, or has ended",
+		    job, status, from, to, queue);
+		return EX_NOINPUT;
+	}
+	if (st == ONYX_ENOENT) {
+		warnx(
+		    "no queue '%s' on the broker: job '%s' has no edge %s -> %s, or has not started, or has ended (with ONYX_ZK set, its plan says which)",
+		    queue, job, from, to);
+		return EX_NOINPUT;
+	}
+	if (st != ONYX_OK) {
+		warnx("%s", err);
+		return onyx_status_exit(st);
+	}
+	if (r.skipped > 0)
+		warnx(
+		    "%llu message%s or segment%s on '%s' not shown: not segments, or over the maximum segment size",
+		    r.skipped, r.skipped == 1 ? "" : "s",
+		    r.skipped == 1 ? "" : "s", queue);
+	onyx_log(ONYX_LOG_INFO, "shown %llu segments of '%s' in %llu looks",
+	    r.shown, queue, r.looks);
+	if (r.end == ONYX_TAP_GONE) {
+		warnx(
+		    "job '%s' ended: the queue of its edge %s -> %s is gone, %llu segment%s shown",
+		    job, from, to, r.shown, r.shown == 1 ? "" : "s");
+		return count > 0 ? EX_NOINPUT : 0;
+	}
+	if (r.end == ONYX_TAP_TIMEOUT && count > 0) {
+		warnx(
+		    "timed out after %ld ms without a new segment on '%s': %llu segments shown, fewer than asked",
+		    timeout, queue, r.shown);
+		return EX_TEMPFAIL;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -181,7 +289,8 @@ main(int argc, char *argv[])
 	argv++;
 	if (strcmp(cmd, "send") != 0 && strcmp(cmd, "recv") != 0 &&
 	    strcmp(cmd, "stat") != 0 && strcmp(cmd, "create") != 0 &&
-	    strcmp(cmd, "delete") != 0 && strcmp(cmd, "purge") != 0) {
+	    strcmp(cmd, "delete") != 0 && strcmp(cmd, "purge") != 0 &&
+	    strcmp(cmd, "tap") != 0) {
 		onyx_cli_usage_error("unknown command '%s'", cmd);
 	}
 	/* Refuse options that mean nothing for the command. */
@@ -189,10 +298,13 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--done only applies to send");
 	if (packed && strcmp(cmd, "send") != 0)
 		errx(EX_USAGE, "--packed only applies to send");
-	if ((until_done || keep_done || count || timeout >= 0) &&
-	    strcmp(cmd, "recv") != 0)
+	if ((until_done || keep_done) && strcmp(cmd, "recv") != 0)
 		errx(EX_USAGE,
-		    "--until-done, --keep-done, --count and --timeout only apply to recv");
+		    "--until-done and --keep-done only apply to recv");
+	if ((count || timeout >= 0) && strcmp(cmd, "recv") != 0 &&
+	    strcmp(cmd, "tap") != 0)
+		errx(EX_USAGE,
+		    "--count and --timeout only apply to recv and tap");
 	if (keep_done && !until_done)
 		errx(EX_USAGE, "--keep-done needs --until-done");
 	if ((seen_b || seen_t) && strcmp(cmd, "send") != 0 &&
@@ -201,12 +313,19 @@ main(int argc, char *argv[])
 		    "--batch-size and --batch-timeout only apply to send and recv");
 	if (json && strcmp(cmd, "stat") != 0)
 		errx(EX_USAGE, "--json only applies to stat");
+	if (strcmp(cmd, "tap") == 0 && argc != 3)
+		errx(EX_USAGE,
+		    "tap takes a job and the two tasks of an edge (tap JOB FROM TO), not %d argument%s",
+		    argc, argc == 1 ? "" : "s");
 	if (argc < 1)
 		errx(EX_USAGE, "%s: no queue named", cmd);
 	if ((strcmp(cmd, "send") == 0 || strcmp(cmd, "recv") == 0) && argc > 1)
 		onyx_cli_usage_error("unexpected argument '%s'", argv[1]);
 	for (int i = 0; i < argc; i++)
-		if (argv[i][0] == '\0')
+		if (argv[i][0] == '\0' && strcmp(cmd, "tap") == 0)
+			errx(EX_USAGE,
+			    "tap: the job id or a task name is empty");
+		else if (argv[i][0] == '\0')
 			errx(EX_USAGE, "the queue name is empty");
 
 	onyx_cli_signals(&stop);
@@ -275,6 +394,11 @@ main(int argc, char *argv[])
 			    o.queue);
 		onyx_log(ONYX_LOG_INFO, "received %llu segments from '%s'",
 		    r.received, o.queue);
+	} else if (strcmp(cmd, "tap") == 0) {
+		static char obuf[1 << 16];
+
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+		rc = cmd_tap(a, &conf, argv, count, timeout);
 	} else
 		rc = cmd_admin(a, cmd, argv, argc, json);
 

@@ -14,7 +14,7 @@ _onyx_queue()
 		prev=${COMP_WORDS[COMP_CWORD-1]}
 	fi
 
-	local commands="send recv stat create delete purge"
+	local commands="send recv tap stat create delete purge"
 	local common="-v --verbose -B --broker -u --user --password-file
 	    --max-segment -h --help -V --version"
 
@@ -74,6 +74,7 @@ _onyx_queue()
 				opts+=" --keep-done"
 			fi
 			;;
+		tap) opts+=" -n --count -w --timeout" ;;
 		stat) opts+=" --json" ;;
 		create | delete | purge | "") ;;
 		esac
@@ -86,7 +87,8 @@ _onyx_queue()
 		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		return
 	fi
-	# queue names: the broker has them, there is nothing to list locally
+	# queue names (and tap's job and tasks): the broker and ZooKeeper have
+	# them, there is nothing to list locally
 	COMPREPLY=()
 }
 

@@ -61,6 +61,7 @@ struct onyx_link {
 	char *address;
 	int window;
 	bool receiver;
+	bool browse;         /* a browser: credit only by onyx_amqp_drain */
 	struct onyx_buf buf; /* the last received message */
 	/* With a limit (max > 0) a message is read as it arrives into inc,
 	 * at most max bytes of it kept, and once whole parked (advanced past,
@@ -991,12 +992,15 @@ top_up(struct onyx_link *ol)
 	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l) +
 	    (int)(ol->pn - ol->phead);
 
+	if (ol->browse)
+		return;
 	if (have <= ol->window / 2)
 		pn_link_flow(ol->l, ol->window - have);
 }
 
-int
-onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
+/* A receiver from address (NULL: a dynamic queue); with browse, a browser. */
+static int
+open_receiver(struct onyx_amqp *a, const char *address, int window, bool browse,
     struct onyx_link **out)
 {
 	char name[300], what[320];
@@ -1006,7 +1010,7 @@ onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
 
 	if (a->dead)
 		return a->status;
-	snprintf(name, sizeof(name), "recv:%s:%llu",
+	snprintf(name, sizeof(name), "%s:%s:%llu", browse ? "browse" : "recv",
 	    address ? address : "dynamic", (unsigned long long)++a->tag);
 	l = pn_receiver(a->ssn, name);
 	if (address != NULL) {
@@ -1014,10 +1018,15 @@ onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
 		put_symbol_cap(pn_link_source(l), "queue");
 	} else
 		pn_terminus_set_dynamic(pn_link_source(l), true);
+	/* a copy of each message: the broker browses, the queue keeps them */
+	if (browse)
+		pn_terminus_set_distribution_mode(
+		    pn_link_source(l), PN_DIST_MODE_COPY);
 	pn_terminus_set_address(pn_link_target(l), name);
 	pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
 	pn_link_set_rcv_settle_mode(l, PN_RCV_FIRST);
-	snprintf(what, sizeof(what), "a receiver from '%s'",
+	snprintf(what, sizeof(what), "a %s from '%s'",
+	    browse ? "browser" : "receiver",
 	    address ? address : "a temporary queue");
 	if ((st = attach(a, l, out, what)) != ONYX_OK)
 		return st;
@@ -1025,10 +1034,66 @@ onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
 	             : pn_terminus_get_address(pn_link_remote_source(l));
 	(*out)->address = strdup(ra ? ra : "");
 	(*out)->receiver = true;
+	(*out)->browse = browse;
 	(*out)->window = window < 1 ? 1 : window;
 	pn_link_set_context(l, *out);
 	top_up(*out);
 	return ONYX_OK;
+}
+
+int
+onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
+    struct onyx_link **out)
+{
+	return open_receiver(a, address, window, false, out);
+}
+
+int
+onyx_amqp_browser(
+    struct onyx_amqp *a, const char *address, struct onyx_link **out)
+{
+	if (address == NULL || *address == '\0') {
+		seterr(a, "a browser needs a queue");
+		return ONYX_ERR;
+	}
+	return open_receiver(a, address, 1, true, out);
+}
+
+/* The broker has used or returned the credit, and no message is half in. */
+static bool
+drained(struct onyx_amqp *a, const void *l)
+{
+	pn_link_t *pl = (pn_link_t *)l;
+	pn_delivery_t *d;
+
+	(void)a;
+	if (pn_link_draining(pl))
+		return false;
+	for (d = pn_unsettled_head(pl); d != NULL; d = pn_unsettled_next(d))
+		if (pn_delivery_partial(d))
+			return false;
+	return true;
+}
+
+int
+onyx_amqp_drain(struct onyx_link *ol, int credit, int timeout_ms)
+{
+	struct onyx_amqp *a = ol->a;
+	int st;
+
+	if (a->dead)
+		return a->status;
+	pn_link_drain(ol->l, credit < 1 ? 1 : credit);
+	st = wait_for(a, drained, ol->l, deadline_of(timeout_ms), true);
+	if (st == ONYX_OK)
+		pn_link_set_drain(ol->l, false);
+	else if (st == ONYX_ETIMEDOUT)
+		seterr(a,
+		    "the broker did not answer a drain of '%s' within %d ms",
+		    ol->address, timeout_ms);
+	else if (st == ONYX_EINTR)
+		seterr(a, "stopped while browsing '%s'", ol->address);
+	return st;
 }
 
 const char *

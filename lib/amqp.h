@@ -91,6 +91,33 @@ int onyx_amqp_sender(struct onyx_amqp *a, const char *address, bool anycast,
 int onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
     struct onyx_link **out);
 
+/*
+ * onyx_amqp_browser: attach a browser to queue address: a receiver whose
+ * source asks for copies (distribution mode "copy"), so the broker sends
+ * what the queue holds and takes nothing from it, and grants no credit of
+ * its own: onyx_amqp_drain asks for messages. An Artemis browser sends the
+ * messages the queue held when it attached, in order, and none that
+ * arrive later: attach again to see them. Settle what it gives with
+ * onyx_amqp_accept outside a transaction (the queue keeps it). Beware: the
+ * broker creates a queue that is missing when a browser attaches to it.
+ * Returns like onyx_amqp_sender.
+ */
+int onyx_amqp_browser(
+    struct onyx_amqp *a, const char *address, struct onyx_link **out);
+
+/*
+ * onyx_amqp_drain: grant browser (or receiver) l credit messages in drain
+ * mode and wait, at most timeout_ms, until the broker has used each credit
+ * for a message or given it back: then every message it had to send within
+ * that credit, and sent before its answer, has arrived (read them with
+ * onyx_amqp_recv and timeout 0). Artemis answers a browser's drain before
+ * it has sent all it holds when the connection is busy (a drain may bring
+ * fewer than credit while more wait): a browse has reached the queue's end
+ * only when a drain brings nothing. Returns ONYX_OK,
+ * ONYX_ETIMEDOUT, ONYX_EINTR or the connection's error.
+ */
+int onyx_amqp_drain(struct onyx_link *l, int credit, int timeout_ms);
+
 /* onyx_amqp_link_address: the address of l (for a dynamic one, the broker's). */
 const char *onyx_amqp_link_address(const struct onyx_link *l);
 

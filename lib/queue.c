@@ -362,8 +362,8 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	return ONYX_OK;
 }
 
-static int
-write_segment(FILE *out, const char *body, size_t len)
+int
+onyx_queue_write_segment(FILE *out, const char *body, size_t len)
 {
 	if (!onyx_json_has_newline(body, len)) {
 		fwrite(body, 1, len, out);
@@ -438,7 +438,7 @@ write_frame(FILE *out, const char *payload, size_t plen)
 	if (onyx_frame_open(&r, payload, plen, 0, why, sizeof(why)) != ONYX_OK)
 		return -1;
 	while (onyx_frame_next(&r, &seg, &len, why, sizeof(why)) == 1)
-		if (write_segment(out, seg, len) != 0)
+		if (onyx_queue_write_segment(out, seg, len) != 0)
 			return -1;
 	return 0;
 }
@@ -601,9 +601,9 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 			open = true;
 			batch_start = onyx_mono_ms();
 		}
-		if ((kind == ONYX_WIRE_FRAME
-		            ? write_frame(o->out, body, len)
-		            : write_segment(o->out, body, len)) != 0) {
+		if ((kind == ONYX_WIRE_FRAME ? write_frame(o->out, body, len)
+		                             : onyx_queue_write_segment(
+		                                   o->out, body, len)) != 0) {
 			snprintf(err, errlen, "writing the output: %s",
 			    strerror(errno));
 			st = ONYX_EIO;

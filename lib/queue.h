@@ -85,4 +85,11 @@ struct onyx_recv_result {
 int onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *opts,
     struct onyx_recv_result *res, char *err, size_t errlen);
 
+/*
+ * onyx_queue_write_segment: write the JSON object text body[0..len) to out
+ * as one line (a pretty-printed one made compact). 0, or -1 when the
+ * write fails.
+ */
+int onyx_queue_write_segment(FILE *out, const char *body, size_t len);
+
 #endif
