@@ -398,7 +398,7 @@ main(int argc, char *argv[])
 		static char obuf[1 << 16];
 
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-		rc = cmd_tap(a, &conf, argv, count, timeout);
+		rc = cmd_tap(a, conf, argv, count, timeout);
 	} else
 		rc = cmd_admin(a, cmd, argv, argc, json);
 
