@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <bsd/err.h>
 #include <bsd/stdlib.h>
@@ -21,7 +24,9 @@
 #include "../lib/jobs.h"
 #include "../lib/log.h"
 #include "../lib/mgmt.h"
+#include "../lib/progress.h"
 #include "../lib/status.h"
+#include "../lib/watch.h"
 #include "../lib/zk.h"
 
 #ifndef ONYX_VERSION
@@ -36,6 +41,7 @@ static void __attribute__((noreturn)) usage(int code)
 
 	fprintf(f,
 	    "usage: onyx-submit [-w | --wait] [--timeout ms] [file]\n"
+	    "       onyx-submit --wait --job job [--timeout ms]\n"
 	    "       onyx-submit --kill job\n"
 	    "       onyx-submit --list\n"
 	    "common: [-v] [-B url] [-u user] [--password-file file]\n"
@@ -56,7 +62,8 @@ number(const char *s, const char *what, long min)
 }
 
 enum {
-	OPT_KILL = 256,
+	OPT_JOB = 256,
+	OPT_KILL,
 	OPT_LIST,
 	OPT_PASSWORD_FILE,
 	OPT_TIMEOUT,
@@ -66,6 +73,7 @@ static const struct option longopts[] = {
     {"broker", required_argument, NULL, 'B'},
     {"cluster", required_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
+    {"job", required_argument, NULL, OPT_JOB},
     {"kill", required_argument, NULL, OPT_KILL},
     {"list", no_argument, NULL, OPT_LIST},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
@@ -143,17 +151,72 @@ create_queues(const struct onyx_conf *c, const json_t *plan)
 	onyx_log(ONYX_LOG_INFO, "%d queues ready", n);
 }
 
-/* wait_job: wait for the end of job; returns the exit code. */
-static int
-wait_job(struct onyx_zk *z, const char *cluster, const char *job, long timeout)
+/* What the progress line of a wait needs. */
+struct progress {
+	struct onyx_zk *z;
+	const char *cluster, *job;
+	struct onyx_watch_live *lv;
+	bool shown;
+};
+
+static long long
+mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* show_progress: the progress line of the job, redrawn in place on stderr. */
+static void
+show_progress(void *ctx, const json_t *rec)
+{
+	struct progress *pr = ctx;
+	struct onyx_progress_job p;
+	struct winsize ws = {0};
+	char err[1024], line[1024];
+	json_t *state;
+
+	(void)rec;
+	if (onyx_watch_job(pr->z, pr->cluster, pr->job, &state, err,
+	        sizeof(err)) != ONYX_OK)
+		return; /* the wait reports ZooKeeper's errors */
+	onyx_watch_live_add(pr->lv, state, mono_ms());
+	onyx_progress_of_job(
+	    json_array_get(json_object_get(state, "jobs"), 0), &p);
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0)
+		ws.ws_col = 0;
+	/* a column short: a full line would wrap before the \r */
+	onyx_progress_line(&p, ws.ws_col - 1, line, sizeof(line));
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	pr->shown = true;
+	json_decref(state);
+}
+
+/*
+ * wait_job: wait for the end of job, with a progress line on stderr when
+ * it is a terminal; returns the exit code.
+ */
+static int
+wait_job(struct onyx_zk *z, const struct onyx_conf *conf, const char *job,
+    long timeout)
+{
+	struct progress pr = {z, conf->cluster, job, NULL, false};
 	char err[1024];
 	json_t *rec = NULL;
 	const char *s, *reason;
 	int st, rc;
 
-	st = onyx_jobs_wait(
-	    z, cluster, job, (int)timeout, &stop, &rec, err, sizeof(err));
+	if (isatty(STDERR_FILENO) &&
+	    (pr.lv = onyx_watch_live_new(conf, &stop)) == NULL)
+		errx(EX_SOFTWARE, "out of memory");
+	st = onyx_jobs_wait_tick(z, conf->cluster, job, (int)timeout, &stop,
+	    pr.lv ? show_progress : NULL, &pr, &rec, err, sizeof(err));
+	onyx_watch_live_free(pr.lv);
+	if (pr.shown)
+		fputc('\n', stderr); /* the last line stays */
 	s = json_string_value(json_object_get(rec, "status"));
 	reason = json_string_value(json_object_get(rec, "reason"));
 	if (s == NULL)
@@ -240,7 +303,7 @@ main(int argc, char *argv[])
 {
 	struct onyx_conf conf;
 	struct onyx_zk *z;
-	const char *kill_job = NULL, *job;
+	const char *kill_job = NULL, *wait_for = NULL, *job;
 	char err[1024], status[64];
 	json_t *plan, *rec = NULL;
 	long timeout = -1;
@@ -279,6 +342,7 @@ main(int argc, char *argv[])
 			        sizeof(err)) != ONYX_OK)
 				errx(EX_USAGE, "--zk: %s", err);
 			break;
+		case OPT_JOB: wait_for = optarg; break;
 		case OPT_KILL: kill_job = optarg; break;
 		case OPT_LIST: list = true; break;
 		case OPT_PASSWORD_FILE:
@@ -303,6 +367,11 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--%s takes no file", list ? "list" : "kill");
 	if (timeout >= 0 && !wait)
 		errx(EX_USAGE, "--timeout needs --wait");
+	if (wait_for != NULL && !wait)
+		errx(EX_USAGE, "--job needs --wait");
+	if (wait_for != NULL && argc > 0)
+		errx(EX_USAGE,
+		    "--job waits for a submitted job: it takes no file");
 	if (argc > 1) {
 		warnx("one plan at a time, not %d", argc);
 		usage(EX_USAGE);
@@ -310,6 +379,12 @@ main(int argc, char *argv[])
 
 	onyx_cli_signals(&stop);
 
+	if (wait_for != NULL) {
+		z = zk_open(&conf);
+		rc = wait_job(z, &conf, wait_for, timeout);
+		onyx_zk_close(z);
+		goto out;
+	}
 	if (list || kill_job != NULL) {
 		z = zk_open(&conf);
 		rc = list ? cmd_list(z, conf.cluster)
@@ -347,7 +422,7 @@ main(int argc, char *argv[])
 		printf("%s\n", job);
 		fflush(stdout);
 		if (wait)
-			rc = wait_job(z, conf.cluster, job, timeout);
+			rc = wait_job(z, &conf, job, timeout);
 	}
 done:
 	onyx_zk_close(z);
