@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -176,15 +177,23 @@ show_progress(void *ctx, const json_t *rec)
 	struct onyx_progress_job p;
 	struct winsize ws = {0};
 	char err[1024], line[1024];
-	json_t *state;
+	json_t *state, *job;
+	int n;
 
 	(void)rec;
-	if (onyx_watch_job(pr->z, pr->cluster, pr->job, &state, err,
-	        sizeof(err)) != ONYX_OK)
-		return; /* the wait reports ZooKeeper's errors */
+	/* the last counts may come a moment after the end: 5 s at most */
+	for (n = 0;; n++) {
+		if (onyx_watch_job(pr->z, pr->cluster, pr->job, &state, err,
+		        sizeof(err)) != ONYX_OK)
+			return; /* the wait reports ZooKeeper's errors */
+		job = json_array_get(json_object_get(state, "jobs"), 0);
+		if (n == 50 || stop || onyx_progress_settled(state, job))
+			break;
+		json_decref(state);
+		poll(NULL, 0, 100);
+	}
 	onyx_watch_live_add(pr->lv, state, mono_ms());
-	onyx_progress_of_job(
-	    json_array_get(json_object_get(state, "jobs"), 0), &p);
+	onyx_progress_of_job(job, &p);
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0)
 		ws.ws_col = 0;
 	/* a column short: a full line would wrap before the \r */

@@ -291,6 +291,28 @@ onyx_progress_of_job(const json_t *job, struct onyx_progress_job *out)
 	out->total = out->left < 0 ? -1 : out->done + out->left;
 }
 
+bool
+onyx_progress_settled(const json_t *state, const json_t *job)
+{
+	const char *s = json_string_value(json_object_get(job, "status"));
+	const char *id = json_string_value(json_object_get(job, "job"));
+	const json_t *p;
+	size_t i;
+
+	if (s == NULL || strcmp(s, "completed") != 0 || id == NULL)
+		return true;
+	json_array_foreach(json_object_get(state, "peers"), i, p)
+	{
+		const char *j = json_string_value(json_object_get(p, "job"));
+		const char *ps = json_string_value(json_object_get(p, "state"));
+
+		if (j != NULL && ps != NULL && strcmp(j, id) == 0 &&
+		    (strcmp(ps, "active") == 0 || strcmp(ps, "acking") == 0))
+			return false;
+	}
+	return true;
+}
+
 char *
 onyx_progress_line(
     const struct onyx_progress_job *p, int width, char *buf, size_t len)

@@ -122,6 +122,16 @@ struct onyx_progress_job {
 void onyx_progress_of_job(const json_t *job, struct onyx_progress_job *out);
 
 /*
+ * onyx_progress_settled: whether the counts of job (an element of
+ * "jobs" in state, as for onyx_progress_of_job) are final: it has not
+ * completed, or no peer of state works on it any more ("active" or
+ * "acking" with it as "job"). A job completes once its tasks' ends are
+ * on the broker; each peer writes its last counts a moment later, before
+ * it answers "finished" (and stops showing as active).
+ */
+bool onyx_progress_settled(const json_t *state, const json_t *job);
+
+/*
  * onyx_progress_line: the one progress line of onyx-submit --wait, e.g.
  * "job J running: task f 1300/3000 segments, backlog 1700, 246.0/s,
  * ETA 7s" (unknowns as "?" or "-"), cut to width columns (width <= 0: no

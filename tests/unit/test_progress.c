@@ -245,6 +245,9 @@ progress_line(void **state)
 	char buf[256];
 
 	(void)state;
+	t = load("{'peers':[{'id':'p1','state':'active','job':'j1'}]}");
+	assert_true(onyx_progress_settled(t, j)); /* running: counts go on */
+	json_decref(t);
 	onyx_progress_of_job(j, &p);
 	assert_string_equal(p.task, "f");
 	assert_int_equal(p.total, 3000);
@@ -260,6 +263,14 @@ progress_line(void **state)
 	         "{'name':'in','phase':0,'read':3000,'backlog':null},"
 	         "{'name':'out','phase':2,'read':3000,'backlog':null},"
 	         "{'name':'f','phase':1,'read':3000,'backlog':null}]}");
+	t = load("{'peers':[{'id':'p1','state':'active','job':'j1'}]}");
+	assert_false(onyx_progress_settled(t, j)); /* p1 still on it */
+	json_decref(t);
+	t = load("{'peers':[{'id':'p1','state':'waiting','job':'j1'},"
+	         "{'id':'p2','state':'active','job':'j9'},"
+	         "{'id':'p3','state':'idle','job':null}]}");
+	assert_true(onyx_progress_settled(t, j));
+	json_decref(t);
 	onyx_progress_of_job(j, &p);
 	assert_string_equal(onyx_progress_line(&p, 0, buf, sizeof(buf)),
 	    "job j1 completed: task out 3000/3000 segments, backlog 0, -/s, "
