@@ -187,7 +187,7 @@ show_progress(void *ctx, const json_t *rec)
 		        sizeof(err)) != ONYX_OK)
 			return; /* the wait reports ZooKeeper's errors */
 		job = json_array_get(json_object_get(state, "jobs"), 0);
-		if (n == 50 || stop || onyx_progress_settled(state, job))
+		if (n == 50 || stop || onyx_progress_settled(job))
 			break;
 		json_decref(state);
 		poll(NULL, 0, 100);

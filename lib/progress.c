@@ -291,23 +291,60 @@ onyx_progress_of_job(const json_t *job, struct onyx_progress_job *out)
 	out->total = out->left < 0 ? -1 : out->done + out->left;
 }
 
+/* The sum of "written" of the tasks upstream of t, -1 for an input task. */
+static long long
+upstream_written(const json_t *tasks, const json_t *t)
+{
+	const json_t *q, *u, *e;
+	long long sum = 0;
+	size_t i, k, m;
+
+	if (json_array_size(json_object_get(t, "ingress")) == 0)
+		return -1;
+	json_array_foreach(json_object_get(t, "ingress"), i, q)
+	{
+		bool found = false;
+
+		json_array_foreach(tasks, k, u)
+		{
+			json_array_foreach(json_object_get(u, "egress"), m, e)
+			{
+				if (json_equal(e, q)) {
+					found = true;
+					sum += int_or(u, "written", 0);
+				}
+			}
+		}
+		if (!found)
+			return -1;
+	}
+	return sum;
+}
+
+long long
+onyx_progress_pending(const json_t *tasks, const json_t *t)
+{
+	long long w = upstream_written(tasks, t), r = int_or(t, "read", 0);
+
+	if (w < 0)
+		return -1;
+	return w > r ? w - r : 0;
+}
+
 bool
-onyx_progress_settled(const json_t *state, const json_t *job)
+onyx_progress_settled(const json_t *job)
 {
 	const char *s = json_string_value(json_object_get(job, "status"));
-	const char *id = json_string_value(json_object_get(job, "job"));
-	const json_t *p;
+	const json_t *tasks = json_object_get(job, "tasks"), *t;
 	size_t i;
 
-	if (s == NULL || strcmp(s, "completed") != 0 || id == NULL)
+	if (s == NULL || strcmp(s, "completed") != 0)
 		return true;
-	json_array_foreach(json_object_get(state, "peers"), i, p)
+	json_array_foreach(tasks, i, t)
 	{
-		const char *j = json_string_value(json_object_get(p, "job"));
-		const char *ps = json_string_value(json_object_get(p, "state"));
+		long long w = upstream_written(tasks, t);
 
-		if (j != NULL && ps != NULL && strcmp(j, id) == 0 &&
-		    (strcmp(ps, "active") == 0 || strcmp(ps, "acking") == 0))
+		if (w >= 0 && w != int_or(t, "read", 0))
 			return false;
 	}
 	return true;

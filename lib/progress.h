@@ -122,14 +122,22 @@ struct onyx_progress_job {
 void onyx_progress_of_job(const json_t *job, struct onyx_progress_job *out);
 
 /*
- * onyx_progress_settled: whether the counts of job (an element of
- * "jobs" in state, as for onyx_progress_of_job) are final: it has not
- * completed, or no peer of state works on it any more ("active" or
- * "acking" with it as "job"). A job completes once its tasks' ends are
- * on the broker; each peer writes its last counts a moment later, before
- * it answers "finished" (and stops showing as active).
+ * onyx_progress_pending: what the tasks upstream of task t (among tasks,
+ * the "tasks" of a job of onyx_watch_state) wrote to its ingress queues
+ * (the sum of their "written": each segment goes to every egress) less
+ * what t read, in segments, at least 0; -1 when an ingress queue is no
+ * task's egress (an input task).
  */
-bool onyx_progress_settled(const json_t *state, const json_t *job);
+long long onyx_progress_pending(const json_t *tasks, const json_t *t);
+
+/*
+ * onyx_progress_settled: whether the counts of job (as for
+ * onyx_progress_of_job) are final: it has not completed, or each task
+ * but the input ones read exactly what the tasks upstream wrote to it.
+ * A job completes once its tasks' ends are on the broker; each peer
+ * writes its last counts to ZooKeeper a moment later.
+ */
+bool onyx_progress_settled(const json_t *job);
 
 /*
  * onyx_progress_line: the one progress line of onyx-submit --wait, e.g.

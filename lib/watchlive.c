@@ -184,39 +184,6 @@ count_or_null(long long v)
 	return v < 0 ? json_null() : json_integer(v);
 }
 
-/*
- * What the tasks upstream of t (in tasks) wrote to its ingress less what
- * it read: segments; -1 when an ingress queue is no task's egress.
- */
-static long long
-pending(const json_t *tasks, const json_t *t)
-{
-	long long sum = 0;
-	const json_t *q, *u, *e;
-	size_t i, k, m;
-
-	json_array_foreach(json_object_get(t, "ingress"), i, q)
-	{
-		bool found = false;
-
-		json_array_foreach(tasks, k, u)
-		{
-			json_array_foreach(json_object_get(u, "egress"), m, e)
-			{
-				if (json_equal(e, q)) {
-					found = true;
-					sum += json_integer_value(
-					    json_object_get(u, "written"));
-				}
-			}
-		}
-		if (!found)
-			return -1;
-	}
-	sum -= json_integer_value(json_object_get(t, "read"));
-	return sum > 0 ? sum : 0;
-}
-
 /* The live fields of task t of a running job (tasks: all its tasks). */
 static long long
 add_task(struct onyx_watch_live *lv, const char *job, const json_t *tasks,
@@ -263,7 +230,7 @@ add_task(struct onyx_watch_live *lv, const char *job, const json_t *tasks,
 		inflight = delivering < 0 ? -1 : inflight + delivering;
 	}
 	if (!input)
-		backlog = pending(tasks, t);
+		backlog = onyx_progress_pending(tasks, t);
 	json_object_set_new(t, "backlog", count_or_null(backlog));
 	json_object_set_new(t, "inflight", count_or_null(inflight));
 	eta = onyx_progress_eta(backlog, rate < 0 ? 0 : rate);
