@@ -503,6 +503,9 @@ onyx_progress_table(const json_t *state, const char *clock, int width, int rows)
 	    cell(json_object_get(state, "cluster"), b[0], sizeof(b[0])),
 	    cell(json_object_get(leader, "id"), b[1], sizeof(b[1])), peers,
 	    clock);
+	if (json_is_string(json_object_get(state, "broker")))
+		line(f, width, "no backlog: %s",
+		    json_string_value(json_object_get(state, "broker")));
 	json_array_foreach(json_object_get(state, "jobs"), i, j)
 	{
 		const json_t *why = json_object_get(j, "why");

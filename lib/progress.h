@@ -150,7 +150,8 @@ char *onyx_progress_line(
 
 /*
  * onyx_progress_table: the live view of state (onyx_watch_state with the
- * fields of onyx_watch_live_add) as lines of text, each cut to width
+ * fields of onyx_watch_live_add; a string "broker" gives a line "no
+ * backlog: ...") as lines of text, each cut to width
  * display columns (width <= 0: no cut), with clock (e.g. "12:00:01") in
  * the title, and at most rows lines (rows <= 0: no limit): when more
  * would come, the last line says how many are left out. Returns a new

@@ -85,8 +85,8 @@ void onyx_watch_live_free(struct onyx_watch_live *lv);
  *   "rates": the read rates of the ONYX_PROGRESS_BUCKETS buckets of
  *       ONYX_PROGRESS_BUCKET_MS ending now, oldest first, one decimal,
  *       null for a bucket before the first reading;
- * and to each job "eta": the largest of its tasks' (null when one is
- * null), the time until its slowest task has read what it has before it.
+ * to state "broker": why the broker could not be reached, or null; and
+ * to each job "eta": the largest of its tasks' (null when one is null), the time until its slowest task has read what it has before it.
  * For a batch job whose input (and sentinel) is all sent, that is the
  * time to its end; for a streaming job, the time to catch up. A job that
  * has ended (completed, failed, killed) gets null for each field and its

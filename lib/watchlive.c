@@ -274,6 +274,8 @@ onyx_watch_live_add(struct onyx_watch_live *lv, json_t *state, long long now_ms)
 		json_object_set_new(
 		    j, "eta", ended ? json_null() : count_or_null(eta));
 	}
+	json_object_set_new(
+	    state, "broker", lv->failed ? json_string(lv->err) : json_null());
 	/* the history follows the live tasks */
 	for (i = w = 0; i < lv->n; i++) {
 		if (lv->s[i].seen) {

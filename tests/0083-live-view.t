@@ -4,7 +4,7 @@
 # during a job slowed by its function; onyx-submit --wait --job for a job
 # submitted before (completed, failed, unknown).
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 31
 export ONYX_CLUSTER=$TESTNAME-$$
 N=2000
 # a private tmux server, stopped at the end
@@ -87,14 +87,15 @@ check "the job's line has the job's ETA" until_ok 20 job_eta
 C1=$(pane w | head -1)
 like "$C1" "^cluster $ONYX_CLUSTER, leader [^ ]+, peers 4: .*, at [0-9]{2}:[0-9]{2}:[0-9]{2}$" \
     "the title names the cluster, the leader, the peers and the time"
-# 6-7. without a broker, the backlog is unknown and the rest is there
+# 6-8. without a broker, the backlog is unknown and the rest is there
 run_rc onyx-watch -f -n 1 -B amqp://127.0.0.1:1
 is "$(printf '%s\n' "$OUT" | jq -c --arg j "$J" '.jobs[] | select(.job == $j) | .tasks[] | [.name, .backlog == null, .inflight, (.read | type)]' | tr '\n' ' ')" \
     '["in",true,null,"number"] ["f",false,null,"number"] ["out",false,null,"number"] ' \
     "no broker: the input's backlog and each in flight are null, the stats-based backlogs and totals stay"
 like "$ERR" "^onyx-watch: no backlog: .*127\.0\.0\.1:1" "and it says once why"
+like "$(printf '%s\n' "$OUT" | jq -r .broker)" "127\.0\.0\.1:1" "and so does the state's broker field"
 
-# 8-10. the progress line while it runs, in place
+# 9-11. the progress line while it runs, in place
 LINE="^job $J running: task [a-z]+ ([0-9]+)/([0-9]+) segments, backlog [0-9]+, [0-9.]+k?/s, ETA ([0-9]+s|[0-9]+m[0-9]{2}s)\$"
 # progress_ok: the line, with a rate above 0 and the ETA a duration
 progress_ok() {
@@ -107,7 +108,7 @@ check "the progress line shows the segments, the backlog, a rate above 0 and the
 is "$(pane s | grep -c "^job ")" 1 "it is one line, redrawn in place"
 check "while the job runs, less than the total is done" [ "${DONE:-0}" -lt "${TOTAL:-0}" ]
 
-# 11-13. later: the backlog went down from the most it was, and the table
+# 12-14. later: the backlog went down from the most it was, and the table
 # was drawn again in place
 MOST=0
 later() {
@@ -120,7 +121,7 @@ check "a later refresh shows f's backlog lower" until_ok 30 later
 is "$(pane w | grep -c "^JOB $J ")" 1 "redrawn in place: the job is on the screen once"
 is "$($TM display -p -t w '#{cursor_flag}')" 0 "the cursor is hidden while it runs"
 
-# 14-17. the end: the progress line reaches the total, --job returns 0
+# 15-18. the end: the progress line reaches the total, --job returns 0
 check "the progress line reaches the total at the end" until_ok 120 sh -c \
     "$TM capture-pane -p -t s | grep -qx 'job $J completed: task out $N/$N segments, backlog 0, -/s, ETA 0s'"
 check "and onyx-submit --wait exits 0" until_ok 10 sh -c "$TM capture-pane -p -t s | grep -qx rc=0"
@@ -128,7 +129,7 @@ set +e; wait $JPID; RC=$?; set -e
 is "$RC:$(cat "$T/j.out")" "0:" "onyx-submit --wait --job exits 0 when the job completes"
 is "$(cat "$T/j.err")" "" "with stderr not a terminal: no progress line, nothing"
 
-# 18-21. the view at the end; the terminal restored at SIGINT
+# 19-22. the view at the end; the terminal restored at SIGINT
 check "the live view shows the job completed" until_ok 20 sh -c \
     "$TM capture-pane -p -t w | grep -q '^JOB $J  completed$'"
 # (the last counts reach ZooKeeper a moment after the end: a refresh)
@@ -138,7 +139,7 @@ $TM send-keys -t w C-c
 check "onyx-watch -f ends at SIGINT, exit 0" until_ok 10 sh -c "$TM capture-pane -p -t w | grep -q 'rc=0$'"
 is "$($TM display -p -t w '#{cursor_flag}')" 1 "the cursor is shown again"
 
-# 22-25. the piped form: JSON lines with the new fields
+# 23-27. the piped form: JSON lines with the new fields
 kill -TERM $FPID
 set +e; wait $FPID; RC=$?; set -e
 is "$RC" 0 "onyx-watch -f piped ends at SIGTERM, exit 0"
@@ -153,7 +154,7 @@ is "$(jq -c -s '.[-1] | [.name, .phase, (.status | type), (.read | type), (.writ
 is "$(jq -c -s '[.[].backlog] | max > 0 and .[-1] < max' "$T/f.rows")" \
     true "f's backlog goes down from its highest while the job runs"
 
-# 26-29. --wait --job: a failed job, an unknown job, misuse
+# 28-31. --wait --job: a failed job, an unknown job, misuse
 JB=bad-$$
 doc "$JB" "$(argv sh -c 'while read -r l; do echo 42; done')" > "$T/bad.plan"
 onyx-submit < "$T/bad.plan" > /dev/null

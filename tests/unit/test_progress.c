@@ -383,6 +383,15 @@ table_layout(void **state)
 	text = onyx_progress_table(s, "12:00:01", 0, 12);
 	assert_string_equal(text, table_want);
 	free(text);
+	/* the broker out of reach: a line under the title */
+	json_object_set_new(s, "broker", json_string("cannot connect"));
+	text = onyx_progress_table(s, "12:00:01", 0, 3);
+	assert_string_equal(text,
+	    "cluster c1, leader coord-1, peers 3: 2 active, 1 idle, at "
+	    "12:00:01\n"
+	    "no backlog: cannot connect\n"
+	    "(11 more lines: a taller terminal shows them)\n");
+	free(text);
 	json_decref(s);
 }
 
