@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,7 +9,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bsd/err.h>
@@ -25,7 +23,6 @@
 #include "../lib/jobs.h"
 #include "../lib/log.h"
 #include "../lib/mgmt.h"
-#include "../lib/progress.h"
 #include "../lib/status.h"
 #include "../lib/watch.h"
 #include "../lib/zk.h"
@@ -160,48 +157,24 @@ struct progress {
 	bool shown;
 };
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* show_progress: the progress line of the job, redrawn in place on stderr. */
 static void
 show_progress(void *ctx, const json_t *rec)
 {
 	struct progress *pr = ctx;
-	struct onyx_progress_job p;
 	struct winsize ws = {0};
 	char err[1024], line[1024];
-	json_t *state, *job;
-	int n;
 
 	(void)rec;
-	/* the last counts may come a moment after the end: 5 s at most */
-	for (n = 0;; n++) {
-		if (onyx_watch_job(pr->z, pr->cluster, pr->job, &state, err,
-		        sizeof(err)) != ONYX_OK)
-			return; /* the wait reports ZooKeeper's errors */
-		job = json_array_get(json_object_get(state, "jobs"), 0);
-		if (n == 50 || stop || onyx_progress_settled(job))
-			break;
-		json_decref(state);
-		poll(NULL, 0, 100);
-	}
-	onyx_watch_live_add(pr->lv, state, mono_ms());
-	onyx_progress_of_job(job, &p);
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0)
 		ws.ws_col = 0;
 	/* a column short: a full line would wrap before the \r */
-	onyx_progress_line(&p, ws.ws_col - 1, line, sizeof(line));
+	if (onyx_watch_live_progress(pr->lv, pr->z, pr->cluster, pr->job,
+	        ws.ws_col - 1, line, sizeof(line), err, sizeof(err)) != ONYX_OK)
+		return; /* the wait reports ZooKeeper's errors */
 	fprintf(stderr, "\r%s\033[K", line);
 	fflush(stderr);
 	pr->shown = true;
-	json_decref(state);
 }
 
 /*

@@ -105,6 +105,19 @@ void onyx_watch_live_add(
 const char *onyx_watch_live_error(const struct onyx_watch_live *lv);
 
 /*
+ * onyx_watch_live_progress: the progress line of job (lib/progress
+ * onyx_progress_line, cut to width) in buf, from onyx_watch_job and
+ * onyx_watch_live_add at this moment. A completed job is read again, every
+ * 100 ms for 5 s at most (or until the stop flag), until its counts are
+ * final (onyx_progress_settled): peers write their last counts a moment
+ * after the end. Returns ONYX_OK, or the ZooKeeper error with err filled
+ * (buf untouched).
+ */
+int onyx_watch_live_progress(struct onyx_watch_live *lv, struct onyx_zk *z,
+    const char *cluster, const char *job, int width, char *buf, size_t len,
+    char *err, size_t errlen);
+
+/*
  * onyx_watch_live_key: the text of state without the fields that follow
  * time alone (each task's "rate", "eta" and "rates", each job's "eta"),
  * so that two states with the same key differ only by the passing of

@@ -1,4 +1,5 @@
 /* lib/watchlive.c: the live fields of onyx-watch: read rates from successive states, ingress backlog from the broker. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,38 @@ onyx_watch_live_add(struct onyx_watch_live *lv, json_t *state, long long now_ms)
 		onyx_progress_free(&lv->s[i].h);
 	}
 	lv->n = w;
+}
+
+/* How long, by steps of how much, the last progress line waits for counts. */
+#define SETTLE_MS 5000
+#define SETTLE_STEP_MS 100
+
+int
+onyx_watch_live_progress(struct onyx_watch_live *lv, struct onyx_zk *z,
+    const char *cluster, const char *job, int width, char *buf, size_t len,
+    char *err, size_t errlen)
+{
+	long long end = onyx_mono_ms() + SETTLE_MS;
+	struct onyx_progress_job p;
+	json_t *state, *j;
+	int st;
+
+	for (;;) {
+		if ((st = onyx_watch_job(
+		         z, cluster, job, &state, err, errlen)) != ONYX_OK)
+			return st;
+		j = json_array_get(json_object_get(state, "jobs"), 0);
+		if (onyx_progress_settled(j) || onyx_mono_ms() >= end ||
+		    (lv->stop != NULL && *lv->stop))
+			break;
+		json_decref(state);
+		poll(NULL, 0, SETTLE_STEP_MS);
+	}
+	onyx_watch_live_add(lv, state, onyx_mono_ms());
+	onyx_progress_of_job(j, &p);
+	onyx_progress_line(&p, width, buf, len);
+	json_decref(state);
+	return ONYX_OK;
 }
 
 char *
