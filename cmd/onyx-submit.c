@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <bsd/err.h>
 #include <bsd/stdlib.h>
@@ -22,24 +24,28 @@
 #include "../lib/log.h"
 #include "../lib/mgmt.h"
 #include "../lib/status.h"
+#include "../lib/watch.h"
 #include "../lib/zk.h"
 
 static volatile sig_atomic_t stop;
 
 static const char usage[] =
     "usage: onyx-submit [-w | --wait] [--timeout ms] [file]\n"
+    "       onyx-submit --wait --job job [--timeout ms]\n"
     "       onyx-submit --kill job\n"
     "       onyx-submit --list\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
     "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
 
 enum {
-	OPT_KILL = ONYX_CLI_OPT,
+	OPT_JOB = ONYX_CLI_OPT,
+	OPT_KILL,
 	OPT_LIST,
 	OPT_TIMEOUT,
 };
 
 static const struct option longopts[] = {
+    {"job", required_argument, NULL, OPT_JOB},
     {"kill", required_argument, NULL, OPT_KILL},
     {"list", no_argument, NULL, OPT_LIST},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -112,17 +118,56 @@ create_queues(const struct onyx_conf *c, const json_t *plan)
 	onyx_log(ONYX_LOG_INFO, "%d queues ready", n);
 }
 
-/* wait_job: wait for the end of job; returns the exit code. */
-static int
-wait_job(struct onyx_zk *z, const char *cluster, const char *job, long timeout)
+/* What the progress line of a wait needs. */
+struct progress {
+	struct onyx_zk *z;
+	const char *cluster, *job;
+	struct onyx_watch_live *lv;
+	bool shown;
+};
+
+/* show_progress: the progress line of the job, redrawn in place on stderr. */
+static void
+show_progress(void *ctx, const json_t *rec)
 {
+	struct progress *pr = ctx;
+	struct winsize ws = {0};
+	char err[1024], line[1024];
+
+	(void)rec;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0)
+		ws.ws_col = 0;
+	/* a column short: a full line would wrap before the \r */
+	if (onyx_watch_live_progress(pr->lv, pr->z, pr->cluster, pr->job,
+	        ws.ws_col - 1, line, sizeof(line), err, sizeof(err)) != ONYX_OK)
+		return; /* the wait reports ZooKeeper's errors */
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	pr->shown = true;
+}
+
+/*
+ * wait_job: wait for the end of job, with a progress line on stderr when
+ * it is a terminal; returns the exit code.
+ */
+static int
+wait_job(struct onyx_zk *z, const struct onyx_conf *conf, const char *job,
+    long timeout)
+{
+	struct progress pr = {z, conf->cluster, job, NULL, false};
 	char err[1024];
 	json_t *rec = NULL;
 	const char *s, *reason;
 	int st, rc;
 
-	st = onyx_jobs_wait(
-	    z, cluster, job, (int)timeout, &stop, &rec, err, sizeof(err));
+	if (isatty(STDERR_FILENO) &&
+	    (pr.lv = onyx_watch_live_new(conf, &stop)) == NULL)
+		errx(EX_SOFTWARE, "out of memory");
+	st = onyx_jobs_wait_tick(z, conf->cluster, job, (int)timeout, &stop,
+	    pr.lv ? show_progress : NULL, &pr, &rec, err, sizeof(err));
+	onyx_watch_live_free(pr.lv);
+	if (pr.shown)
+		fputc('\n', stderr); /* the last line stays */
 	s = json_string_value(json_object_get(rec, "status"));
 	reason = json_string_value(json_object_get(rec, "reason"));
 	if (s == NULL)
@@ -214,7 +259,7 @@ main(int argc, char *argv[])
 	};
 	struct onyx_conf *conf = &cli.conf;
 	struct onyx_zk *z;
-	const char *kill_job = NULL, *job;
+	const char *kill_job = NULL, *wait_for = NULL, *job;
 	char err[1024], status[64];
 	json_t *plan, *rec = NULL;
 	long timeout = -1;
@@ -225,6 +270,7 @@ main(int argc, char *argv[])
 	while ((ch = onyx_cli_getopt(&cli, argc, argv)) != -1) {
 		switch (ch) {
 		case 'w': wait = true; break;
+		case OPT_JOB: wait_for = optarg; break;
 		case OPT_KILL: kill_job = optarg; break;
 		case OPT_LIST: list = true; break;
 		case OPT_TIMEOUT:
@@ -244,11 +290,22 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--%s takes no file", list ? "list" : "kill");
 	if (timeout >= 0 && !wait)
 		errx(EX_USAGE, "--timeout needs --wait");
+	if (wait_for != NULL && !wait)
+		errx(EX_USAGE, "--job needs --wait");
+	if (wait_for != NULL && argc > 0)
+		errx(EX_USAGE,
+		    "--job waits for a submitted job: it takes no file");
 	if (argc > 1)
 		onyx_cli_usage_error("unexpected argument '%s'", argv[1]);
 
 	onyx_cli_signals(&stop);
 
+	if (wait_for != NULL) {
+		z = zk_open(conf);
+		rc = wait_job(z, conf, wait_for, timeout);
+		onyx_zk_close(z);
+		goto out;
+	}
 	if (list || kill_job != NULL) {
 		z = zk_open(conf);
 		rc = list ? cmd_list(z, conf->cluster)
@@ -286,7 +343,7 @@ main(int argc, char *argv[])
 		printf("%s\n", job);
 		fflush(stdout);
 		if (wait)
-			rc = wait_job(z, conf->cluster, job, timeout);
+			rc = wait_job(z, conf, job, timeout);
 	}
 done:
 	onyx_zk_close(z);

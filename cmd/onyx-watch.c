@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "../lib/clock.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
+#include "../lib/progress.h"
 #include "../lib/status.h"
 #include "../lib/watch.h"
 #include "../lib/zk.h"
@@ -29,12 +31,16 @@ static volatile sig_atomic_t stop;
 static const char usage[] =
     "usage: onyx-watch [--json] [-f | --follow] [-n count] [--timeout ms]\n"
     "       onyx-watch tree\n"
-    "common: [-v] [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
+    "common: [-v] [-B url] [-u user] [--password-file file]\n"
+    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
 
 enum {
 	OPT_JSON = ONYX_CLI_OPT,
 	OPT_TIMEOUT,
 };
+
+/* Passes closer than this wait: a burst of changes is one refresh. */
+#define MIN_PASS_MS 200
 
 static const struct option longopts[] = {
     {"count", required_argument, NULL, 'n'},
@@ -139,30 +145,81 @@ cmd_tree(struct onyx_zk *z, const char *cluster)
 }
 
 /*
- * show: print the state when it differs from *last (a table or a compact
- * line); *last takes the new text. Returns whether it printed.
+ * show: print the state when it differs from *last other than by time
+ * alone (onyx_watch_live_key): a table or a compact line; *last takes the
+ * new key. Returns whether it printed.
  */
 static bool
 show(json_t *state, bool table, char **last)
 {
-	char *text = json_dumps(state, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *key = onyx_watch_live_key(state), *text;
 
-	if (text == NULL)
+	if (key == NULL)
 		errx(EX_SOFTWARE, "out of memory");
-	if (*last != NULL && strcmp(text, *last) == 0) {
-		free(text);
+	if (*last != NULL && strcmp(key, *last) == 0) {
+		free(key);
 		return false;
 	}
 	if (table) {
 		if (*last != NULL)
 			printf("\n");
 		print_table(state);
-	} else
+	} else {
+		text = json_dumps(state, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text == NULL)
+			errx(EX_SOFTWARE, "out of memory");
 		printf("%s\n", text);
+		free(text);
+	}
 	fflush(stdout);
 	free(*last);
-	*last = text;
+	*last = key;
 	return true;
+}
+
+static bool live_screen;
+
+/* The terminal as it was: the cursor shown again, below the table. */
+static void
+restore_screen(void)
+{
+	if (live_screen)
+		fputs("\033[?25h", stdout);
+	live_screen = false;
+}
+
+/*
+ * redraw: the live view of state in place on the terminal (cursor home,
+ * each line erased to its end, the rest of the screen erased), cut to
+ * the terminal's size.
+ */
+static void
+redraw(const json_t *state)
+{
+	struct winsize ws = {0};
+	char clock[16], *text, *p;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0)
+		ws.ws_col = ws.ws_row = 0;
+	strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
+	/* one row short: the last newline must not scroll the screen */
+	text = onyx_progress_table(
+	    state, clock, ws.ws_col, ws.ws_row > 1 ? ws.ws_row - 1 : 0);
+	if (text == NULL)
+		errx(EX_SOFTWARE, "out of memory");
+	if (!live_screen) {
+		live_screen = true;
+		atexit(restore_screen);
+		fputs("\033[?25l\033[2J", stdout);
+	}
+	fputs("\033[H", stdout);
+	for (p = text; *p != '\0'; p = strchr(p, '\n') + 1)
+		printf("%.*s\033[K\n", (int)strcspn(p, "\n"), p);
+	fputs("\033[J", stdout);
+	fflush(stdout);
+	free(text);
 }
 
 int
@@ -170,19 +227,20 @@ main(int argc, char *argv[])
 {
 	struct onyx_cli cli = {
 	    .usage = usage,
-	    .common = ONYX_CLI_ZK,
+	    .common = ONYX_CLI_ZK | ONYX_CLI_BROKER,
 	    .shortopts = "fn:",
 	    .longopts = longopts,
 	    .level = ONYX_LOG_WARN,
 	};
 	struct onyx_conf *conf = &cli.conf;
+	struct onyx_watch_live *lv = NULL;
 	struct onyx_zk *z;
 	struct pollfd pfd;
 	char err[1024], *last = NULL;
 	json_t *state;
 	long count = 0, timeout = -1, shown = 0;
-	long long deadline = -1;
-	bool json = false, follow = false, table;
+	long long deadline = -1, pass_at;
+	bool json = false, follow = false, table, said = false;
 	int ch, st, rc = 0;
 
 	onyx_cli_start(&cli, "onyx-watch");
@@ -224,22 +282,44 @@ main(int argc, char *argv[])
 	}
 	if (timeout >= 0)
 		deadline = onyx_mono_ms() + timeout;
+	if (follow && (lv = onyx_watch_live_new(conf, &stop)) == NULL)
+		errx(EX_SOFTWARE, "out of memory");
 	for (;;) {
 		/* drain, then read with watches: no change slips between */
 		onyx_zk_drain(z);
+		pass_at = onyx_mono_ms();
 		if ((st = onyx_watch_state(z, conf->cluster, follow, &state,
 		         err, sizeof(err))) != ONYX_OK) {
 			warnx("%s", err);
 			rc = onyx_status_exit(st);
 			break;
 		}
-		if (show(state, table, &last))
+		if (lv != NULL) {
+			onyx_watch_live_add(lv, state, onyx_mono_ms());
+			/* said once: the backlog shows "-" meanwhile */
+			if (onyx_watch_live_error(lv) != NULL && !said &&
+			    !table)
+				warnx("no backlog: %s",
+				    onyx_watch_live_error(lv));
+			said = said || onyx_watch_live_error(lv) != NULL;
+		}
+		if (table && follow) {
+			char *key = onyx_watch_live_key(state);
+
+			if (key == NULL)
+				errx(EX_SOFTWARE, "out of memory");
+			if (last == NULL || strcmp(key, last) != 0)
+				shown++;
+			free(last);
+			last = key;
+			redraw(state);
+		} else if (show(state, table, &last))
 			shown++;
 		json_decref(state);
 		if (ferror(stdout) || !follow || (count > 0 && shown >= count))
 			break;
 		for (;;) {
-			int wait_ms = 1000;
+			int wait_ms = 1000 - (int)(onyx_mono_ms() - pass_at);
 
 			if (stop)
 				goto out;
@@ -258,10 +338,20 @@ main(int argc, char *argv[])
 				if (left < wait_ms)
 					wait_ms = (int)left;
 			}
+			if (lv != NULL && wait_ms <= 0)
+				break; /* the live fields: once a second */
+			if (wait_ms < 0)
+				wait_ms = 1000;
 			pfd.fd = onyx_zk_wake_fd(z);
 			pfd.events = POLLIN;
-			if (poll(&pfd, 1, wait_ms) > 0)
+			if (poll(&pfd, 1, wait_ms) > 0) {
+				long long gap =
+				    MIN_PASS_MS - (onyx_mono_ms() - pass_at);
+
+				if (gap > 0)
+					poll(NULL, 0, (int)gap);
 				break;
+			}
 			if (onyx_zk_expired(z)) {
 				warnx("the ZooKeeper session at %s expired",
 				    conf->zk);
@@ -271,6 +361,8 @@ main(int argc, char *argv[])
 		}
 	}
 out:
+	restore_screen();
+	onyx_watch_live_free(lv);
 	free(last);
 	onyx_zk_close(z);
 	return onyx_cli_exit(rc);

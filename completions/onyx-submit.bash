@@ -13,7 +13,7 @@ _onyx_submit()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	--kill | --timeout | -B | --broker | -u | --user | -z | --zk | \
+	--kill | --job | --timeout | -B | --broker | -u | --user | -z | --zk | \
 	-c | --cluster)
 		# a job id, a number, a URL, a name: nothing to list locally
 		COMPREPLY=()
@@ -21,7 +21,7 @@ _onyx_submit()
 		;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '-w --wait --timeout --kill --list
+		COMPREPLY=($(compgen -W '-w --wait --job --timeout --kill --list
 		    -v --verbose -B --broker -u --user --password-file -z --zk
 		    -c --cluster -h --help -V --version' -- "$cur"))
 		return

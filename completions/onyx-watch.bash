@@ -7,13 +7,21 @@ _onyx_watch()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 
 	case $prev in
-	-n | --count | --timeout | -z | --zk | -c | --cluster)
+	--password-file)
+		compopt -o filenames 2> /dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+		;;
+	-n | --count | --timeout | -z | --zk | -c | --cluster | -B | --broker | \
+	-u | --user)
 		COMPREPLY=()
 		return
 		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--json -f --follow -n --count --timeout
+		    -B --broker -u --user --password-file
 		    -z --zk -c --cluster -v --verbose -h --help -V --version' -- "$cur"))
 		return
 	fi

@@ -471,6 +471,16 @@ onyx_jobs_wait(struct onyx_zk *z, const char *cluster, const char *job,
     int timeout_ms, volatile sig_atomic_t *stop, json_t **out, char *err,
     size_t errlen)
 {
+	return onyx_jobs_wait_tick(
+	    z, cluster, job, timeout_ms, stop, NULL, NULL, out, err, errlen);
+}
+
+int
+onyx_jobs_wait_tick(struct onyx_zk *z, const char *cluster, const char *job,
+    int timeout_ms, volatile sig_atomic_t *stop,
+    void (*tick)(void *ctx, const json_t *rec), void *ctx, json_t **out,
+    char *err, size_t errlen)
+{
 	long long deadline = timeout_ms >= 0 ? onyx_mono_ms() + timeout_ms : -1;
 	struct pollfd pfd;
 	json_t *rec;
@@ -485,6 +495,8 @@ onyx_jobs_wait(struct onyx_zk *z, const char *cluster, const char *job,
 			return st;
 		json_decref(*out);
 		*out = rec;
+		if (tick != NULL)
+			tick(ctx, rec);
 		if (onyx_jobs_final(status_of(rec, NULL)))
 			return ONYX_OK;
 		if (stop != NULL && *stop)

@@ -109,4 +109,14 @@ int onyx_jobs_wait(struct onyx_zk *z, const char *cluster, const char *job,
     int timeout_ms, volatile sig_atomic_t *stop, json_t **out, char *err,
     size_t errlen);
 
+/*
+ * onyx_jobs_wait_tick: onyx_jobs_wait, calling tick(ctx, rec) after each
+ * read of the status record rec (at least once a second, and once more
+ * with the final status), e.g. to show progress.
+ */
+int onyx_jobs_wait_tick(struct onyx_zk *z, const char *cluster, const char *job,
+    int timeout_ms, volatile sig_atomic_t *stop,
+    void (*tick)(void *ctx, const json_t *rec), void *ctx, json_t **out,
+    char *err, size_t errlen);
+
 #endif

@@ -288,6 +288,8 @@ read_job(struct pass *p, const char *job, const json_t *peers,
 		    json_integer(
 		        json_integer_value(json_object_get(sum, "dead"))));
 		put(to, "dead-letter", copy(t, "dead-letter"));
+		put(to, "ingress", copy(t, "ingress"));
+		put(to, "egress", copy(t, "egress"));
 		json_array_append_new(tasks, to);
 		json_decref(rec);
 	}
@@ -316,40 +318,48 @@ out:
 	return st;
 }
 
-int
-onyx_watch_state(struct onyx_zk *z, const char *cluster, bool watch,
-    json_t **out, char *err, size_t errlen)
+/* The state of every job, or of the one job named only. */
+static int
+read_state(struct pass *p, const char *only, json_t **out)
 {
-	struct pass p = {z, cluster, watch, err, errlen};
 	json_t *o, *peers = json_array(), *assigns = json_object(), *jobs;
 	char **names;
 	int i, n, st;
 
 	*out = NULL;
 	o = json_object();
-	put(o, "cluster", json_string(cluster));
-	put(o, "leader", record(&p, "coord/leader", &st));
+	put(o, "cluster", json_string(p->cluster));
+	put(o, "leader", record(p, "coord/leader", &st));
 	if (st != ONYX_OK)
 		goto fail;
-	if ((st = read_peers(&p, peers, assigns)) != ONYX_OK)
+	if ((st = read_peers(p, peers, assigns)) != ONYX_OK)
 		goto fail;
 	put(o, "peers", json_incref(peers));
 	jobs = json_array();
 	put(o, "jobs", jobs);
-	if ((st = kids(&p, "jobs", &names, &n)) != ONYX_OK)
-		goto fail;
-	for (i = 0; i < n; i++) {
+	if (only != NULL) {
 		json_t *j;
 
-		if ((st = read_job(&p, names[i], peers, assigns, &j)) !=
-		    ONYX_OK)
-			break;
+		if ((st = read_job(p, only, peers, assigns, &j)) != ONYX_OK)
+			goto fail;
 		if (j != NULL)
 			json_array_append_new(jobs, j);
+	} else {
+		if ((st = kids(p, "jobs", &names, &n)) != ONYX_OK)
+			goto fail;
+		for (i = 0; i < n; i++) {
+			json_t *j;
+
+			if ((st = read_job(p, names[i], peers, assigns, &j)) !=
+			    ONYX_OK)
+				break;
+			if (j != NULL)
+				json_array_append_new(jobs, j);
+		}
+		onyx_zk_free_names(names);
+		if (st != ONYX_OK)
+			goto fail;
 	}
-	onyx_zk_free_names(names);
-	if (st != ONYX_OK)
-		goto fail;
 	json_decref(peers);
 	json_decref(assigns);
 	*out = o;
@@ -359,6 +369,24 @@ fail:
 	json_decref(assigns);
 	json_decref(o);
 	return st;
+}
+
+int
+onyx_watch_state(struct onyx_zk *z, const char *cluster, bool watch,
+    json_t **out, char *err, size_t errlen)
+{
+	struct pass p = {z, cluster, watch, err, errlen};
+
+	return read_state(&p, NULL, out);
+}
+
+int
+onyx_watch_job(struct onyx_zk *z, const char *cluster, const char *job,
+    json_t **out, char *err, size_t errlen)
+{
+	struct pass p = {z, cluster, false, err, errlen};
+
+	return read_state(&p, job, out);
 }
 
 /* Depth-first from path into arr. */

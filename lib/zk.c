@@ -351,7 +351,8 @@ on_data(
 		if ((c->data = malloc((size_t)len + 1)) == NULL)
 			rc = ZSYSTEMERROR;
 		else {
-			memcpy(c->data, value, len);
+			if (len > 0) /* value may be NULL for no data */
+				memcpy(c->data, value, len);
 			c->data[len] = '\0';
 			c->len = len;
 			if (st != NULL)
