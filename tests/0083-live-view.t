@@ -71,7 +71,7 @@ FPID=$!
 PIDS="$PIDS $FPID"
 # the progress line, on a terminal of its own
 $TM new-session -d -s s -x 160 -y 10 "onyx-submit --wait $T/plan > $T/s.out; echo rc=\$?; sleep 600"
-check "onyx-submit --wait submits the job" until_ok 30 grep -qx "$J" "$T/s.out"
+check "onyx-submit --wait submits the job" until_ok 30 grep -qsx "$J" "$T/s.out"
 # a second wait, for the job submitted before, with stderr piped
 onyx-submit --wait --job "$J" --timeout 120000 > "$T/j.out" 2> "$T/j.err" &
 JPID=$!
