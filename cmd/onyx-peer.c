@@ -87,7 +87,10 @@ main(int argc, char *argv[])
 		         allowfile, &allow, err, sizeof(err))) != ONYX_OK)
 			errx(onyx_status_exit(st), "%s", err);
 		o.allow = allow;
-	}
+		onyx_log(ONYX_LOG_INFO, "programs allowed by %s", allowfile);
+	} else
+		onyx_log(ONYX_LOG_INFO,
+		    "no exec allow-list (--exec-allow, ONYX_EXEC_ALLOW): no program (onyx/exec) runs");
 
 	onyx_cli_signals(&stop);
 	if ((st = onyx_metrics_http_open(
