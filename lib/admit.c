@@ -224,6 +224,7 @@ onyx_admit_program(const struct onyx_admit *a, const char *prog,
 		return ONYX_EUSAGE;
 	} else
 		strlcpy(found, prog, sizeof(found));
+	errno = 0;
 	if (realpath(found, real) == NULL || !executable(real)) {
 		snprintf(err, errlen, "program '%s' cannot be run: %s", prog,
 		    errno ? strerror(errno) : "not an executable file");
