@@ -470,6 +470,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	struct onyx_hop_stats stats;
 	int ngf = 0;
 	char **exes = NULL;
+	size_t i;
 	json_t *plan = NULL;
 	char ppath[1024], err[1024], herr[1024];
 	const char *fn;
@@ -652,8 +653,8 @@ out:
 		onyx_fn_release(&f);
 	if (have_def)
 		onyx_task_def_free(&d);
-	for (ngf = 0; exes != NULL && exes[ngf] != NULL; ngf++)
-		free(exes[ngf]);
+	for (i = 0; exes != NULL && exes[i] != NULL; i++)
+		free(exes[i]);
 	free(exes);
 	json_decref(plan);
 	onyx_log_context(p->id, NULL, NULL);
