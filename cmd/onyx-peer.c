@@ -7,6 +7,7 @@
 
 #include <bsd/err.h>
 
+#include "../lib/admit.h"
 #include "../lib/cli.h"
 #include "../lib/conf.h"
 #include "../lib/log.h"
@@ -19,16 +20,18 @@ static volatile sig_atomic_t stop;
 static const char usage[] =
     "usage: onyx-peer [-v] [-B url] [-c cluster] [-F fnpath] [-n peers]\n"
     "                 [-s session-ms] [-u user] [-z zk]\n"
-    "                 [--max-segment size] [--metrics host:port]\n"
-    "                 [--password-file file]\n"
+    "                 [--exec-allow file] [--max-segment size]\n"
+    "                 [--metrics host:port] [--password-file file]\n"
     "       onyx-peer -h | --help\n"
     "       onyx-peer -V | --version\n";
 
 enum {
 	OPT_METRICS = ONYX_CLI_OPT,
+	OPT_EXEC_ALLOW,
 };
 
 static const struct option longopts[] = {
+    {"exec-allow", required_argument, NULL, OPT_EXEC_ALLOW},
     {"fn-path", required_argument, NULL, 'F'},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"peers", required_argument, NULL, 'n'},
@@ -48,6 +51,8 @@ main(int argc, char *argv[])
 	};
 	struct onyx_peer_opts o;
 	struct onyx_peers *ps;
+	struct onyx_admit *allow = NULL;
+	const char *allowfile = getenv("ONYX_EXEC_ALLOW");
 	struct onyx_metrics_http *mh;
 	char err[1024];
 	int ch, st;
@@ -65,6 +70,7 @@ main(int argc, char *argv[])
 			o.npeers =
 			    (int)onyx_cli_long(optarg, "--peers", 1, 1024);
 			break;
+		case OPT_EXEC_ALLOW: allowfile = optarg; break;
 		case OPT_METRICS:
 			onyx_cli_set(&cli.conf, "metrics", "--metrics", optarg);
 			break;
@@ -75,6 +81,16 @@ main(int argc, char *argv[])
 	/* wait for the services at start no longer than a session lasts */
 	if (o.session_ms < o.connect_ms)
 		o.connect_ms = o.session_ms;
+
+	if (allowfile != NULL && *allowfile != '\0') {
+		if ((st = onyx_admit_load(
+		         allowfile, &allow, err, sizeof(err))) != ONYX_OK)
+			errx(onyx_status_exit(st), "%s", err);
+		o.allow = allow;
+		onyx_log(ONYX_LOG_INFO, "programs allowed by %s", allowfile);
+	} else
+		onyx_log(ONYX_LOG_INFO,
+		    "no exec allow-list (--exec-allow, ONYX_EXEC_ALLOW): no program (onyx/exec) runs");
 
 	onyx_cli_signals(&stop);
 	if ((st = onyx_metrics_http_open(
@@ -87,6 +103,7 @@ main(int argc, char *argv[])
 	    o.npeers == 1 ? "" : "s", cli.conf.cluster);
 	st = onyx_peer_run(ps, &stop, err, sizeof(err));
 	onyx_peer_close(ps);
+	onyx_admit_free(allow);
 	onyx_metrics_http_close(o.metrics, mh);
 	if (st == ONYX_EEXPIRED)
 		errx(EX_TEMPFAIL, "%s", err);

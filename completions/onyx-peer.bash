@@ -7,7 +7,7 @@ _onyx_peer()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 
 	case $prev in
-	--password-file)
+	--password-file | --exec-allow)
 		compopt -o filenames 2> /dev/null
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -24,7 +24,7 @@ _onyx_peer()
 		return	# a value of the user's
 		;;
 	esac
-	COMPREPLY=($(compgen -W '-B --broker -c --cluster -F --fn-path -h --help
+	COMPREPLY=($(compgen -W '-B --broker -c --cluster --exec-allow -F --fn-path -h --help
 	    --max-segment --metrics -n --peers --password-file -s --session-timeout -u --user
 	    -V --version -v --verbose -z --zk' -- "$cur"))
 }

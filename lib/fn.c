@@ -59,27 +59,50 @@ onyx_emit_free(struct onyx_emit *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/*
+ * open_lib: load lib from the first folder of path (colon-separated) that
+ * holds it. Only from there: a name with '/' is refused, and so is any
+ * library when path is empty (never the dynamic linker's own search, which
+ * would reach every library of the system, "libc.so.6" included).
+ */
 static void *
 open_lib(const char *lib, const char *path, char *err, size_t errlen)
 {
-	char buf[1024], full[2048];
-	const char *p;
+	const char *p, *colon;
+	char *full;
 	void *h;
+	size_t n;
 
-	if (strchr(lib, '/') != NULL || path == NULL || *path == '\0') {
-		if ((h = dlopen(lib, RTLD_NOW | RTLD_LOCAL)) == NULL)
-			snprintf(err, errlen, "cannot load '%s': %s", lib,
-			    dlerror());
-		return h;
+	if (strchr(lib, '/') != NULL) {
+		snprintf(err, errlen,
+		    "library '%s' not allowed: a library is a file name looked up in the function path (ONYX_FN_PATH), without '/'",
+		    lib);
+		return NULL;
 	}
-	strlcpy(buf, path, sizeof(buf));
-	for (p = strtok(buf, ":"); p != NULL; p = strtok(NULL, ":")) {
-		snprintf(full, sizeof(full), "%s/%s", p, lib);
-		if (access(full, F_OK) != 0)
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen,
+		    "library '%s' not loaded: this peer has no function path (set ONYX_FN_PATH or onyx-peer --fn-path to the folders of allowed libraries)",
+		    lib);
+		return NULL;
+	}
+	/* split without shared state: the peer's threads resolve at once */
+	for (p = path; *p != '\0'; p = *colon ? colon + 1 : colon) {
+		if ((colon = strchr(p, ':')) == NULL)
+			colon = p + strlen(p);
+		if ((n = colon - p) == 0)
 			continue;
+		if (asprintf(&full, "%.*s/%s", (int)n, p, lib) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		if (access(full, F_OK) != 0) {
+			free(full);
+			continue;
+		}
 		if ((h = dlopen(full, RTLD_NOW | RTLD_LOCAL)) == NULL)
 			snprintf(err, errlen, "cannot load '%s': %s", full,
 			    dlerror());
+		free(full);
 		return h;
 	}
 	snprintf(err, errlen, "no '%s' in the function path %s", lib, path);

@@ -28,9 +28,11 @@ struct onyx_fnref {
 /*
  * onyx_fn_resolve: find the code of spec: a builtin name ("identity") or
  * "libname.so:symbol", the library looked up on path (colon-separated
- * folders; NULL or "" for the dynamic linker's own search), with its
- * optional hooks symbol_init, symbol_flush and symbol_fini. Returns ONYX_OK,
- * or ONYX_ENOENT with err naming the library or symbol and the reason.
+ * folders) and loaded from there only: a libname with '/' is refused, and
+ * with path NULL or "" no library is loaded at all (the peer's admission
+ * policy: onyx-peer(1)). With its optional hooks symbol_init, symbol_flush
+ * and symbol_fini. Returns ONYX_OK, or ONYX_ENOENT with err naming the
+ * library or symbol and the reason.
  */
 int onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
     char *err, size_t errlen);

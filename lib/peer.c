@@ -1,6 +1,7 @@
 /* lib/peer.c: virtual peers: registration, taking offers from ZooKeeper, running tasks, reporting. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 #include <zookeeper/zookeeper.h>
 
+#include "admit.h"
 #include "amqp.h"
 #include "clock.h"
 #include "cluster.h"
@@ -59,6 +61,7 @@ struct vpeer {
 struct onyx_peers {
 	struct onyx_conf conf;
 	const char *fnpath;
+	const struct onyx_admit *allow;
 	int session_ms, connect_ms;
 	struct onyx_metrics *metrics;
 	char host[256];
@@ -422,6 +425,41 @@ group_fns(struct onyx_peers *ps, struct onyx_task_def *d, struct onyx_fnref *gf,
 	return ONYX_OK;
 }
 
+/*
+ * admit_programs: every program the task would start (its onyx/exec, the
+ * programs that group its egress) must be allowed by the peer's list;
+ * each argv[0] becomes the real path matched, so exactly that file runs.
+ * The paths go to a new array in *exes (NULL-ended, caller frees each and
+ * it). Returns ONYX_OK, or an error with err saying which program and why.
+ */
+static int
+admit_programs(struct onyx_peers *ps, struct onyx_task_def *d, char ***exes,
+    char *err, size_t errlen)
+{
+	char exe[PATH_MAX];
+	const char **argv;
+	int i, n = 0, st;
+
+	if ((*exes = calloc(d->spec.negress + 2, sizeof(**exes))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ONYX_ERR;
+	}
+	for (i = -1; i < d->spec.negress; i++) {
+		argv = i < 0 ? d->exec_argv : d->gargv[i];
+		if (argv == NULL)
+			continue;
+		if ((st = onyx_admit_program(ps->allow, argv[0], getenv("PATH"),
+		         exe, sizeof(exe), err, errlen)) != ONYX_OK)
+			return st;
+		if (((*exes)[n] = strdup(exe)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return ONYX_ERR;
+		}
+		argv[0] = (*exes)[n++];
+	}
+	return ONYX_OK;
+}
+
 /* Run the task of one offer; returns the ms to wait before the next look. */
 static int
 run_offer(struct vpeer *p, const char *path, json_t *as, int version,
@@ -433,6 +471,8 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	struct holdctx hc = {p, job, task};
 	struct onyx_hop_stats stats;
 	int ngf = 0;
+	char **exes = NULL;
+	size_t i;
 	json_t *plan = NULL;
 	char ppath[1024], err[1024], herr[1024];
 	const char *fn;
@@ -450,10 +490,17 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 	if ((st = onyx_cluster_get(ps->z, ppath, false, &plan, NULL, err,
 	         sizeof(err))) != ONYX_OK)
 		goto failed;
+	/* admission: the plan is one onyx-plan makes, the programs are
+	 * allowed, the libraries come from the function path; nothing of
+	 * the task runs before all of it passes */
+	if ((st = onyx_admit_plan(plan, job, err, sizeof(err))) != ONYX_OK)
+		goto failed;
 	if ((st = onyx_task_def_from_plan(plan, task, &d, err, sizeof(err))) !=
 	    ONYX_OK)
 		goto failed;
 	have_def = true;
+	if ((st = admit_programs(ps, &d, &exes, err, sizeof(err))) != ONYX_OK)
+		goto failed;
 	if (d.type != NULL && strcmp(d.type, "function") == 0)
 		fn = d.fn;
 	else {
@@ -608,6 +655,9 @@ out:
 		onyx_fn_release(&f);
 	if (have_def)
 		onyx_task_def_free(&d);
+	for (i = 0; exes != NULL && exes[i] != NULL; i++)
+		free(exes[i]);
+	free(exes);
 	json_decref(plan);
 	onyx_log_context(p->id, NULL, NULL);
 	return wait;
@@ -931,6 +981,7 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 	}
 	ps->conf = *o->conf;
 	ps->fnpath = o->fnpath;
+	ps->allow = o->allow;
 	ps->n = o->npeers;
 	ps->session_ms = o->session_ms;
 	ps->connect_ms = o->connect_ms;

@@ -10,8 +10,11 @@
 /*
  * The life cycle of one virtual peer (see lib/cluster.h for the records):
  * it registers as the ephemeral peers/<id>, then polls assign/<id>. An
- * offer ("offered") is checked (plan, task, function); a bad one is
- * answered "failed" with a reason. A good one is answered "acked" and run
+ * offer ("offered") is checked (plan, task, function) and admitted
+ * (lib/admit.h: the plan is one onyx-plan makes of its own catalog, every
+ * program is on the allow-list, every library in the function path); a
+ * bad or refused one is answered "failed" with the reason, before any of
+ * the task runs. A good one is answered "acked" and run
  * with onyx_hop_run until the task seals, the offer is revoked (assign/<id>
  * deleted or re-offered) or the job is killed. A task that ends records
  * jobs/<job>/done/<task> and jobs/<job>/stats/<id>, then answers
@@ -20,12 +23,15 @@
  */
 
 struct onyx_peers;
+struct onyx_admit;
 
 struct onyx_peer_opts {
 	const struct onyx_conf *conf; /* ZooKeeper, cluster, broker */
 	const char *fnpath;           /* folders for "lib.so:symbol", or NULL */
-	int npeers;                   /* virtual peers, >= 1 */
-	int session_ms;               /* ZooKeeper session timeout */
+	/* the programs (onyx/exec) it may start (lib/admit.h); NULL: none */
+	const struct onyx_admit *allow;
+	int npeers;     /* virtual peers, >= 1 */
+	int session_ms; /* ZooKeeper session timeout */
 	int connect_ms; /* wait for ZooKeeper and the broker at start */
 	/* where the peers count their work (lib/peermetrics.h), or NULL */
 	struct onyx_metrics *metrics;

@@ -552,16 +552,51 @@ check_missing(
 		    "not allowed with \"onyx/group-by-key\"; give one or the other");
 }
 
-/* check_reserved: a user's queue may not take a name of lib/names. */
+/*
+ * The broker's own queues and addresses (Artemis: the dead-letter and
+ * expiry queues of its default address settings, and its management and
+ * notification addresses): a job may neither read nor fill them.
+ */
+static const char *const broker_queues[] = {"DLQ", "ExpiryQueue"};
+#define BROKER_PREFIX "activemq."
+
+/*
+ * check_reserved: a user's queue may take no name of lib/names and no
+ * queue of the broker's own; a library of onyx/fn or onyx/group-by-fn is a
+ * file name a peer looks up in its function path, never a path.
+ */
 static void
 check_reserved(
     struct ctx *c, const char *path, const char *key, const json_t *v)
 {
-	if (strcmp(key, "artemis/queue-name") == 0 && json_is_string(v) &&
-	    onyx_names_reserved(json_string_value(v)))
+	const char *s = json_string_value(v), *colon;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (strcmp(key, "artemis/queue-name") == 0) {
+		if (onyx_names_reserved(s))
+			problem(c, path,
+			    "'%s' starts with '%s', which Onyx reserves for the queues it makes for a job",
+			    s, ONYX_NAMES_PREFIX);
+		else if (strncmp(s, BROKER_PREFIX, strlen(BROKER_PREFIX)) == 0)
+			problem(c, path,
+			    "'%s' starts with '%s', which the broker reserves for its own addresses",
+			    s, BROKER_PREFIX);
+		for (i = 0; i < sizeof(broker_queues) / sizeof(*broker_queues);
+		     i++)
+			if (strcmp(s, broker_queues[i]) == 0)
+				problem(c, path,
+				    "'%s' is a queue of the broker's own, not a job's",
+				    s);
+	}
+	if ((strcmp(key, "onyx/fn") == 0 ||
+	        strcmp(key, "onyx/group-by-fn") == 0) &&
+	    (colon = strchr(s, ':')) != NULL &&
+	    memchr(s, '/', colon - s) != NULL)
 		problem(c, path,
-		    "'%s' starts with '%s', which Onyx reserves for the queues it makes for a job",
-		    json_string_value(v), ONYX_NAMES_PREFIX);
+		    "library '%.*s' has a '/': a library is a file name a peer looks up in its function path (ONYX_FN_PATH)",
+		    (int)(colon - s), s);
 }
 
 static void
