@@ -209,16 +209,20 @@ set_nonblock(int fd)
 static const char *const ours[] = {"ONYX_PARAMS=", "ONYX_TASK=", "ONYX_PEER="};
 #define NOURS (sizeof(ours) / sizeof(ours[0]))
 
+/*
+ * Whether var leaves the program's environment: every ONYX_* variable of
+ * the peer (broker and ZooKeeper settings and secrets, and any added later,
+ * so a new secret cannot leak by being forgotten here), ours among them:
+ * they are set again below. The rest of the environment (PATH, HOME, LANG,
+ * ...) passes; onyx(7) says so under "Secrets".
+ */
 static bool
-is_ours(const char *var)
+is_dropped(const char *var)
 {
-	for (size_t i = 0; i < NOURS; i++)
-		if (strncmp(var, ours[i], strlen(ours[i])) == 0)
-			return true;
-	return false;
+	return strncmp(var, "ONYX_", 5) == 0;
 }
 
-/* A copy of environ without our variables, then ours (the last NOURS). */
+/* A copy of environ without ONYX_* variables, then ours (the last NOURS). */
 static char **
 child_env(const char *params, const char *task, const char *peer)
 {
@@ -231,7 +235,7 @@ child_env(const char *params, const char *task, const char *peer)
 	if ((env = calloc(n + NOURS + 1, sizeof(*env))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if (!is_ours(environ[i]))
+		if (!is_dropped(environ[i]))
 			env[k++] = environ[i];
 	for (i = 0; i < NOURS; i++)
 		if (asprintf(&env[k + i], "%s%s", ours[i], val[i]) < 0) {
