@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "buf.h"
 #include "exec.h"
@@ -290,11 +291,11 @@ onyx_exec_start(const char *const *argv, const char *params, const char *task,
 	x->status = -1;
 	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
 	    pipe2(perr, O_CLOEXEC) != 0 || pipe2(pex, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		snprintf(err, errlen, "pipe: %s", onyx_strerror(errno));
 		goto fail;
 	}
 	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		snprintf(err, errlen, "fork: %s", onyx_strerror(errno));
 		goto fail;
 	}
 	if (pid == 0) {
@@ -333,13 +334,13 @@ onyx_exec_start(const char *const *argv, const char *params, const char *task,
 	env = NULL;
 	if (n == (ssize_t)sizeof(child_errno)) {
 		snprintf(err, errlen, "cannot run '%s': %s", argv[0],
-		    strerror(child_errno));
+		    onyx_strerror(child_errno));
 		onyx_exec_stop(x, 0);
 		return ONYX_EDATA;
 	}
 	if (set_nonblock(x->in) != 0 || set_nonblock(x->out) != 0 ||
 	    set_nonblock(x->errfd) != 0) {
-		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		snprintf(err, errlen, "fcntl: %s", onyx_strerror(errno));
 		onyx_exec_stop(x, 0);
 		return ONYX_ERR;
 	}
@@ -430,7 +431,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			left = 0;
 		rc = poll(p, np, left);
 		if (rc < 0 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
+			snprintf(err, errlen, "poll: %s", onyx_strerror(errno));
 			return ONYX_ERR;
 		}
 		if (rc <= 0)
@@ -450,7 +451,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			rc = drain(x->out, &x->r, read_limit(x));
 			if (rc < 0) {
 				snprintf(err, errlen, "reading: %s",
-				    strerror(errno));
+				    onyx_strerror(errno));
 				return ONYX_ERR;
 			}
 			if (too_long(x)) {
