@@ -288,9 +288,9 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 static size_t
 scheme_len(const char *url)
 {
-	size_t n = strspn(url,
-	    "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+	static const char scheme_chars[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
+	size_t n = strspn(url, scheme_chars);
 
 	return n > 0 && strncmp(url + n, "://", 3) == 0 ? n + 3 : 0;
 }
