@@ -385,6 +385,7 @@ onyx_url_redact(const char *url, char *buf, size_t len)
 	const char *start, *at = userinfo(url, &start);
 	const char *host = at != NULL ? at + 1 : start, *port = NULL;
 	size_t hl = strcspn(host, "/?#"), shown = hl, pl = 0;
+	const char *mask = "";
 
 	if (*host == '[') {
 		const char *rb = memchr(host, ']', hl);
@@ -403,9 +404,11 @@ onyx_url_redact(const char *url, char *buf, size_t len)
 		if (port[0] != ':' || strspn(port + 1, "0123456789") != pl - 1)
 			pl = 0;
 	}
+	if (port != NULL && pl == 0)
+		mask = ":***"; /* a port that is not a number */
+	else if (port == NULL && shown < hl)
+		mask = "***"; /* an unclosed '[' */
 	snprintf(buf, len, "%.*s%s%.*s%.*s%s", (int)(start - url), url,
-	    at != NULL ? "***@" : "", (int)shown, host, (int)pl, port,
-	    port != NULL && pl == 0
-	        ? ":***"
-	        : (shown < hl && port == NULL ? "***" : ""));
+	    at != NULL ? "***@" : "", (int)shown, host, (int)pl,
+	    port != NULL ? port : "", mask);
 }
