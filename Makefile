@@ -16,8 +16,15 @@ WARN      = -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -DTHREADED -D_GNU_SOURCE -DONYX_VERSION='"$(VERSION)"'
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
+# Hardening: buffer-overflow checks in libc calls, stack canaries, a
+# position-independent program with a read-only GOT bound at start. The
+# sanitizer build drops FORTIFY (ASan replaces those calls itself).
+FORTIFY  ?= -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+HARDEN   ?= -fstack-protector-strong -fPIE
+HARDEN_LD ?= -pie -Wl,-z,relro,-z,now
+ALL_CFLAGS = $(WARN) $(OPT) $(CPPFLAGS) $(FORTIFY) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS) $(SAN)
 ALL_LIBS   = $(PKG_LIBS) -lzookeeper_mt -lpthread $(LDLIBS)
+LINK       = $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS)
 
 # Where objects go: build/ normally, build-san/ for the sanitizer build.
 B ?= build
@@ -30,13 +37,17 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 TOOL_SRCS = $(wildcard tests/tools/*.c)
 TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
 BINS      = $(PROGS:%=$(B)/bin/%)
+FUZZERS   = plan wire conf lineio
+REPLAYS   = $(FUZZERS:%=$(B)/fuzz/replay-%)
+FUZZ_TIME ?= 600
 PLUGINS   = $(B)/examples/libonyx_examples.so
 
 .PHONY: all bins check test unit deps install uninstall lint sanitize \
-	sandbox sandbox-stop bench clean demo check-sanitize
+	sandbox sandbox-stop bench clean demo check-sanitize fuzz fuzz-replay \
+	hardening
 .DELETE_ON_ERROR:
 
-all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PLUGINS)
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PLUGINS) $(REPLAYS)
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h include/onyx/*.h)
 	@mkdir -p $(@D)
@@ -49,20 +60,31 @@ $(B)/libonyx.a: $(LIB_OBJS)
 # -rdynamic: C function plugins call back into the program (onyx_emit_segment).
 $(B)/bin/%: cmd/%.c $(B)/libonyx.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
+	$(CC) $(LINK) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
 
 $(B)/unit/%: tests/unit/%.c $(B)/libonyx.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl -lcmocka
+	$(CC) $(LINK) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl -lcmocka
 
 $(B)/tools/%: tests/tools/%.c $(B)/libonyx.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
+	$(CC) $(LINK) -rdynamic -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
+
+# A fuzz harness (fuzz/<name>.c) with fuzz/replay.c as its main: feeds each
+# file of its corpus and regression inputs once; no libFuzzer needed.
+$(B)/fuzz/replay-%: fuzz/%.c fuzz/replay.c $(B)/libonyx.a
+	@mkdir -p $(@D)
+	$(CC) $(LINK) -o $@ $< fuzz/replay.c $(B)/libonyx.a $(ALL_LIBS) -ldl
+
+# The same harness linked with libFuzzer (the build-fuzz/ tree, clang).
+$(B)/fuzz/fuzz-%: fuzz/%.c $(B)/libonyx.a
+	@mkdir -p $(@D)
+	$(CC) $(LINK) -fsanitize=fuzzer -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
 
 # The example C function plugin (examples/plugins/).
 $(B)/examples/libonyx_examples.so: $(wildcard examples/plugins/*.c) include/onyx/onyx.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Iinclude -shared -fPIC -o $@ $(filter %.c,$^) -ljansson
+	$(CC) $(ALL_CFLAGS) -Iinclude -shared -fPIC -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $(filter %.c,$^) -ljansson
 
 lib/libonyx.a: $(B)/libonyx.a
 	cp $< $@
@@ -72,17 +94,43 @@ lib/libonyx.a: $(B)/libonyx.a
 check:
 	scripts/deps
 	$(MAKE) all
+	$(MAKE) hardening fuzz-replay
 	tests/run
 
-# Only the unit tests (no services needed).
+# Only the unit tests and the fuzz regressions (no services needed).
 unit: all
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --exec '' $(UNIT_BINS)
+	$(MAKE) fuzz-replay
+
+# Every fuzz harness over its seed corpus and the inputs that once crashed it.
+fuzz-replay: $(REPLAYS)
+	for h in $(FUZZERS); do \
+	    $(B)/fuzz/replay-$$h fuzz/corpus/$$h tests/fuzz/$$h || exit 1; done
+
+# The built programs are PIE with RELRO and BIND_NOW, and use FORTIFY.
+hardening: $(BINS) $(PLUGINS)
+	tests/tools/check-hardening $(BINS) $(PLUGINS)
+
+# libFuzzer runs, FUZZ_TIME seconds per harness (clang from scripts/deps),
+# one after the other; new inputs go to build-fuzz/corpus/, a crash to
+# build-fuzz/crash-<harness>-* (copy it into tests/fuzz/<harness>/ once fixed).
+fuzz:
+	scripts/deps fuzz
+	$(MAKE) B=build-fuzz CC=clang WARN='-std=gnu11 -Wall' FORTIFY= \
+	    OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=fuzzer-no-link,address,undefined' \
+	    $(FUZZERS:%=build-fuzz/fuzz/fuzz-%)
+	for h in $(FUZZERS); do mkdir -p build-fuzz/corpus/$$h && \
+	    build-fuzz/fuzz/fuzz-$$h -max_total_time=$(FUZZ_TIME) \
+	        -artifact_prefix=build-fuzz/crash-$$h- -print_final_stats=1 \
+	        build-fuzz/corpus/$$h fuzz/corpus/$$h tests/fuzz/$$h || exit 1; \
+	done
 
 deps:
 	scripts/deps
 
 sanitize:
-	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' \
+	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' FORTIFY= \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' \
 	    unit
 
@@ -90,7 +138,7 @@ sanitize:
 # takes longer than make check).
 check-sanitize:
 	scripts/deps
-	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' \
+	$(MAKE) B=build-san OPT='-O1 -g -fno-omit-frame-pointer' FORTIFY= \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' all
 	ONYX_BUILD=build-san ASAN_OPTIONS=detect_leaks=0 tests/run
 
@@ -114,7 +162,7 @@ bench: all
 
 lint:
 	clang-format --dry-run --Werror $(wildcard cmd/*.c lib/*.c lib/*.h \
-	    include/onyx/*.h tests/unit/*.c tests/tools/*.c)
+	    include/onyx/*.h tests/unit/*.c tests/tools/*.c fuzz/*.c)
 	mandoc -Tlint -Wwarning man/*.[1-9]
 	tests/tools/split-literals $(wildcard cmd/*.c lib/*.c lib/*.h)
 
@@ -138,4 +186,4 @@ uninstall:
 	    $(DESTDIR)$(ZSHCOMPDIR)/_$$p; done
 
 clean:
-	rm -rf build build-san lib/libonyx.a
+	rm -rf build build-san build-fuzz lib/libonyx.a

@@ -30,6 +30,7 @@
 #include <proton/terminus.h>
 #include <proton/transport.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "amqp.h"
 #include "buf.h"
@@ -484,7 +485,7 @@ shovel(struct onyx_amqp *a)
 			moved = 1;
 		} else if (errno != EAGAIN && errno != EINTR) {
 			pn_connection_driver_errorf(&a->drv, "onyx:io",
-			    "read from %s: %s", a->url, strerror(errno));
+			    "read from %s: %s", a->url, onyx_strerror(errno));
 			pn_connection_driver_close(&a->drv);
 			moved = 1;
 		}
@@ -505,7 +506,7 @@ shovel(struct onyx_amqp *a)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		pn_connection_driver_errorf(&a->drv, "onyx:io",
-		    "write to %s: %s", a->url, strerror(errno));
+		    "write to %s: %s", a->url, onyx_strerror(errno));
 		pn_connection_driver_close(&a->drv);
 		moved = 1;
 		break;
@@ -557,7 +558,7 @@ pump(struct onyx_amqp *a, int timeout_ms, int fd, bool intr)
 	p[0].revents = p[1].revents = 0;
 	n = poll(p, fd >= 0 ? 2 : 1, t);
 	if (n < 0 && errno != EINTR) {
-		die(a, ONYX_ERR, "poll: %s", strerror(errno));
+		die(a, ONYX_ERR, "poll: %s", onyx_strerror(errno));
 		return a->status;
 	}
 	if (intr && a->intr != NULL && *a->intr)
@@ -753,7 +754,7 @@ tcp_connect(const char *host, const char *port, int timeout_ms, char *err,
 	freeaddrinfo(res);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot connect to the broker at %s: %s",
-		    url, strerror(e ? e : ECONNREFUSED));
+		    url, onyx_strerror(e ? e : ECONNREFUSED));
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -100,7 +100,11 @@ onyx_cli_set(
 	char err[1024];
 
 	if (onyx_conf_set(c, key, v, err, sizeof(err)) != ONYX_OK)
-		errx(strcmp(key, "password-file") == 0 ? EX_CONFIG : EX_USAGE,
+		errx(strcmp(key, "password-file") == 0 ||
+		            (strcmp(key, "broker") == 0 &&
+		                onyx_url_has_password(v))
+		        ? EX_CONFIG
+		        : EX_USAGE,
 		    "%s: %s", flag, err);
 }
 

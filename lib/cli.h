@@ -121,7 +121,8 @@ void onyx_cli_signals(volatile sig_atomic_t *flag);
 /*
  * onyx_cli_set: a flag's value for the setting key of c (onyx_conf_set);
  * a bad value exits with a message naming flag: EX_CONFIG for a password
- * file that cannot be read, EX_USAGE otherwise.
+ * file that cannot be read or is not private, and for a broker URL holding
+ * a password; EX_USAGE otherwise.
  */
 void onyx_cli_set(
     struct onyx_conf *c, const char *key, const char *flag, const char *v);

@@ -1,8 +1,11 @@
 /* lib/conf.c: configuration from the environment and flags, and broker URLs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -88,32 +91,102 @@ copy(char *dst, size_t len, const char *v, const char *what, char *err,
 	return ONYX_OK;
 }
 
+/* Reads all of fd into *out (NUL-terminated, *n bytes before it). */
+static int
+read_all(int fd, char **out, size_t *n)
+{
+	size_t cap = 256, len = 0;
+	char *b = malloc(cap), *nb;
+	ssize_t r;
+
+	if (b == NULL)
+		return -1;
+	for (;;) {
+		if (len + 1 >= cap) {
+			if ((nb = realloc(b, cap * 2)) == NULL)
+				goto fail;
+			b = nb;
+			cap *= 2;
+		}
+		r = read(fd, b + len, cap - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	b[len] = '\0';
+	*out = b;
+	*n = len;
+	return 0;
+fail:
+	explicit_bzero(b, cap);
+	free(b);
+	return -1;
+}
+
 int
 onyx_conf_read_secret(
     const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	size_t n;
+	struct stat sb;
+	char *all = NULL;
+	size_t n = 0;
+	int fd, st = ONYX_ECONFIG;
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %m", path);
 		return ONYX_ECONFIG;
 	}
-	if (fgets(buf, len, f) == NULL) {
-		int e = ferror(f);
-		fclose(f);
-		if (e) {
-			snprintf(err, errlen, "%s: read error", path);
-			return ONYX_ECONFIG;
-		}
-		buf[0] = '\0';
-		return ONYX_OK;
+	if (fstat(fd, &sb) != 0) {
+		snprintf(err, errlen, "%s: %m", path);
+		goto out;
 	}
-	fclose(f);
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	return ONYX_OK;
+	if ((sb.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+		    "password file %s has mode %04o: others may read it; make it readable by its owner alone (chmod 600)",
+		    path, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (read_all(fd, &all, &n) != 0) {
+		snprintf(err, errlen, "%s: %m", path);
+		goto out;
+	}
+	if (strlen(all) != n) {
+		snprintf(
+		    err, errlen, "password file %s holds a NUL byte", path);
+		goto out;
+	}
+	if (n > 0 && all[n - 1] == '\n')
+		all[--n] = '\0';
+	if (n > 0 && all[n - 1] == '\r')
+		all[--n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen, "password file %s is empty", path);
+		goto out;
+	}
+	if (memchr(all, '\n', n) != NULL) {
+		snprintf(err, errlen,
+		    "password file %s holds more than one line", path);
+		goto out;
+	}
+	if (n >= len) {
+		snprintf(err, errlen,
+		    "the password in %s is longer than %zu bytes", path,
+		    len - 1);
+		goto out;
+	}
+	memcpy(buf, all, n + 1);
+	st = ONYX_OK;
+out:
+	if (all != NULL) {
+		explicit_bzero(all, n);
+		free(all);
+	}
+	close(fd);
+	return st;
 }
 
 int
@@ -139,6 +212,14 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 	}
 	if (strcmp(key, "broker") == 0) {
 		struct onyx_url u;
+		if (onyx_url_has_password(value)) {
+			char shown[512];
+			onyx_url_redact(value, shown, sizeof(shown));
+			snprintf(err, errlen,
+			    "broker URL '%s': a password in the URL is refused (it would show in ps and in the environment); give it in a file named by ONYX_BROKER_PASSWORD_FILE or --password-file",
+			    shown);
+			return ONYX_ECONFIG;
+		}
 		if ((st = onyx_url_parse(value, &u, err, errlen)) != ONYX_OK)
 			return st;
 		return copy(c->broker, sizeof(c->broker), value, "broker URL",
@@ -203,55 +284,87 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 	return ONYX_OK;
 }
 
+/* The length of url's scheme and "://" (e.g. 7 for amqp://), 0 without one. */
+static size_t
+scheme_len(const char *url)
+{
+	static const char scheme_chars[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
+	size_t n = strspn(url, scheme_chars);
+
+	return n > 0 && strncmp(url + n, "://", 3) == 0 ? n + 3 : 0;
+}
+
+/* The user info of url: its start and the last '@' (NULL when none). */
+static const char *
+userinfo(const char *url, const char **start)
+{
+	*start = url + scheme_len(url);
+	return strrchr(*start, '@');
+}
+
+bool
+onyx_url_has_password(const char *url)
+{
+	const char *start, *at = userinfo(url, &start);
+
+	return at != NULL && memchr(start, ':', (size_t)(at - start)) != NULL;
+}
+
 int
 onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen)
 {
-	const char *p = url, *at, *hostend, *colon;
+	const char *p, *at, *hostend, *colon;
+	char shown[512];
 	size_t n;
 
 	memset(u, 0, sizeof(*u));
-	if (strncmp(p, "amqp://", 7) == 0)
-		p += 7;
-	else if (strstr(p, "://") != NULL) {
+	onyx_url_redact(url, shown, sizeof(shown));
+	n = scheme_len(url);
+	if (n != 0 && strncmp(url, "amqp://", 7) != 0) {
 		snprintf(err, errlen,
-		    "broker URL '%s': only amqp:// is supported", url);
+		    "broker URL '%s': only amqp:// is supported", shown);
 		return ONYX_ECONFIG;
 	}
-	hostend = p + strcspn(p, "/?#");
-	at = memchr(p, '@', hostend - p);
-	if (at != NULL) {
-		const char *c = memchr(p, ':', at - p);
+	if (n == 0 && strstr(url, "://") != NULL)
+		goto bad;
+	/* the last '@': a password may hold '@', '/', '?' or '#' */
+	if ((at = userinfo(url, &p)) != NULL) {
+		const char *c = memchr(p, ':', (size_t)(at - p));
 		if (c != NULL) {
-			n = at - c - 1;
+			n = (size_t)(at - c - 1);
 			if (n >= sizeof(u->password))
 				goto bad;
 			memcpy(u->password, c + 1, n);
 		} else
 			c = at;
-		n = c - p;
+		n = (size_t)(c - p);
 		if (n >= sizeof(u->user))
 			goto bad;
 		memcpy(u->user, p, n);
 		p = at + 1;
 	}
+	hostend = p + strcspn(p, "/?#");
 	if (*p == '[') {
-		const char *rb = memchr(p, ']', hostend - p);
+		const char *rb = memchr(p, ']', (size_t)(hostend - p));
 		if (rb == NULL)
 			goto bad;
-		n = rb - p - 1;
+		n = (size_t)(rb - p - 1);
 		if (n == 0 || n >= sizeof(u->host))
 			goto bad;
 		memcpy(u->host, p + 1, n);
-		colon = rb + 1 < hostend && rb[1] == ':' ? rb + 1 : NULL;
+		if (rb + 1 < hostend && rb[1] != ':')
+			goto bad;
+		colon = rb + 1 < hostend ? rb + 1 : NULL;
 	} else {
-		colon = memchr(p, ':', hostend - p);
-		n = (colon ? colon : hostend) - p;
+		colon = memchr(p, ':', (size_t)(hostend - p));
+		n = (size_t)((colon ? colon : hostend) - p);
 		if (n == 0 || n >= sizeof(u->host))
 			goto bad;
 		memcpy(u->host, p, n);
 	}
 	if (colon != NULL) {
-		n = hostend - colon - 1;
+		n = (size_t)(hostend - colon - 1);
 		if (n == 0 || n >= sizeof(u->port) ||
 		    strspn(colon + 1, "0123456789") < n)
 			goto bad;
@@ -260,23 +373,42 @@ onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen)
 		strlcpy(u->port, "5672", sizeof(u->port));
 	return ONYX_OK;
 bad:
+	memset(u, 0, sizeof(*u));
 	snprintf(err, errlen,
-	    "broker URL '%s' is not amqp://[user[:password]@]host[:port]", url);
+	    "broker URL '%s' is not amqp://[user@]host[:port]", shown);
 	return ONYX_ECONFIG;
 }
 
 void
 onyx_url_redact(const char *url, char *buf, size_t len)
 {
-	const char *p = strstr(url, "://");
-	const char *start = p ? p + 3 : url;
-	const char *end = start + strcspn(start, "/?#");
-	const char *at = memchr(start, '@', end - start);
-	const char *c;
+	const char *start, *at = userinfo(url, &start);
+	const char *host = at != NULL ? at + 1 : start, *port = NULL;
+	size_t hl = strcspn(host, "/?#"), shown = hl, pl = 0;
+	const char *mask = "";
 
-	if (at == NULL || (c = memchr(start, ':', at - start)) == NULL) {
-		strlcpy(buf, url, len);
-		return;
+	if (*host == '[') {
+		const char *rb = memchr(host, ']', hl);
+		if (rb == NULL)
+			shown = 0; /* unclosed: nothing of it is shown */
+		else if (rb + 1 < host + hl) {
+			port = rb + 1;
+			shown = (size_t)(port - host);
+		}
+	} else if ((port = memchr(host, ':', hl)) != NULL)
+		shown = (size_t)(port - host);
+	if (port != NULL) {
+		pl = (size_t)(host + hl - port);
+		/* only a number is shown: without its '@' a password looks
+		 * like a port (amqp://user:secret) */
+		if (port[0] != ':' || strspn(port + 1, "0123456789") != pl - 1)
+			pl = 0;
 	}
-	snprintf(buf, len, "%.*s***%s", (int)(c + 1 - url), url, at);
+	if (port != NULL && pl == 0)
+		mask = ":***"; /* a port that is not a number */
+	else if (port == NULL && shown < hl)
+		mask = "***"; /* an unclosed '[' */
+	snprintf(buf, len, "%.*s%s%.*s%.*s%s", (int)(start - url), url,
+	    at != NULL ? "***@" : "", (int)shown, host, (int)pl,
+	    port != NULL ? port : "", mask);
 }

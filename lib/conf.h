@@ -2,7 +2,11 @@
 #ifndef ONYX_CONF_H
 #define ONYX_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* the longest broker password (bytes), from a file or ONYX_BROKER_PASSWORD */
+#define ONYX_PASSWORD_MAX 4095
 
 struct onyx_conf {
 	char zk[512]; /* ZooKeeper connect string, host:port[,...] */
@@ -10,7 +14,7 @@ struct onyx_conf {
 	    cluster[128]; /* deployment id: znodes live under /onyx/<cluster> */
 	char broker[512]; /* AMQP URL of the broker */
 	char user[128];   /* broker user */
-	char password[256]; /* broker password */
+	char password[ONYX_PASSWORD_MAX + 1]; /* broker password */
 	/* AMQP container id of the connections made with this configuration
 	 * (the broker's client id); empty: onyx-<pid>-<ms>. onyx-peer sets
 	 * the virtual peer's id, so the coordinator can fence it. */
@@ -63,15 +67,20 @@ int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
     char *err, size_t errlen);
 
 /*
- * onyx_conf_read_secret: read the first line of file path into buf (the
- * newline dropped). Returns ONYX_OK or ONYX_ECONFIG with err naming the file.
+ * onyx_conf_read_secret: read the whole of file path into buf, one trailing
+ * newline (or CR LF) dropped. The file must be readable by its owner alone
+ * (no group or other permission bits, as ssh asks of a key) and hold one
+ * line, not empty, without a NUL byte, shorter than len. Returns ONYX_OK,
+ * or ONYX_ECONFIG with err naming the file (and its mode when that is what
+ * is wrong); buf is unchanged then.
  */
 int onyx_conf_read_secret(
     const char *path, char *buf, size_t len, char *err, size_t errlen);
 
 /*
  * onyx_url_parse: split amqp://[user[:password]@]host[:port] into u (port
- * defaults to 5672). Returns ONYX_OK or ONYX_ECONFIG with err naming the URL.
+ * defaults to 5672; the user info ends at the last '@'). Returns ONYX_OK or
+ * ONYX_ECONFIG with err naming the URL, redacted (onyx_url_redact).
  */
 int
 onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen);
@@ -83,7 +92,20 @@ onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen);
  */
 int onyx_conf_size(const char *s, size_t min, size_t max, size_t *out);
 
-/* onyx_url_redact: copy url to buf with any password replaced by "***". */
+/*
+ * onyx_url_redact: copy url to buf as it may be shown in a message: the
+ * whole user info (up to the last '@') becomes "***@", a port that is not a
+ * number becomes ":***" (in amqp://user:secret the '@' is missing), an
+ * unclosed '[' host becomes "***", and what follows the host (path, query)
+ * is dropped: amqp://u:p@h:1/x is shown as amqp:// and ***@h:1. Safe on any
+ * string; buf is always terminated (truncated to len).
+ */
 void onyx_url_redact(const char *url, char *buf, size_t len);
+
+/*
+ * onyx_url_has_password: whether url's user info (up to its last '@') holds
+ * a ':', that is a password, even an empty one.
+ */
+bool onyx_url_has_password(const char *url);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "buf.h"
 #include "exec.h"
@@ -209,16 +210,20 @@ set_nonblock(int fd)
 static const char *const ours[] = {"ONYX_PARAMS=", "ONYX_TASK=", "ONYX_PEER="};
 #define NOURS (sizeof(ours) / sizeof(ours[0]))
 
+/*
+ * Whether var leaves the program's environment: every ONYX_* variable of
+ * the peer (broker and ZooKeeper settings and secrets, and any added later,
+ * so a new secret cannot leak by being forgotten here), ours among them:
+ * they are set again below. The rest of the environment (PATH, HOME, LANG,
+ * ...) passes; onyx(7) says so under "Secrets".
+ */
 static bool
-is_ours(const char *var)
+is_dropped(const char *var)
 {
-	for (size_t i = 0; i < NOURS; i++)
-		if (strncmp(var, ours[i], strlen(ours[i])) == 0)
-			return true;
-	return false;
+	return strncmp(var, "ONYX_", 5) == 0;
 }
 
-/* A copy of environ without our variables, then ours (the last NOURS). */
+/* A copy of environ without ONYX_* variables, then ours (the last NOURS). */
 static char **
 child_env(const char *params, const char *task, const char *peer)
 {
@@ -231,7 +236,7 @@ child_env(const char *params, const char *task, const char *peer)
 	if ((env = calloc(n + NOURS + 1, sizeof(*env))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if (!is_ours(environ[i]))
+		if (!is_dropped(environ[i]))
 			env[k++] = environ[i];
 	for (i = 0; i < NOURS; i++)
 		if (asprintf(&env[k + i], "%s%s", ours[i], val[i]) < 0) {
@@ -286,11 +291,11 @@ onyx_exec_start(const char *const *argv, const char *params, const char *task,
 	x->status = -1;
 	if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 ||
 	    pipe2(perr, O_CLOEXEC) != 0 || pipe2(pex, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		snprintf(err, errlen, "pipe: %s", onyx_strerror(errno));
 		goto fail;
 	}
 	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		snprintf(err, errlen, "fork: %s", onyx_strerror(errno));
 		goto fail;
 	}
 	if (pid == 0) {
@@ -329,13 +334,13 @@ onyx_exec_start(const char *const *argv, const char *params, const char *task,
 	env = NULL;
 	if (n == (ssize_t)sizeof(child_errno)) {
 		snprintf(err, errlen, "cannot run '%s': %s", argv[0],
-		    strerror(child_errno));
+		    onyx_strerror(child_errno));
 		onyx_exec_stop(x, 0);
 		return ONYX_EDATA;
 	}
 	if (set_nonblock(x->in) != 0 || set_nonblock(x->out) != 0 ||
 	    set_nonblock(x->errfd) != 0) {
-		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		snprintf(err, errlen, "fcntl: %s", onyx_strerror(errno));
 		onyx_exec_stop(x, 0);
 		return ONYX_ERR;
 	}
@@ -426,7 +431,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			left = 0;
 		rc = poll(p, np, left);
 		if (rc < 0 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
+			snprintf(err, errlen, "poll: %s", onyx_strerror(errno));
 			return ONYX_ERR;
 		}
 		if (rc <= 0)
@@ -446,7 +451,7 @@ onyx_exec_pump(struct onyx_exec *x, int timeout_ms, char *err, size_t errlen)
 			rc = drain(x->out, &x->r, read_limit(x));
 			if (rc < 0) {
 				snprintf(err, errlen, "reading: %s",
-				    strerror(errno));
+				    onyx_strerror(errno));
 				return ONYX_ERR;
 			}
 			if (too_long(x)) {

@@ -12,7 +12,8 @@
 struct onyx_exec;
 
 /*
- * onyx_exec_start: run argv (NULL-terminated) with the environment plus
+ * onyx_exec_start: run argv (NULL-terminated) with the environment without
+ * any ONYX_* variable (the broker and ZooKeeper settings and secrets), plus
  * ONYX_PARAMS=params ("{}" when NULL), ONYX_TASK=task and ONYX_PEER=peer
  * (the virtual peer's id). Returns ONYX_OK with *out set, or ONYX_EDATA
  * (cannot run it) / ONYX_ERR with err filled.

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "cluster.h"
 #include "jobs.h"
@@ -517,7 +518,7 @@ onyx_jobs_wait_tick(struct onyx_zk *z, const char *cluster, const char *job,
 		pfd.fd = onyx_zk_wake_fd(z);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
+			snprintf(err, errlen, "poll: %s", onyx_strerror(errno));
 			return ONYX_ERR;
 		}
 		if (stop != NULL && *stop)

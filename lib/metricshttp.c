@@ -12,6 +12,7 @@
 #include <bsd/string.h>
 #include <microhttpd.h>
 
+#include "errstr.h"
 #include "buf.h"
 #include "clock.h"
 #include "conf.h"
@@ -163,7 +164,7 @@ listen_on(const char *what, const char *addr, const char *host,
 	freeaddrinfo(res);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s '%s': cannot listen: %s", what, addr,
-		    strerror(e));
+		    onyx_strerror(e));
 		*status = ONYX_EUNAVAIL;
 		return -1;
 	}

@@ -15,6 +15,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "admit.h"
+#include "errstr.h"
 #include "amqp.h"
 #include "clock.h"
 #include "cluster.h"
@@ -997,7 +998,7 @@ onyx_peer_start(const struct onyx_peer_opts *o, struct onyx_peers **out,
 	}
 	for (i = 0; i < ps->n; i++)
 		if (pipe2(ps->p[i].wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			snprintf(err, errlen, "pipe: %s", onyx_strerror(errno));
 			st = ONYX_ERR;
 			goto fail;
 		}

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "buf.h"
 #include "frame.h"
@@ -189,7 +190,7 @@ onyx_queue_send(struct onyx_amqp *a, const struct onyx_send_opts *o,
 		if (r < 0) {
 			if (in.err != 0) {
 				snprintf(err, errlen, "%s: %s", o->name,
-				    strerror(in.err));
+				    onyx_strerror(in.err));
 				st = ONYX_EIO;
 				/* commit the whole lines read before the error */
 				goto partial;
@@ -346,7 +347,7 @@ recv_commit(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 	if (fflush(o->out) != 0 || ferror(o->out)) {
 		snprintf(err, errlen,
 		    "writing the output: %s; the last %llu segments stay on '%s'",
-		    strerror(errno), *inbatch, o->queue);
+		    onyx_strerror(errno), *inbatch, o->queue);
 		onyx_amqp_txn_rollback(a, o->txn_timeout_ms);
 		return ONYX_EIO;
 	}
@@ -605,7 +606,7 @@ onyx_queue_recv(struct onyx_amqp *a, const struct onyx_recv_opts *o,
 		                             : onyx_queue_write_segment(
 		                                   o->out, body, len)) != 0) {
 			snprintf(err, errlen, "writing the output: %s",
-			    strerror(errno));
+			    onyx_strerror(errno));
 			st = ONYX_EIO;
 			goto out;
 		}

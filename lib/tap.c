@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "cluster.h"
 #include "frame.h"
@@ -290,8 +291,8 @@ show(struct look *k, const char *seg, size_t len, char *err, size_t errlen)
 		return ONYX_OK;
 	}
 	if (onyx_queue_write_segment(k->o->out, seg, len) != 0) {
-		snprintf(
-		    err, errlen, "writing the output: %s", strerror(errno));
+		snprintf(err, errlen, "writing the output: %s",
+		    onyx_strerror(errno));
 		return ONYX_EIO;
 	}
 	k->res->shown++;
@@ -360,8 +361,8 @@ take_message(
 	else
 		k->res->skipped++;
 	if (st == ONYX_OK && fflush(k->o->out) != 0) {
-		snprintf(
-		    err, errlen, "writing the output: %s", strerror(errno));
+		snprintf(err, errlen, "writing the output: %s",
+		    onyx_strerror(errno));
 		st = ONYX_EIO;
 	}
 	return st;

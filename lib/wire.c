@@ -321,6 +321,13 @@ onyx_wire_decode(struct onyx_wire *w, const char *bytes, size_t size,
 	*len = 0;
 	if (decode_own(bytes, size, kind, body, len))
 		return ONYX_OK;
+	/* proton asserts (aborts the program) on an empty message: a transfer
+	 * without payload, or one a broker or another client sent */
+	if (size == 0 || bytes == NULL) {
+		snprintf(
+		    err, errlen, "the message is empty (no AMQP sections)");
+		return ONYX_EDATA;
+	}
 	pn_message_clear(w->msg);
 	if (pn_message_decode(w->msg, bytes, size) != 0) {
 		snprintf(err, errlen,

@@ -10,6 +10,7 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "errstr.h"
 #include "clock.h"
 #include "log.h"
 #include "status.h"
@@ -103,7 +104,7 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 	pthread_condattr_destroy(&ca);
 	z->retry_ms = 30000;
 	if (pipe2(z->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		snprintf(err, errlen, "pipe: %s", onyx_strerror(errno));
 		free(z);
 		return ONYX_ERR;
 	}
@@ -115,8 +116,8 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 	zoo_set_log_stream(stderr);
 	z->zh = zookeeper_init(hosts, watcher, session_ms, NULL, z, 0);
 	if (z->zh == NULL) {
-		snprintf(
-		    err, errlen, "ZooKeeper %s: %s", hosts, strerror(errno));
+		snprintf(err, errlen, "ZooKeeper %s: %s", hosts,
+		    onyx_strerror(errno));
 		free(z);
 		return ONYX_EUNAVAIL;
 	}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -81,7 +82,7 @@ password_file_wins(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "from-file\nsecond\n", 17), 17);
+	assert_int_equal(write(fd, "from-file\n", 10), 10);
 	close(fd);
 	clear_env();
 	setenv("ONYX_BROKER_PASSWORD", "from-env", 1);
@@ -192,10 +193,192 @@ urls(void **state)
 	    onyx_url_parse("amqp://h:x", &u, err, sizeof(err)), ONYX_ECONFIG);
 	assert_int_equal(
 	    onyx_url_parse("amqp://", &u, err, sizeof(err)), ONYX_ECONFIG);
-	onyx_url_redact("amqp://u:secret@h:1", buf, sizeof(buf));
-	assert_string_equal(buf, "amqp://u:***@h:1");
+	assert_int_equal(
+	    onyx_url_parse("amqp://u:p@ss@h:7", &u, err, sizeof(err)), ONYX_OK);
+	assert_string_equal(u.password, "p@ss");
+	assert_string_equal(u.host, "h");
+	assert_int_equal(onyx_url_parse("amqp://[::1]x", &u, err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_int_equal(
+	    onyx_url_parse("amqp://u:zz9secret@h:x", &u, err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_string_equal(err,
+	    "broker URL 'amqp://***@h:***' is not amqp://[user@]host[:port]");
+	assert_int_equal(
+	    onyx_url_parse("tcp://u:zz9secret@h", &u, err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_string_equal(
+	    err, "broker URL 'tcp://***@h': only amqp:// is supported");
 	onyx_url_redact("amqp://h:1", buf, sizeof(buf));
 	assert_string_equal(buf, "amqp://h:1");
+}
+
+/* Every form, well-formed or not: the secret never shows, and the exact
+ * redaction. */
+static void
+redaction(void **state)
+{
+	static const struct {
+		const char *url, *shown;
+	} t[] = {
+	    {"amqp://u:zz9secret@h:1", "amqp://***@h:1"},
+	    {"amqp://u:zz9secret@h", "amqp://***@h"},
+	    {"amqp://u:zz9secret@h:x", "amqp://***@h:***"},
+	    {"amqp://u:zz9@secret@h:1", "amqp://***@h:1"},
+	    {"amqp://u:zz9secret@@h:1", "amqp://***@h:1"},
+	    {"amqp://u@zz9secret@h:1", "amqp://***@h:1"},
+	    {"amqp://u:zz9secret@", "amqp://***@"},
+	    {"amqp://u:zz9secret@:5", "amqp://***@:5"},
+	    {"amqp://u:zz9secret", "amqp://u:***"},
+	    {"amqp://u:zz9/secret", "amqp://u:***"},
+	    {"amqp://u:zz9/secret@h:2/p", "amqp://***@h:2"},
+	    {"amqp://u:zz9secret@[::1", "amqp://***@***"},
+	    {"amqp://[::1:zz9secret", "amqp://***"},
+	    {"amqp://u:zz9secret@[::1]:5", "amqp://***@[::1]:5"},
+	    {"amqp://u:zz9secret@[::1]zz9", "amqp://***@[::1]:***"},
+	    {"http://u:zz9secret@h:1", "http://***@h:1"},
+	    {"u:zz9secret@h:1", "***@h:1"},
+	    {"u:zz9secret@h://x", "***@h:"},
+	    {"amqp:/u:zz9secret@h", "***@h"},
+	    {"amqp://u:zz9sec?ret@h#f", "amqp://***@h"},
+	    {"amqp://h:1?u=zz9secret", "amqp://h:1"},
+	    {"amqp://user@h:1", "amqp://***@h:1"},
+	    {"", ""},
+	};
+	char buf[256], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		onyx_url_redact(t[i].url, buf, sizeof(buf));
+		if (strcmp(buf, t[i].shown) != 0)
+			fail_msg("%s shown as %s, not %s", t[i].url, buf,
+			    t[i].shown);
+		assert_null(strstr(buf, "zz9"));
+	}
+	onyx_url_redact("amqp://u:zz9secret@h:1", small, sizeof(small));
+	assert_string_equal(small, "amqp://");
+}
+
+static void
+password_in_url(void **state)
+{
+	struct onyx_conf c;
+	char err[512];
+
+	(void)state;
+	clear_env();
+	onyx_conf_defaults(&c);
+	assert_true(onyx_url_has_password("amqp://u:p@h"));
+	assert_true(onyx_url_has_password("amqp://u:@h"));
+	assert_true(onyx_url_has_password("amqp://u@p:q@h"));
+	assert_false(onyx_url_has_password("amqp://u@h:1"));
+	assert_false(onyx_url_has_password("amqp://h:1"));
+	assert_int_equal(onyx_conf_set(&c, "broker", "amqp://u:zz9secret@h:x",
+	                     err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_string_equal(err,
+	    "broker URL 'amqp://***@h:***': a password in the URL is refused (it "
+	    "would show in ps and in the environment); give it in a file named "
+	    "by ONYX_BROKER_PASSWORD_FILE or --password-file");
+	assert_string_equal(c.broker, ONYX_DEFAULT_BROKER);
+	assert_int_equal(
+	    onyx_conf_set(&c, "broker", "amqp://u@h:9", err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(c.broker, "amqp://u@h:9");
+}
+
+/* A file of mode mode holding len bytes of data. */
+static void
+secret_file(char *path, const char *data, size_t len, mode_t mode)
+{
+	int fd;
+
+	strcpy(path, "/tmp/onyx-secret-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+secret_files(void **state)
+{
+	char path[64], buf[ONYX_PASSWORD_MAX + 1], err[512], want[512];
+	static char big[ONYX_PASSWORD_MAX + 2];
+
+	(void)state;
+	secret_file(path, "pw\n", 3, 0640);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_ECONFIG);
+	snprintf(want, sizeof(want),
+	    "password file %s has mode 0640: others may read it; make it "
+	    "readable by its owner alone (chmod 600)",
+	    path);
+	assert_string_equal(err, want);
+	chmod(path, 0604);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_ECONFIG);
+	assert_non_null(strstr(err, "has mode 0604"));
+	chmod(path, 0400);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(buf, "pw");
+	unlink(path);
+
+	/* one trailing newline (or CR LF) goes, nothing else */
+	secret_file(path, " a b \r\n", 7, 0600);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(buf, " a b ");
+	unlink(path);
+
+	/* longer than the old 256-byte buffer: read whole */
+	memset(big, 'x', ONYX_PASSWORD_MAX);
+	big[ONYX_PASSWORD_MAX] = '\n';
+	secret_file(path, big, ONYX_PASSWORD_MAX + 1, 0600);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_OK);
+	assert_int_equal(strlen(buf), ONYX_PASSWORD_MAX);
+	unlink(path);
+	big[ONYX_PASSWORD_MAX] = 'x';
+	secret_file(path, big, ONYX_PASSWORD_MAX + 1, 0600);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_ECONFIG);
+	snprintf(want, sizeof(want),
+	    "the password in %s is longer than %d bytes", path,
+	    ONYX_PASSWORD_MAX);
+	assert_string_equal(err, want);
+	unlink(path);
+
+	secret_file(path, "a\0b\n", 4, 0600);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_ECONFIG);
+	snprintf(want, sizeof(want), "password file %s holds a NUL byte", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	secret_file(path, "\n", 1, 0600);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_ECONFIG);
+	snprintf(want, sizeof(want), "password file %s is empty", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	secret_file(path, "a\nb\n", 4, 0600);
+	assert_int_equal(
+	    onyx_conf_read_secret(path, buf, sizeof(buf), err, sizeof(err)),
+	    ONYX_ECONFIG);
+	snprintf(want, sizeof(want),
+	    "password file %s holds more than one line", path);
+	assert_string_equal(err, want);
+	unlink(path);
 }
 
 int
@@ -208,6 +391,9 @@ main(void)
 	    cmocka_unit_test(bad_values),
 	    cmocka_unit_test(max_segment),
 	    cmocka_unit_test(urls),
+	    cmocka_unit_test(redaction),
+	    cmocka_unit_test(password_in_url),
+	    cmocka_unit_test(secret_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
