@@ -6,7 +6,7 @@
 plan 17
 export ONYX_CLUSTER=$TESTNAME-$$
 SECRET=Zz9Secret
-PROGS="onyx-queue onyx-coord onyx-peer onyx-submit"
+PROGS="onyx-queue onyx-coord onyx-peer onyx-submit onyx-watch"
 # the minimal arguments of each program (a URL error comes before them)
 args() { case $1 in onyx-queue) echo "stat q-$$" ;; onyx-peer) echo "-n 1" ;; *) ;; esac; }
 
@@ -98,7 +98,7 @@ for p in $PROGS; do
 		grep -e Zz9 -e Secret "$T/o" | sed 's/^/#   /' | head -5
 	fi
 done
-is "$leaks leaks in $tried runs" "0 leaks in $((${#URLS[@]} * 8 + 4)) runs" \
+is "$leaks leaks in $tried runs" "0 leaks in $((${#URLS[@]} * 10 + 5)) runs" \
     "no output of any program shows the password, for ${#URLS[@]} URL forms and ONYX_BROKER_PASSWORD"
 run_rc onyx-queue -B "amqp://u:$SECRET@127.0.0.1:$port" stat "q-$$"
 is "$RC:$ERR" "78:onyx-queue: --broker: broker URL 'amqp://***@127.0.0.1:$port': a password in the URL is refused (it would show in ps and in the environment); give it in a file named by ONYX_BROKER_PASSWORD_FILE or --password-file" \
