@@ -201,9 +201,9 @@ answer(struct vpeer *p, const char *path, const json_t *as, int version,
 /*
  * Record what this peer did on the task, stats/<task>.<id> (always), then,
  * when it sealed or saw it done, the end of the task: done/<task> (once per
- * task). The peer answers "finished" after this, and the coordinator
- * completes a job only once its live peers answered (lib/sched.c), so the
- * counts are final when the job completes.
+ * task). In this order this peer's counts are there when the job
+ * completes; another peer of the task writes its own when it sees the end,
+ * a moment later (onyx(7): the counts of a completed job may still rise).
  */
 static void
 record(struct vpeer *p, const char *job, const char *task, int end,

@@ -270,23 +270,6 @@ count(struct pass *p)
 	}
 }
 
-/*
- * Whether a live peer still runs a task of job j (its offer acked, not
- * yet answered "finished"). A peer records its counts before it answers,
- * so a job completes only once every count is final.
- */
-static bool
-job_running_on_peer(const struct pass *p, size_t j)
-{
-	size_t i;
-
-	for (i = 0; i < p->in->npeers; i++)
-		if (p->held[i] && p->pj[i] == j && p->in->peers[i].alive &&
-		    is(p->in->peers[i].offer.state, "acked"))
-			return true;
-	return false;
-}
-
 /* 3: ended jobs leave, finished ones complete. */
 static void
 settle_jobs(struct pass *p)
@@ -310,7 +293,7 @@ settle_jobs(struct pass *p)
 		}
 		for (k = 0; k < job->ntasks; k++)
 			all = all && job->tasks[k].done;
-		if (all && !job_running_on_peer(p, j))
+		if (all)
 			set_status(p, j, "completed", NULL);
 	}
 }

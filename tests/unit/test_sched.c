@@ -485,47 +485,6 @@ many_tasks(void **state)
 	snap_free(&s);
 }
 
-/*
- * Every task done, and a live peer still acked on one: the job completes
- * only once that peer answers "finished" (it records its counts first, so
- * the counts are final when the job completes). A dead peer does not hold
- * the job back.
- */
-static void
-completion_waits_for_peers(void **state)
-{
-	static const struct {
-		bool alive;
-		const char *answer;
-		size_t completed;
-	} cases[] = {
-	    {true, "acked", 0},
-	    {true, "finished", 1},
-	    {false, "acked", 1},
-	};
-	size_t c;
-
-	(void)state;
-	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct snap s = {0};
-		struct onyx_sched_out o;
-		struct onyx_sched_job *j = job(&s, "j", "running", 1, 2, 0);
-
-		task(j, 0)->done = true;
-		task(j, 1)->done = true;
-		peer(&s, "p", cases[c].alive, "j", "t1", cases[c].answer);
-		decide(&s, &o);
-		assert_int_equal(
-		    count(&o, ONYX_SCHED_STATUS, 0), cases[c].completed);
-		if (cases[c].completed)
-			assert_string_equal(
-			    of_job(&o, ONYX_SCHED_STATUS, 0)->status,
-			    "completed");
-		onyx_sched_out_free(&o);
-		snap_free(&s);
-	}
-}
-
 /* More than 1024 peers: none is forgotten, no live peer revoked. */
 static void
 many_peers(void **state)
@@ -675,7 +634,6 @@ main(void)
 	    cmocka_unit_test(many_peers),
 	    cmocka_unit_test(many_jobs),
 	    cmocka_unit_test(completion),
-	    cmocka_unit_test(completion_waits_for_peers),
 	    cmocka_unit_test(kill),
 	};
 
