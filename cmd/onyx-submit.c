@@ -31,6 +31,8 @@ static const char usage[] =
     "       onyx-submit --kill job\n"
     "       onyx-submit --list\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
+    "        [--broker-ca file] [--broker-cert file] [--broker-key file]\n"
+    "        [--insecure-plain]\n"
     "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
 
 enum {
