@@ -878,8 +878,13 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	mech = onyx_conf_sasl(u.tls, user[0] != '\0', c->cert[0] != '\0',
 	    u.tls || user[0] == '\0' ? true : loopback_only(u.host, u.port),
 	    c->insecure_plain, err, errlen);
-	if (mech < 0)
+	if (mech < 0) {
+		char why[400], url[512];
+		snprintf(why, sizeof(why), "%s", err);
+		onyx_url_redact(c->broker, url, sizeof(url));
+		snprintf(err, errlen, "broker %s: %s", url, why);
 		return ONYX_ECONFIG;
+	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;

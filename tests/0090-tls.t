@@ -73,8 +73,8 @@ is "$RC" 0 "a password over cleartext to 127.0.0.1 is allowed"
 SECONDS=0
 ONYX_BROKER=amqp://192.0.2.1:5672 run_rc timeout 30 onyx-queue stat "$q"
 is "$RC" 78 "a password over cleartext to a non-loopback address: exit 78"
-is "$ERR" "onyx-queue: a password over cleartext TCP to a broker that is not on a loopback address is refused: use amqps://, or allow it with ONYX_BROKER_INSECURE_PLAIN=1 (--insecure-plain)" \
-    "the refusal names the setting and the flag"
+is "$ERR" "onyx-queue: broker amqp://192.0.2.1:5672: a password over cleartext TCP to a broker that is not on a loopback address is refused: use amqps://, or allow it with ONYX_BROKER_INSECURE_PLAIN=1 (--insecure-plain)" \
+    "the refusal names the URL, the setting and the flag"
 check "the refusal is immediate (no connection tried)" test $SECONDS -lt 5
 ONYX_BROKER=amqp://192.0.2.1:5672 run_rc timeout 30 onyx-peer -n 1
 is "$RC" 78 "onyx-peer: the same refusal, exit 78"
@@ -101,7 +101,7 @@ ext onyx-queue delete "$q"
 like "$RC:$ERR" "^75:onyx-queue: delete $q: .*User: CN=onyx-client does not have permission='EDIT'" \
     "the certificate's account cannot delete a queue"
 ONYX_BROKER=$ONYX_SANDBOX_BROKER_PLAIN ONYX_BROKER_CERT=$ONYX_SANDBOX_CLIENT_CERT run_rc onyx-queue stat "$q"
-like "$RC:$ERR" "^78:onyx-queue: a client certificate \(ONYX_BROKER_CERT, --broker-cert\) needs an amqps:// broker URL" \
+like "$RC:$ERR" "^78:onyx-queue: broker amqp://127.0.0.1:$plain_port: a client certificate \(ONYX_BROKER_CERT, --broker-cert\) needs an amqps:// broker URL" \
     "a client certificate without amqps:// is a configuration error"
 run_rc onyx-queue --broker-cert "$T/none.pem" stat "$q"
 like "$RC:$ERR" "^78:onyx-queue: --broker-cert: broker client certificate $T/none.pem: No such file" \
