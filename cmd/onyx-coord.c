@@ -28,7 +28,8 @@ static volatile sig_atomic_t stop;
 static const char usage[] =
     "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] [-o offer-timeout-ms]\n"
     "                  [-s session-ms] [-u user] [-z zk] [--metrics host:port]\n"
-    "                  [--password-file file]\n"
+    "                  [--password-file file] [--broker-ca file]\n"
+    "                  [--broker-cert file] [--broker-key file] [--insecure-plain]\n"
     "       onyx-coord -h | --help | -V | --version\n";
 
 enum {

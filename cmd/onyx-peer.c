@@ -22,6 +22,8 @@ static const char usage[] =
     "                 [-s session-ms] [-u user] [-z zk]\n"
     "                 [--exec-allow file] [--max-segment size]\n"
     "                 [--metrics host:port] [--password-file file]\n"
+    "                 [--broker-ca file] [--broker-cert file] [--broker-key file]\n"
+    "                 [--insecure-plain]\n"
     "       onyx-peer -h | --help\n"
     "       onyx-peer -V | --version\n";
 

@@ -36,6 +36,8 @@ static const char usage[] =
     "       onyx-queue stat [--json] queue ...\n"
     "       onyx-queue create | delete | purge queue ...\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
+    "        [--broker-ca file] [--broker-cert file] [--broker-key file]\n"
+    "        [--insecure-plain]\n"
     "        [--max-segment size]\n"
     "        [-h | --help] [-V | --version]\n";
 

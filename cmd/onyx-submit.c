@@ -35,6 +35,8 @@ static const char usage[] =
     "       onyx-submit --kill job\n"
     "       onyx-submit --list\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
+    "        [--broker-ca file] [--broker-cert file] [--broker-key file]\n"
+    "        [--insecure-plain]\n"
     "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
 
 enum {
@@ -92,7 +94,8 @@ zk_open(const struct onyx_conf *c)
 	return z;
 }
 
-/* create_queues: every queue of plan's job on the broker, or exit 69. */
+/* create_queues: every queue of plan's job on the broker, or exit 69 (77
+ * when the broker refuses the login or its certificate, 78 on a bad setting). */
 static void
 create_queues(const struct onyx_conf *c, const json_t *plan)
 {
@@ -102,8 +105,7 @@ create_queues(const struct onyx_conf *c, const json_t *plan)
 	int st, n;
 
 	if ((st = onyx_amqp_connect(c, 10000, &a, err, sizeof(err))) != ONYX_OK)
-		errx(
-		    st == ONYX_ECONFIG ? EX_CONFIG : EX_UNAVAILABLE, "%s", err);
+		errx(onyx_status_exit(st), "%s", err);
 	/* SIGTERM ends a wait on the broker too */
 	onyx_amqp_set_interrupt(a, &stop);
 	if ((st = onyx_mgmt_open(a, &m)) != ONYX_OK)

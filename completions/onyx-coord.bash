@@ -5,12 +5,13 @@ _onyx_coord()
 	case $prev in
 	-B|--broker|-c|--cluster|-H|--history|-o|--offer-timeout|-s|--session-timeout|-u|--user|-z|--zk|--metrics)
 		return ;;
-	--password-file)
+	--password-file|--broker-ca|--broker-cert|--broker-key)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	esac
 	COMPREPLY=($(compgen -W '-B --broker -c --cluster -H --history -o --offer-timeout -s
 	    --session-timeout -u --user --metrics --password-file -v --verbose -z --zk
+	    --broker-ca --broker-cert --broker-key --insecure-plain
 	    -h --help -V --version' -- "$cur"))
 }
 complete -F _onyx_coord onyx-coord

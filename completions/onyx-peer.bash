@@ -7,7 +7,7 @@ _onyx_peer()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 
 	case $prev in
-	--password-file | --exec-allow)
+	--password-file | --exec-allow | --broker-ca | --broker-cert | --broker-key)
 		compopt -o filenames 2> /dev/null
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -26,6 +26,7 @@ _onyx_peer()
 	esac
 	COMPREPLY=($(compgen -W '-B --broker -c --cluster --exec-allow -F --fn-path -h --help
 	    --max-segment --metrics -n --peers --password-file -s --session-timeout -u --user
+	    --broker-ca --broker-cert --broker-key --insecure-plain
 	    -V --version -v --verbose -z --zk' -- "$cur"))
 }
 complete -F _onyx_peer onyx-peer

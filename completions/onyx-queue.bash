@@ -16,6 +16,7 @@ _onyx_queue()
 
 	local commands="send recv tap stat create delete purge"
 	local common="-v --verbose -B --broker -u --user --password-file
+	    --broker-ca --broker-cert --broker-key --insecure-plain
 	    --max-segment -h --help -V --version"
 
 	# The command is the first word that is neither an option nor an
@@ -28,6 +29,7 @@ _onyx_queue()
 		--) ;;
 		-b | --batch-size | -t | --batch-timeout | -n | --count | -w | \
 		--timeout | -B | --broker | -u | --user | --password-file | \
+		--broker-ca | --broker-cert | --broker-key | \
 		--max-segment)
 			((i++))	# the option's value is the next word
 			;;
@@ -45,7 +47,7 @@ _onyx_queue()
 		prev=--password-file
 	fi
 	case $prev in
-	--password-file)
+	--password-file | --broker-ca | --broker-cert | --broker-key)
 		_onyx_queue_files
 		return
 		;;

@@ -7,7 +7,7 @@ _onyx_submit()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 
 	case $prev in
-	--password-file)
+	--password-file | --broker-ca | --broker-cert | --broker-key)
 		compopt -o filenames 2> /dev/null
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -23,6 +23,7 @@ _onyx_submit()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-w --wait --job --timeout --kill --list
 		    -v --verbose -B --broker -u --user --password-file -z --zk
+		    --broker-ca --broker-cert --broker-key --insecure-plain
 		    -c --cluster -h --help -V --version' -- "$cur"))
 		return
 	fi

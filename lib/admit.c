@@ -10,6 +10,7 @@
 #include <bsd/string.h>
 
 #include "admit.h"
+#include "errstr.h"
 #include "buf.h"
 #include "plan.h"
 #include "status.h"
@@ -107,7 +108,7 @@ onyx_admit_load(
 	*out = NULL;
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "cannot read the exec allow-list %s: %s",
-		    path, strerror(errno));
+		    path, onyx_strerror(errno));
 		return ONYX_ECONFIG;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -119,7 +120,7 @@ onyx_admit_load(
 		}
 	if (ferror(f)) {
 		snprintf(err, errlen, "cannot read the exec allow-list %s: %s",
-		    path, strerror(errno));
+		    path, onyx_strerror(errno));
 		fclose(f);
 		onyx_buf_free(&b);
 		return ONYX_ECONFIG;
@@ -227,7 +228,7 @@ onyx_admit_program(const struct onyx_admit *a, const char *prog,
 	errno = 0;
 	if (realpath(found, real) == NULL || !executable(real)) {
 		snprintf(err, errlen, "program '%s' cannot be run: %s", prog,
-		    errno ? strerror(errno) : "not an executable file");
+		    errno ? onyx_strerror(errno) : "not an executable file");
 		return ONYX_EUSAGE;
 	}
 	if (!onyx_admit_match(a, real)) {

@@ -27,6 +27,7 @@
 #include <proton/object.h>
 #include <proton/sasl.h>
 #include <proton/session.h>
+#include <proton/ssl.h>
 #include <proton/terminus.h>
 #include <proton/transport.h>
 
@@ -113,6 +114,7 @@ struct onyx_amqp {
 	int credit_ms;     /* wait for a sender's credit */
 	char starved[300]; /* the sender that last got no credit in time */
 	char url[512];     /* redacted, for messages */
+	bool tls;          /* amqps:// */
 	char err[512];
 	struct onyx_buf enc;
 };
@@ -289,6 +291,13 @@ die_by(struct onyx_amqp *a, pn_condition_t *c, const char *what)
 	cond_text(c, why, sizeof(why));
 	if (name != NULL && strcmp(name, "amqp:unauthorized-access") == 0) {
 		die(a, ONYX_EAUTH, "%s refused the login: %s", a->url, why);
+		return;
+	}
+	/* a certificate that does not verify: no retry can mend it */
+	if (a->tls && strstr(why, "SSL Failure") != NULL) {
+		die(a, ONYX_EAUTH,
+		    "TLS with the broker at %s failed (is its certificate signed by the CA of ONYX_BROKER_CA, for the host name of the URL?): %s",
+		    a->url, why);
 		return;
 	}
 	snprintf(head, sizeof(head), what, a->url);
@@ -761,6 +770,81 @@ tcp_connect(const char *host, const char *port, int timeout_ms, char *err,
 	return fd;
 }
 
+/* Does host resolve to loopback addresses only? (A name that does not
+ * resolve is not: the connection fails later with its own message.) */
+static bool
+loopback_only(const char *host, const char *port)
+{
+	struct addrinfo hints, *res, *ai;
+	bool lo = true;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return false;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			const struct sockaddr_in *in = (void *)ai->ai_addr;
+			if ((ntohl(in->sin_addr.s_addr) >> 24) != 127)
+				lo = false;
+		} else if (ai->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (void *)ai->ai_addr;
+			if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+				lo = false;
+		} else
+			lo = false;
+	}
+	freeaddrinfo(res);
+	return lo;
+}
+
+/* Put TLS on transport t: the CA, peer name verification, the client
+ * certificate. Returns ONYX_OK or ONYX_ECONFIG with err filled. */
+static int
+setup_tls(pn_transport_t *t, const struct onyx_conf *c, const char *host,
+    char *err, size_t errlen)
+{
+	pn_ssl_domain_t *dom = pn_ssl_domain(PN_SSL_MODE_CLIENT);
+	pn_ssl_t *ssl;
+	int st = ONYX_ECONFIG;
+
+	if (dom == NULL) {
+		snprintf(err, errlen, "TLS is not available in this proton");
+		return ONYX_ECONFIG;
+	}
+	if (c->ca[0] != '\0' &&
+	    pn_ssl_domain_set_trusted_ca_db(dom, c->ca) != 0) {
+		snprintf(err, errlen,
+		    "broker CA file %s: not a PEM file of certificates", c->ca);
+		goto out;
+	}
+	if (pn_ssl_domain_set_peer_authentication(
+	        dom, PN_SSL_VERIFY_PEER_NAME, NULL) != 0) {
+		snprintf(err, errlen,
+		    "cannot verify the broker's certificate (broker CA file %s)",
+		    c->ca[0] ? c->ca : "none: the system's");
+		goto out;
+	}
+	if (c->cert[0] != '\0' &&
+	    pn_ssl_domain_set_credentials(dom, c->cert,
+	        c->key[0] != '\0' ? c->key : c->cert, NULL) != 0) {
+		snprintf(err, errlen,
+		    "broker client certificate %s with key %s: not a matching PEM certificate and key",
+		    c->cert, c->key[0] != '\0' ? c->key : c->cert);
+		goto out;
+	}
+	if ((ssl = pn_ssl(t)) == NULL || pn_ssl_init(ssl, dom, NULL) != 0 ||
+	    pn_ssl_set_peer_hostname(ssl, host) != 0) {
+		snprintf(err, errlen, "cannot start TLS to the broker");
+		goto out;
+	}
+	st = ONYX_OK;
+out:
+	pn_ssl_domain_free(dom);
+	return st;
+}
+
 static void
 put_symbol_cap(pn_terminus_t *t, const char *sym)
 {
@@ -781,14 +865,27 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 	int64_t deadline = deadline_of(timeout_ms);
 	int st;
 	const char *user, *pass;
-
-	int credit_ms;
+	int credit_ms, mech;
 
 	*out = NULL;
 	if ((st = onyx_url_parse(c->broker, &u, err, errlen)) != ONYX_OK)
 		return st;
 	if ((st = credit_timeout(&credit_ms, err, errlen)) != ONYX_OK)
 		return st;
+	user = u.user[0] ? u.user : c->user;
+	pass = u.password[0] ? u.password : c->password;
+	/* decided before any byte is sent: a password never crosses the
+	 * network in the clear unless the user said so */
+	mech = onyx_conf_sasl(u.tls, user[0] != '\0', c->cert[0] != '\0',
+	    u.tls || user[0] == '\0' ? true : loopback_only(u.host, u.port),
+	    c->insecure_plain, err, errlen);
+	if (mech < 0) {
+		char why[400], url[512];
+		snprintf(why, sizeof(why), "%s", err);
+		onyx_url_redact(c->broker, url, sizeof(url));
+		snprintf(err, errlen, "broker %s: %s", url, why);
+		return ONYX_ECONFIG;
+	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
@@ -808,16 +905,24 @@ onyx_amqp_connect(const struct onyx_conf *c, int timeout_ms,
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
-	user = u.user[0] ? u.user : c->user;
-	pass = u.password[0] ? u.password : c->password;
 	t = a->drv.transport;
+	a->tls = u.tls;
+	if (u.tls && (st = setup_tls(t, c, u.host, err, errlen)) != ONYX_OK) {
+		pn_connection_driver_destroy(&a->drv);
+		close(a->fd);
+		free(a);
+		return st;
+	}
 	sasl = pn_sasl(t);
+	/* cleartext PLAIN passed onyx_conf_sasl: loopback or allowed */
 	pn_sasl_set_allow_insecure_mechs(sasl, true);
-	if (user[0] != '\0') {
+	if (mech == ONYX_SASL_PLAIN) {
 		pn_sasl_allowed_mechs(sasl, "PLAIN");
 		pn_connection_set_user(a->drv.connection, user);
 		pn_connection_set_password(a->drv.connection, pass);
-	} else
+	} else if (mech == ONYX_SASL_EXTERNAL)
+		pn_sasl_allowed_mechs(sasl, "EXTERNAL");
+	else
 		pn_sasl_allowed_mechs(sasl, "ANONYMOUS");
 	pn_transport_set_idle_timeout(t, IDLE_TIMEOUT_MS);
 	if (c->container[0] != '\0')

@@ -28,6 +28,10 @@
 enum {
 	OPT_PASSWORD_FILE = ONYX_CLI_OPT_COMMON,
 	OPT_MAX_SEGMENT,
+	OPT_BROKER_CA,
+	OPT_BROKER_CERT,
+	OPT_BROKER_KEY,
+	OPT_INSECURE_PLAIN,
 };
 
 /* The common flags: which programs take each, its letters and long form. */
@@ -37,8 +41,16 @@ static const struct {
 	struct option opt;
 } common[] = {
     {ONYX_CLI_BROKER, "B:", {"broker", required_argument, NULL, 'B'}},
+    {ONYX_CLI_BROKER, "",
+        {"broker-ca", required_argument, NULL, OPT_BROKER_CA}},
+    {ONYX_CLI_BROKER, "",
+        {"broker-cert", required_argument, NULL, OPT_BROKER_CERT}},
+    {ONYX_CLI_BROKER, "",
+        {"broker-key", required_argument, NULL, OPT_BROKER_KEY}},
     {ONYX_CLI_ZK, "c:", {"cluster", required_argument, NULL, 'c'}},
     {0, "h", {"help", no_argument, NULL, 'h'}},
+    {ONYX_CLI_BROKER, "",
+        {"insecure-plain", no_argument, NULL, OPT_INSECURE_PLAIN}},
     {ONYX_CLI_SEGMENT, "",
         {"max-segment", required_argument, NULL, OPT_MAX_SEGMENT}},
     {ONYX_CLI_BROKER, "",
@@ -102,7 +114,8 @@ onyx_cli_set(
 	if (onyx_conf_set(c, key, v, err, sizeof(err)) != ONYX_OK)
 		errx(strcmp(key, "password-file") == 0 ||
 		            (strcmp(key, "broker") == 0 &&
-		                onyx_url_has_password(v))
+		                onyx_url_has_password(v)) ||
+		            strncmp(key, "broker-", 7) == 0
 		        ? EX_CONFIG
 		        : EX_USAGE,
 		    "%s: %s", flag, err);
@@ -287,6 +300,19 @@ onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[])
 			onyx_cli_set(
 			    &c->conf, "max-segment", "--max-segment", optarg);
 			break;
+		case OPT_BROKER_CA:
+			onyx_cli_set(
+			    &c->conf, "broker-ca", "--broker-ca", optarg);
+			break;
+		case OPT_BROKER_CERT:
+			onyx_cli_set(
+			    &c->conf, "broker-cert", "--broker-cert", optarg);
+			break;
+		case OPT_BROKER_KEY:
+			onyx_cli_set(
+			    &c->conf, "broker-key", "--broker-key", optarg);
+			break;
+		case OPT_INSECURE_PLAIN: c->conf.insecure_plain = 1; break;
 		case OPT_PASSWORD_FILE:
 			onyx_cli_set(&c->conf, "password-file",
 			    "--password-file", optarg);

@@ -22,6 +22,7 @@
  * (onyx_cli.common says which do):
  *   -z/--zk hosts, -c/--cluster id                        ONYX_CLI_ZK
  *   -B/--broker url, -u/--user name, --password-file file ONYX_CLI_BROKER
+ *   --broker-ca, --broker-cert, --broker-key file, --insecure-plain
  *   -s/--session-timeout ms                               ONYX_CLI_SESSION
  *   --max-segment size                                    ONYX_CLI_SEGMENT
  * and in every program: -v/--verbose (once: info, twice: debug),

@@ -10,6 +10,7 @@
 #include <bsd/string.h>
 
 #include "conf.h"
+#include "errstr.h"
 #include "status.h"
 
 void
@@ -125,6 +126,24 @@ fail:
 	explicit_bzero(b, cap);
 	free(b);
 	return -1;
+}
+
+/* A file setting (a CA, certificate or key): readable now, so a typo is
+ * told at start and not at the first connection. */
+static int
+pem_file(char *dst, size_t len, const char *v, const char *what, char *err,
+    size_t errlen)
+{
+	if (*v == '\0') {
+		dst[0] = '\0';
+		return ONYX_OK;
+	}
+	if (access(v, R_OK) != 0) {
+		snprintf(
+		    err, errlen, "%s %s: %s", what, v, onyx_strerror(errno));
+		return ONYX_ECONFIG;
+	}
+	return copy(dst, len, v, what, err, errlen);
 }
 
 int
@@ -244,6 +263,25 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 		}
 		return ONYX_OK;
 	}
+	if (strcmp(key, "broker-ca") == 0)
+		return pem_file(
+		    c->ca, sizeof(c->ca), value, "broker CA file", err, errlen);
+	if (strcmp(key, "broker-cert") == 0)
+		return pem_file(c->cert, sizeof(c->cert), value,
+		    "broker client certificate", err, errlen);
+	if (strcmp(key, "broker-key") == 0)
+		return pem_file(c->key, sizeof(c->key), value,
+		    "broker client key", err, errlen);
+	if (strcmp(key, "insecure-plain") == 0) {
+		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0) {
+			snprintf(err, errlen,
+			    "'%s' is not 0 or 1 (allow a password over cleartext TCP to a non-loopback broker)",
+			    value);
+			return ONYX_ECONFIG;
+		}
+		c->insecure_plain = value[0] == '1';
+		return ONYX_OK;
+	}
 	if (strcmp(key, "metrics") == 0)
 		return copy(c->metrics, sizeof(c->metrics), value,
 		    "metrics address", err, errlen);
@@ -263,6 +301,10 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 	    {"ONYX_BROKER_USER", "user"},
 	    {"ONYX_BROKER_PASSWORD", "password"},
 	    {"ONYX_BROKER_PASSWORD_FILE", "password-file"},
+	    {"ONYX_BROKER_CA", "broker-ca"},
+	    {"ONYX_BROKER_CERT", "broker-cert"},
+	    {"ONYX_BROKER_KEY", "broker-key"},
+	    {"ONYX_BROKER_INSECURE_PLAIN", "insecure-plain"},
 	    {"ONYX_MAX_SEGMENT", "max-segment"},
 	    {"ONYX_METRICS", "metrics"},
 	};
@@ -321,11 +363,14 @@ onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen)
 	memset(u, 0, sizeof(*u));
 	onyx_url_redact(url, shown, sizeof(shown));
 	n = scheme_len(url);
-	if (n != 0 && strncmp(url, "amqp://", 7) != 0) {
+	if (n != 0 && strncmp(url, "amqp://", 7) != 0 &&
+	    strncmp(url, "amqps://", 8) != 0) {
 		snprintf(err, errlen,
-		    "broker URL '%s': only amqp:// is supported", shown);
+		    "broker URL '%s': only amqp:// and amqps:// are supported",
+		    shown);
 		return ONYX_ECONFIG;
 	}
+	u->tls = strncmp(url, "amqps://", 8) == 0;
 	if (n == 0 && strstr(url, "://") != NULL)
 		goto bad;
 	/* the last '@': a password may hold '@', '/', '?' or '#' */
@@ -370,12 +415,12 @@ onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen)
 			goto bad;
 		memcpy(u->port, colon + 1, n);
 	} else
-		strlcpy(u->port, "5672", sizeof(u->port));
+		strlcpy(u->port, u->tls ? "5671" : "5672", sizeof(u->port));
 	return ONYX_OK;
 bad:
 	memset(u, 0, sizeof(*u));
 	snprintf(err, errlen,
-	    "broker URL '%s' is not amqp://[user@]host[:port]", shown);
+	    "broker URL '%s' is not amqp[s]://[user@]host[:port]", shown);
 	return ONYX_ECONFIG;
 }
 
@@ -411,4 +456,24 @@ onyx_url_redact(const char *url, char *buf, size_t len)
 	snprintf(buf, len, "%.*s%s%.*s%.*s%s", (int)(start - url), url,
 	    at != NULL ? "***@" : "", (int)shown, host, (int)pl,
 	    port != NULL ? port : "", mask);
+}
+
+int
+onyx_conf_sasl(bool tls, bool user, bool cert, bool loopback, bool insecure,
+    char *err, size_t errlen)
+{
+	if (cert && !tls) {
+		snprintf(err, errlen,
+		    "a client certificate (ONYX_BROKER_CERT, --broker-cert) needs an amqps:// broker URL");
+		return -1;
+	}
+	if (user) {
+		if (!tls && !loopback && !insecure) {
+			snprintf(err, errlen,
+			    "a password over cleartext TCP to a broker that is not on a loopback address is refused: use amqps://, or allow it with ONYX_BROKER_INSECURE_PLAIN=1 (--insecure-plain)");
+			return -1;
+		}
+		return ONYX_SASL_PLAIN;
+	}
+	return cert ? ONYX_SASL_EXTERNAL : ONYX_SASL_ANONYMOUS;
 }

@@ -26,6 +26,16 @@ struct onyx_conf {
 	 * (ONYX_METRICS, --metrics; checked when the server starts, see
 	 * lib/metricshttp.h); empty: no server */
 	char metrics[300];
+	/* TLS to the broker (amqps:// URLs): the CA file its certificate is
+	 * checked against (ONYX_BROKER_CA, --broker-ca; empty: the system's
+	 * CAs), and an optional client certificate and its key, both PEM
+	 * (ONYX_BROKER_CERT, --broker-cert; ONYX_BROKER_KEY, --broker-key) */
+	char ca[512];
+	char cert[512];
+	char key[512];
+	/* SASL PLAIN over cleartext TCP to an address that is not loopback:
+	 * refused unless ONYX_BROKER_INSECURE_PLAIN=1 or --insecure-plain */
+	int insecure_plain;
 };
 
 struct onyx_url {
@@ -33,6 +43,14 @@ struct onyx_url {
 	char port[16];
 	char user[128];
 	char password[256];
+	int tls; /* amqps:// */
+};
+
+/* How a connection authenticates (onyx_conf_sasl). */
+enum onyx_sasl {
+	ONYX_SASL_ANONYMOUS,
+	ONYX_SASL_PLAIN,
+	ONYX_SASL_EXTERNAL, /* the TLS client certificate is the identity */
 };
 
 #define ONYX_DEFAULT_ZK "127.0.0.1:2181"
@@ -52,7 +70,9 @@ void onyx_conf_defaults(struct onyx_conf *c);
 /*
  * onyx_conf_from_env: override c with ONYX_ZK, ONYX_CLUSTER, ONYX_BROKER,
  * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD, ONYX_BROKER_PASSWORD_FILE (the
- * file wins over the variable), ONYX_MAX_SEGMENT and ONYX_METRICS. Returns
+ * file wins over the variable), ONYX_BROKER_CA, ONYX_BROKER_CERT,
+ * ONYX_BROKER_KEY, ONYX_BROKER_INSECURE_PLAIN (0 or 1), ONYX_MAX_SEGMENT
+ * and ONYX_METRICS. Returns
  * ONYX_OK, or ONYX_ECONFIG with err naming the variable or file.
  */
 int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
@@ -60,7 +80,9 @@ int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
 /*
  * onyx_conf_set: override one setting from a flag. key is one of "zk",
  * "cluster", "broker", "user", "password-file", "max-segment" (bytes, with
- * an optional k, M or G suffix: 1024, 1024^2, 1024^3), "metrics". Returns ONYX_OK or
+ * an optional k, M or G suffix: 1024, 1024^2, 1024^3), "metrics",
+ * "broker-ca", "broker-cert", "broker-key" (file names, checked readable),
+ * "insecure-plain" ("0" or "1"). Returns ONYX_OK or
  * ONYX_ECONFIG (bad value or unreadable file) with err filled.
  */
 int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
@@ -78,9 +100,10 @@ int onyx_conf_read_secret(
     const char *path, char *buf, size_t len, char *err, size_t errlen);
 
 /*
- * onyx_url_parse: split amqp://[user[:password]@]host[:port] into u (port
- * defaults to 5672; the user info ends at the last '@'). Returns ONYX_OK or
- * ONYX_ECONFIG with err naming the URL, redacted (onyx_url_redact).
+ * onyx_url_parse: split amqp[s]://[user[:password]@]host[:port] into u
+ * (port defaults to 5672, or 5671 for amqps://, which sets u->tls; the
+ * user info ends at the last '@'). Returns ONYX_OK or ONYX_ECONFIG with
+ * err naming the URL, redacted (onyx_url_redact).
  */
 int
 onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen);
@@ -91,6 +114,20 @@ onyx_url_parse(const char *url, struct onyx_url *u, char *err, size_t errlen);
  * set, or -1 when s is not such a size or out of range.
  */
 int onyx_conf_size(const char *s, size_t min, size_t max, size_t *out);
+
+/*
+ * onyx_conf_sasl: the SASL mechanism of a connection to a broker, and
+ * whether it may be made. tls: the URL is amqps://; user: a user name is
+ * given (URL or setting); cert: a client certificate is set; loopback:
+ * every address the host resolves to is a loopback one; insecure: the
+ * user allowed PLAIN over cleartext (c->insecure_plain). A user gives
+ * PLAIN, else a certificate gives EXTERNAL (TLS only), else ANONYMOUS.
+ * Returns the mechanism, or -1 with err filled (a configuration error,
+ * exit 78): PLAIN without TLS to an address that is not loopback and not
+ * allowed, or a certificate without amqps://. Pure.
+ */
+int onyx_conf_sasl(bool tls, bool user, bool cert, bool loopback, bool insecure,
+    char *err, size_t errlen);
 
 /*
  * onyx_url_redact: copy url to buf as it may be shown in a message: the

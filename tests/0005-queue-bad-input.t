@@ -48,7 +48,7 @@ is "$RC" 69 "recv from an unreachable broker: exit 69"
 SECONDS=0
 ONYX_BROKER_PASSWORD=wrong run_rc timeout 30 onyx-queue recv "$q"
 is "$RC" 77 "a wrong password: exit 77"
-like "$ERR" "^onyx-queue: amqp://127.0.0.1:[0-9]+ refused the login: amqp:unauthorized-access" \
+like "$ERR" "^onyx-queue: amqps?://[a-z0-9.]+:[0-9]+ refused the login: amqp:unauthorized-access" \
     "a wrong password: the broker's refusal is named"
 check "a wrong password does not hang" test $SECONDS -lt 15
 ONYX_BROKER_USER= ONYX_BROKER_PASSWORD= run_rc timeout 30 onyx-queue stat "$q"
@@ -63,7 +63,7 @@ is "$RC:$ERR" "78:onyx-queue: ONYX_BROKER: broker URL 'amqp://***@127.0.0.1:$por
 import os, sys
 from proton import Message
 from proton.utils import BlockingConnection
-url = os.environ["ONYX_BROKER"].replace("amqp://", "")
+url = os.environ["ONYX_SANDBOX_BROKER_PLAIN"].replace("amqp://", "")
 c = BlockingConnection(url, user=os.environ["ONYX_BROKER_USER"],
     password=os.environ["ONYX_BROKER_PASSWORD"], allowed_mechs="PLAIN")
 s = c.create_sender(sys.argv[1])

@@ -10,7 +10,7 @@ cat > "$T/client.py" <<'PY'
 import json, os, sys
 from proton import Message
 from proton.utils import BlockingConnection
-url = os.environ["ONYX_BROKER"].replace("amqp://", "")
+url = os.environ["ONYX_SANDBOX_BROKER_PLAIN"].replace("amqp://", "")
 conn = BlockingConnection(url, user=os.environ["ONYX_BROKER_USER"],
     password=os.environ["ONYX_BROKER_PASSWORD"], allowed_mechs="PLAIN")
 mode, queue = sys.argv[1], sys.argv[2]
@@ -58,7 +58,7 @@ is "$(sed -n 3p "$T/out" | jq -c '[.body, .sentinel]')" '[null,true]' \
 
 # The broker's own CLI, over AMQP.
 ARTEMIS=$ONYX_ARTEMIS_INSTANCE/bin/artemis
-port=${ONYX_BROKER##*:}
+port=${ONYX_SANDBOX_BROKER_PLAIN##*:}
 q2=$(qname cli)
 run_rc "$ARTEMIS" producer --protocol amqp --url "tcp://127.0.0.1:$port" \
     --user "$ONYX_BROKER_USER" --password "$ONYX_BROKER_PASSWORD" \

@@ -70,7 +70,7 @@ check "the first job never has more than one peer on a task" \
     sh -c "[ \$(onyx-watch --json | jq '[.jobs[] | select(.job == \"cap-$$\") | .tasks[].peers | length] | max') -le 1 ]"
 # the broker settings come from flags too: a bad one is a usage error
 run_rc onyx-coord -B 'notaurl:::'
-like "$RC:$ERR" "^64:onyx-coord: --broker: broker URL 'notaurl:\*\*\*' is not amqp://" "onyx-coord -B: a bad URL exits 64, naming the flag (a port that is not a number redacted)"
+like "$RC:$ERR" "^64:onyx-coord: --broker: broker URL 'notaurl:\*\*\*' is not amqp\\[s\\]://" "onyx-coord -B: a bad URL exits 64, naming the flag (a port that is not a number redacted)"
 run_rc onyx-coord --password-file "$T/none"
 like "$RC:$ERR" "^78:onyx-coord: --password-file: .*none: No such file" "onyx-coord --password-file: an unreadable file exits 78"
 done_testing

@@ -43,7 +43,7 @@ class Send(MessagingHandler):
         sys.exit("transport error: %s" % event.transport.condition)
 
 bodies = [l.rstrip("\n") for l in sys.stdin]
-h = Send(os.environ["ONYX_BROKER"].replace("amqp://", ""), sys.argv[1], bodies)
+h = Send(os.environ["ONYX_SANDBOX_BROKER_PLAIN"].replace("amqp://", ""), sys.argv[1], bodies)
 Container(h).run()
 print(h.accepted)
 PY

@@ -111,7 +111,7 @@ cat > "$T/client.py" <<'PY'
 import os, sys
 from proton import Message
 from proton.utils import BlockingConnection
-url = os.environ["ONYX_BROKER"].replace("amqp://", "")
+url = os.environ["ONYX_SANDBOX_BROKER_PLAIN"].replace("amqp://", "")
 conn = BlockingConnection(url, user=os.environ["ONYX_BROKER_USER"],
     password=os.environ["ONYX_BROKER_PASSWORD"], allowed_mechs="PLAIN")
 s = conn.create_sender(sys.argv[1])

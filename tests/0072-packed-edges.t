@@ -95,7 +95,7 @@ is "$(jq -c '[.segment, .error]' "$T/dead")" '[{"n":777},"seven"]' "the DLQ hold
 cat > "$T/read.py" <<'PY'
 import json, os, sys
 from proton.utils import BlockingConnection
-url = os.environ["ONYX_BROKER"].replace("amqp://", "")
+url = os.environ["ONYX_SANDBOX_BROKER_PLAIN"].replace("amqp://", "")
 conn = BlockingConnection(url, user=os.environ["ONYX_BROKER_USER"],
     password=os.environ["ONYX_BROKER_PASSWORD"], allowed_mechs="PLAIN")
 r = conn.create_receiver(sys.argv[1])

@@ -17,6 +17,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The peers a test starts log in with the sandbox's peer account (no
+# management rights beyond reading counts: onyx(7), "Broker accounts and
+# roles"): onyx-peer on PATH sets it, then is the real one (same pid).
+mkdir "$T/bin"
+cat > "$T/bin/onyx-peer" <<EOT
+#!/bin/bash
+export ONYX_BROKER_USER=$ONYX_SANDBOX_PEER_USER
+export ONYX_BROKER_PASSWORD_FILE=$ONYX_SANDBOX_PEER_PASSWORD_FILE
+exec -a onyx-peer "$ONYX_BIN/onyx-peer" "\$@"
+EOT
+chmod +x "$T/bin/onyx-peer"
+PATH=$T/bin:$PATH
+
 # A queue name unique to this test file and run.
 TESTNAME=$(basename "$0" .t)
 qname() { echo "$TESTNAME-$$-$1"; }

@@ -31,7 +31,8 @@ coord_start() { # SLOT
 
 peer_start() { # SLOT
 	echo "--- start $(date +%T.%3N)" >> "$W/peer.$1.log"
-	netns_exec "$1" onyx-peer -v -s "$SESSION_MS" -n "$VPEERS" 2>> "$W/peer.$1.log" &
+	ONYX_BROKER_USER=$ONYX_SANDBOX_PEER_USER ONYX_BROKER_PASSWORD_FILE=$ONYX_SANDBOX_PEER_PASSWORD_FILE \
+	    netns_exec "$1" onyx-peer -v -s "$SESSION_MS" -n "$VPEERS" 2>> "$W/peer.$1.log" &
 	PEER_PID[$1]=$!
 	say "peer process $1 started: pid ${PEER_PID[$1]}"
 }
@@ -213,7 +214,9 @@ netns_setup() {
 	*) return 0 ;;
 	esac
 	zkp=${ONYX_ZK##*:}
-	amqp=${ONYX_BROKER##*:}
+	# cleartext: the forwarded address matches no name of the broker's
+	# certificate, and a password to it is allowed explicitly (below)
+	amqp=${ONYX_SANDBOX_BROKER_PLAIN##*:}
 	for s in $(seq 1 "$PEERS"); do
 		ip netns add "$(ns_name "$s")"
 		ip link add "${NSP}h$s" type veth peer name "${NSP}p$s"
@@ -252,7 +255,8 @@ netns_exec() {
 	if [ "$NETNS" = 1 ]; then
 		exec ip netns exec "$(ns_name "$s")" env \
 		    ONYX_ZK="$NET.$s.1:${ONYX_ZK##*:}" \
-		    ONYX_BROKER="amqp://$NET.$s.2:${ONYX_BROKER##*:}" "$@"
+		    ONYX_BROKER="amqp://$NET.$s.2:${ONYX_SANDBOX_BROKER_PLAIN##*:}" \
+		    ONYX_BROKER_INSECURE_PLAIN=1 "$@"
 	fi
 	exec "$@"
 }

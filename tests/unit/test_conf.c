@@ -24,6 +24,10 @@ clear_env(void)
 	unsetenv("ONYX_BROKER_PASSWORD");
 	unsetenv("ONYX_BROKER_PASSWORD_FILE");
 	unsetenv("ONYX_MAX_SEGMENT");
+	unsetenv("ONYX_BROKER_CA");
+	unsetenv("ONYX_BROKER_CERT");
+	unsetenv("ONYX_BROKER_KEY");
+	unsetenv("ONYX_BROKER_INSECURE_PLAIN");
 }
 
 static void
@@ -117,7 +121,7 @@ bad_values(void **state)
 	setenv("ONYX_BROKER", "http://x", 1);
 	assert_int_equal(
 	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
-	assert_non_null(strstr(err, "only amqp:// is supported"));
+	assert_non_null(strstr(err, "only amqp:// and amqps:// are supported"));
 	clear_env();
 	assert_int_equal(
 	    onyx_conf_set(&c, "cluster", "..", err, sizeof(err)), ONYX_ECONFIG);
@@ -203,12 +207,12 @@ urls(void **state)
 	    onyx_url_parse("amqp://u:zz9secret@h:x", &u, err, sizeof(err)),
 	    ONYX_ECONFIG);
 	assert_string_equal(err,
-	    "broker URL 'amqp://***@h:***' is not amqp://[user@]host[:port]");
+	    "broker URL 'amqp://***@h:***' is not amqp[s]://[user@]host[:port]");
 	assert_int_equal(
 	    onyx_url_parse("tcp://u:zz9secret@h", &u, err, sizeof(err)),
 	    ONYX_ECONFIG);
 	assert_string_equal(
-	    err, "broker URL 'tcp://***@h': only amqp:// is supported");
+	    err, "broker URL 'tcp://***@h': only amqp:// and amqps:// are supported");
 	onyx_url_redact("amqp://h:1", buf, sizeof(buf));
 	assert_string_equal(buf, "amqp://h:1");
 }
@@ -381,6 +385,107 @@ secret_files(void **state)
 	unlink(path);
 }
 
+/* amqps:// sets tls and defaults to port 5671; amqp:// stays 5672. */
+static void
+tls_urls(void **state)
+{
+	struct onyx_url u;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    onyx_url_parse("amqps://h.example", &u, err, sizeof(err)), ONYX_OK);
+	assert_int_equal(u.tls, 1);
+	assert_string_equal(u.host, "h.example");
+	assert_string_equal(u.port, "5671");
+	assert_int_equal(
+	    onyx_url_parse("amqps://u:p@[::1]:6000", &u, err, sizeof(err)),
+	    ONYX_OK);
+	assert_int_equal(u.tls, 1);
+	assert_string_equal(u.host, "::1");
+	assert_string_equal(u.port, "6000");
+	assert_string_equal(u.user, "u");
+	assert_int_equal(
+	    onyx_url_parse("amqp://h", &u, err, sizeof(err)), ONYX_OK);
+	assert_int_equal(u.tls, 0);
+	assert_string_equal(u.port, "5672");
+	assert_int_equal(
+	    onyx_url_parse("amqps://", &u, err, sizeof(err)), ONYX_ECONFIG);
+	assert_string_equal(
+	    err, "broker URL 'amqps://' is not amqp[s]://[user@]host[:port]");
+}
+
+/* The TLS settings: files checked readable, insecure-plain 0 or 1. */
+static void
+tls_settings(void **state)
+{
+	struct onyx_conf c;
+	char err[512];
+
+	(void)state;
+	clear_env();
+	onyx_conf_defaults(&c);
+	assert_int_equal(c.insecure_plain, 0);
+	assert_string_equal(c.ca, "");
+	setenv("ONYX_BROKER_CA", "/etc/hostname", 1);
+	setenv("ONYX_BROKER_INSECURE_PLAIN", "1", 1);
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
+	assert_string_equal(c.ca, "/etc/hostname");
+	assert_int_equal(c.insecure_plain, 1);
+	clear_env();
+	setenv("ONYX_BROKER_CERT", "/nonexistent/c.pem", 1);
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_string_equal(err,
+	    "ONYX_BROKER_CERT: broker client certificate /nonexistent/c.pem: No such file or directory");
+	clear_env();
+	setenv("ONYX_BROKER_INSECURE_PLAIN", "yes", 1);
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_non_null(
+	    strstr(err, "ONYX_BROKER_INSECURE_PLAIN: 'yes' is not 0 or 1"));
+	clear_env();
+}
+
+/* Which mechanism, and when a connection is refused before it is made. */
+static void
+sasl_decisions(void **state)
+{
+	char err[512];
+
+	(void)state;
+	/* tls, user, cert, loopback, insecure */
+	assert_int_equal(
+	    onyx_conf_sasl(true, true, false, false, false, err, sizeof(err)),
+	    ONYX_SASL_PLAIN);
+	assert_int_equal(
+	    onyx_conf_sasl(false, true, false, true, false, err, sizeof(err)),
+	    ONYX_SASL_PLAIN);
+	assert_int_equal(
+	    onyx_conf_sasl(false, true, false, false, true, err, sizeof(err)),
+	    ONYX_SASL_PLAIN);
+	assert_int_equal(
+	    onyx_conf_sasl(false, true, false, false, false, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "ONYX_BROKER_INSECURE_PLAIN=1"));
+	assert_non_null(strstr(err, "--insecure-plain"));
+	/* a certificate and no user: EXTERNAL; a user wins over it */
+	assert_int_equal(
+	    onyx_conf_sasl(true, false, true, false, false, err, sizeof(err)),
+	    ONYX_SASL_EXTERNAL);
+	assert_int_equal(
+	    onyx_conf_sasl(true, true, true, false, false, err, sizeof(err)),
+	    ONYX_SASL_PLAIN);
+	assert_int_equal(
+	    onyx_conf_sasl(false, false, true, true, false, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "needs an amqps:// broker URL"));
+	/* no user: ANONYMOUS, over anything (no secret to protect) */
+	assert_int_equal(
+	    onyx_conf_sasl(false, false, false, false, false, err, sizeof(err)),
+	    ONYX_SASL_ANONYMOUS);
+}
+
 int
 main(void)
 {
@@ -394,6 +499,9 @@ main(void)
 	    cmocka_unit_test(redaction),
 	    cmocka_unit_test(password_in_url),
 	    cmocka_unit_test(secret_files),
+	    cmocka_unit_test(tls_urls),
+	    cmocka_unit_test(tls_settings),
+	    cmocka_unit_test(sasl_decisions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
