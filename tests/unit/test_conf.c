@@ -211,8 +211,8 @@ urls(void **state)
 	assert_int_equal(
 	    onyx_url_parse("tcp://u:zz9secret@h", &u, err, sizeof(err)),
 	    ONYX_ECONFIG);
-	assert_string_equal(
-	    err, "broker URL 'tcp://***@h': only amqp:// and amqps:// are supported");
+	assert_string_equal(err,
+	    "broker URL 'tcp://***@h': only amqp:// and amqps:// are supported");
 	onyx_url_redact("amqp://h:1", buf, sizeof(buf));
 	assert_string_equal(buf, "amqp://h:1");
 }
