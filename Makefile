@@ -123,7 +123,8 @@ fuzz:
 	for h in $(FUZZERS); do mkdir -p build-fuzz/corpus/$$h && \
 	    build-fuzz/fuzz/fuzz-$$h -max_total_time=$(FUZZ_TIME) \
 	        -artifact_prefix=build-fuzz/crash-$$h- -print_final_stats=1 \
-	        build-fuzz/corpus/$$h fuzz/corpus/$$h tests/fuzz/$$h || exit 1; \
+	        build-fuzz/corpus/$$h fuzz/corpus/$$h \
+	        $$(ls -d tests/fuzz/$$h 2>/dev/null) || exit 1; \
 	done
 
 deps:
