@@ -40,6 +40,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *host = shown;
 		if (strncmp(host, "amqp://", 7) == 0)
 			host += 7;
+		else if (strncmp(host, "amqps://", 8) == 0)
+			host += 8;
 		if (strncmp(host, "***@", 4) == 0)
 			host += 4;
 		tail = after_userinfo(s);
