@@ -22,6 +22,13 @@ struct onyx_conf {
 	 * (ONYX_METRICS, --metrics; checked when the server starts, see
 	 * lib/metricshttp.h); empty: no server */
 	char metrics[300];
+	/* the ZooKeeper identity (lib/zkauth.h): the file holding this
+	 * program's user:password (ONYX_ZK_SECRET_FILE, --zk-secret-file;
+	 * read by lib/cli once the flags are parsed), and the ACL id
+	 * user:digest given READ on the nodes it creates (ONYX_ZK_READER,
+	 * --zk-reader); empty: none */
+	char zk_secret_file[4096];
+	char zk_reader[256];
 };
 
 struct onyx_url {
@@ -48,7 +55,8 @@ void onyx_conf_defaults(struct onyx_conf *c);
 /*
  * onyx_conf_from_env: override c with ONYX_ZK, ONYX_CLUSTER, ONYX_BROKER,
  * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD, ONYX_BROKER_PASSWORD_FILE (the
- * file wins over the variable), ONYX_MAX_SEGMENT and ONYX_METRICS. Returns
+ * file wins over the variable), ONYX_MAX_SEGMENT, ONYX_METRICS,
+ * ONYX_ZK_SECRET_FILE and ONYX_ZK_READER. Returns
  * ONYX_OK, or ONYX_ECONFIG with err naming the variable or file.
  */
 int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
@@ -56,7 +64,8 @@ int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
 /*
  * onyx_conf_set: override one setting from a flag. key is one of "zk",
  * "cluster", "broker", "user", "password-file", "max-segment" (bytes, with
- * an optional k, M or G suffix: 1024, 1024^2, 1024^3), "metrics". Returns ONYX_OK or
+ * an optional k, M or G suffix: 1024, 1024^2, 1024^3), "metrics",
+ * "zk-secret-file" (a path, not read here), "zk-reader" (an ACL id). Returns ONYX_OK or
  * ONYX_ECONFIG (bad value or unreadable file) with err filled.
  */
 int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
