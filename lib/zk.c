@@ -121,7 +121,9 @@ on_auth(int rc, const void *ctx)
 	struct onyx_zk *z = (struct onyx_zk *)ctx;
 
 	pthread_mutex_lock(&z->mu);
-	z->auth_rc = rc;
+	/* a connection lost before the answer: the client sends the
+	 * identity again, first thing, on its next connection */
+	z->auth_rc = rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT ? ZOK : rc;
 	pthread_cond_broadcast(&z->cv);
 	pthread_mutex_unlock(&z->mu);
 }
@@ -216,12 +218,23 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	pthread_mutex_lock(&z->mu);
+	while (z->state != ZOO_CONNECTED_STATE && !z->expired && rc == 0)
+		rc = pthread_cond_timedwait(&z->cv, &z->mu, &ts);
+	pthread_mutex_unlock(&z->mu);
+	if (z->state != ZOO_CONNECTED_STATE) {
+		snprintf(err, errlen,
+		    "cannot reach ZooKeeper at %s within %d ms", hosts,
+		    connect_ms);
+		onyx_zk_close(z);
+		return ONYX_EUNAVAIL;
+	}
 	/*
-	 * A new session presents the identity before any call (a server that
-	 * enforces authentication closes a session whose first request is
-	 * not one); the client sends it again by itself when the same
-	 * session reconnects, and a session after an expiry is a new
-	 * onyx_zk_connect, which presents it again here.
+	 * A new session presents the identity before any call of ours (a
+	 * server that enforces authentication closes a session whose first
+	 * request is not one). The client sends it again by itself, first
+	 * thing, when the same session reconnects; a session after an expiry
+	 * is a new onyx_zk_connect, which presents it again here.
 	 */
 	if (id_secret != NULL &&
 	    (rc = zoo_add_auth(z->zh, "digest", id_secret,
@@ -229,28 +242,28 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 		snprintf(err, errlen, "ZooKeeper %s: identity '%s': %s", hosts,
 		    id_user, zerror(rc));
 		onyx_zk_close(z);
-		return ONYX_ERR;
+		return ONYX_EUNAVAIL;
 	}
 	rc = 0;
 	pthread_mutex_lock(&z->mu);
-	while ((z->state != ZOO_CONNECTED_STATE || z->auth_rc == 1) &&
-	    !z->expired && z->state != ZOO_AUTH_FAILED_STATE && rc == 0)
+	while (z->auth_rc == 1 && !z->expired &&
+	    z->state != ZOO_AUTH_FAILED_STATE && rc == 0)
 		rc = pthread_cond_timedwait(&z->cv, &z->mu, &ts);
 	auth = z->auth_rc;
 	pthread_mutex_unlock(&z->mu);
-	if (auth != ZOK && auth != 1) {
+	if (auth == 1) {
+		snprintf(err, errlen,
+		    "ZooKeeper at %s did not answer the identity '%s' within %d ms",
+		    hosts, id_user, connect_ms);
+		onyx_zk_close(z);
+		return ONYX_EUNAVAIL;
+	}
+	if (auth != ZOK) {
 		snprintf(err, errlen,
 		    "ZooKeeper at %s refused the identity '%s': %s", hosts,
 		    id_user, zerror(auth));
 		onyx_zk_close(z);
 		return ONYX_EAUTH;
-	}
-	if (z->state != ZOO_CONNECTED_STATE || auth != ZOK) {
-		snprintf(err, errlen,
-		    "cannot reach ZooKeeper at %s within %d ms", hosts,
-		    connect_ms);
-		onyx_zk_close(z);
-		return ONYX_EUNAVAIL;
 	}
 	if (id_secret != NULL)
 		onyx_log(ONYX_LOG_DEBUG,
