@@ -28,7 +28,8 @@ static volatile sig_atomic_t stop;
 static const char usage[] =
     "usage: onyx-coord [-v] [-B url] [-c cluster] [-H ended-jobs] [-o offer-timeout-ms]\n"
     "                  [-s session-ms] [-u user] [-z zk] [--metrics host:port]\n"
-    "                  [--password-file file]\n"
+    "                  [--password-file file] [--zk-reader id]\n"
+    "                  [--zk-secret-file file]\n"
     "       onyx-coord -h | --help | -V | --version\n";
 
 enum {

@@ -20,7 +20,8 @@ static const char usage[] =
     "usage: onyx-peer [-v] [-B url] [-c cluster] [-F fnpath] [-n peers]\n"
     "                 [-s session-ms] [-u user] [-z zk]\n"
     "                 [--max-segment size] [--metrics host:port]\n"
-    "                 [--password-file file]\n"
+    "                 [--password-file file] [--zk-reader id]\n"
+    "                 [--zk-secret-file file]\n"
     "       onyx-peer -h | --help\n"
     "       onyx-peer -V | --version\n";
 

@@ -31,7 +31,8 @@ static const char usage[] =
     "       onyx-submit --kill job\n"
     "       onyx-submit --list\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
-    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
+    "        [-z hosts] [-c cluster] [--zk-secret-file file] [--zk-reader id]\n"
+    "        [-h | --help] [-V | --version]\n";
 
 enum {
 	OPT_KILL = ONYX_CLI_OPT,

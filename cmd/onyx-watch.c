@@ -29,7 +29,8 @@ static volatile sig_atomic_t stop;
 static const char usage[] =
     "usage: onyx-watch [--json] [-f | --follow] [-n count] [--timeout ms]\n"
     "       onyx-watch tree\n"
-    "common: [-v] [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
+    "common: [-v] [-z hosts] [-c cluster] [--zk-secret-file file] [--zk-reader id]\n"
+    "        [-h | --help] [-V | --version]\n";
 
 enum {
 	OPT_JSON = ONYX_CLI_OPT,

@@ -7,14 +7,20 @@ _onyx_watch()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 
 	case $prev in
-	-n | --count | --timeout | -z | --zk | -c | --cluster)
+	-n | --count | --timeout | -z | --zk | --zk-reader | -c | --cluster)
 		COMPREPLY=()
+		return
+		;;
+	--zk-secret-file)
+		compopt -o filenames 2> /dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--json -f --follow -n --count --timeout
-		    -z --zk -c --cluster -v --verbose -h --help -V --version' -- "$cur"))
+		    -z --zk --zk-secret-file --zk-reader -c --cluster -v --verbose -h --help -V --version' -- "$cur"))
 		return
 	fi
 	for ((i = 1; i < COMP_CWORD; i++)); do

@@ -123,7 +123,8 @@ on_auth(int rc, const void *ctx)
 	pthread_mutex_lock(&z->mu);
 	/* a connection lost before the answer: the client sends the
 	 * identity again, first thing, on its next connection */
-	z->auth_rc = rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT ? ZOK : rc;
+	z->auth_rc =
+	    rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT ? ZOK : rc;
 	pthread_cond_broadcast(&z->cv);
 	pthread_mutex_unlock(&z->mu);
 }
