@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../../lib/conf.h"
 #include "../../lib/status.h"
 #include "../../lib/zk.h"
 #include "../../lib/zkauth.h"
@@ -201,6 +202,35 @@ identity(void **state)
 	assert_false(onyx_zk_has_identity());
 }
 
+static void
+settings(void **state)
+{
+	struct onyx_conf c;
+	char err[256];
+
+	(void)state;
+	onyx_conf_defaults(&c);
+	assert_string_equal(c.zk_secret_file, "");
+	assert_string_equal(c.zk_reader, "");
+	setenv("ONYX_ZK_SECRET_FILE", "/no/such/file", 1);
+	setenv("ONYX_ZK_READER", "watch:smGaoVKd/cQkjm7b88GyorAUz20=", 1);
+	/* the file is named here and read once the flags are known */
+	assert_int_equal(onyx_conf_from_env(&c, err, sizeof(err)), ONYX_OK);
+	assert_string_equal(c.zk_secret_file, "/no/such/file");
+	assert_string_equal(c.zk_reader, "watch:smGaoVKd/cQkjm7b88GyorAUz20=");
+	setenv("ONYX_ZK_READER", "watch:pass", 1);
+	assert_int_equal(
+	    onyx_conf_from_env(&c, err, sizeof(err)), ONYX_ECONFIG);
+	assert_string_equal(err,
+	    "ONYX_ZK_READER: ZooKeeper ACL id 'watch:pass' is not user:digest (the base64 of the SHA-1 of user:password, 28 characters)");
+	unsetenv("ONYX_ZK_SECRET_FILE");
+	unsetenv("ONYX_ZK_READER");
+	assert_int_equal(
+	    onyx_conf_set(&c, "zk-secret-file", "/etc/s", err, sizeof(err)),
+	    ONYX_OK);
+	assert_string_equal(c.zk_secret_file, "/etc/s");
+}
+
 int
 main(void)
 {
@@ -210,6 +240,7 @@ main(void)
 	    cmocka_unit_test(check_id),
 	    cmocka_unit_test(secret_files),
 	    cmocka_unit_test(identity),
+	    cmocka_unit_test(settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
