@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "log.h"
 #include "status.h"
+#include "zk.h"
 #include "zkauth.h"
 
 #ifndef ONYX_VERSION
@@ -242,8 +243,9 @@ zk_identity(const struct onyx_cli *c)
 }
 
 /* At debug level, what the program runs with once the flags are read:
- * "onyx-peer 0.1.0; zk h:2181, cluster c; broker amqp://h:5672; session
- * timeout 10000 ms" (the settings it takes, the password never). */
+ * "onyx-peer 0.1.0; zk h:2181, cluster c, with an identity (or: open
+ * ACLs); broker amqp://h:5672; session timeout 10000 ms" (the settings it
+ * takes, the password never). */
 static void
 log_settings(const struct onyx_cli *c)
 {
@@ -256,7 +258,8 @@ log_settings(const struct onyx_cli *c)
 	    line, sizeof(line), "%s %s", getprogname(), ONYX_VERSION);
 	if ((c->common & ONYX_CLI_ZK) != 0 && n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n,
-		    "; zk %s, cluster %s", c->conf.zk, c->conf.cluster);
+		    "; zk %s, cluster %s, %s", c->conf.zk, c->conf.cluster,
+		    onyx_zk_has_identity() ? "with an identity" : "open ACLs");
 	if ((c->common & ONYX_CLI_BROKER) != 0 && n < sizeof(line)) {
 		onyx_url_redact(c->conf.broker, broker, sizeof(broker));
 		n += (size_t)snprintf(

@@ -266,11 +266,7 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 		onyx_zk_close(z);
 		return ONYX_EAUTH;
 	}
-	if (id_secret != NULL)
-		onyx_log(ONYX_LOG_DEBUG,
-		    "ZooKeeper %s: session authenticated as '%s'", hosts,
-		    id_user);
-	else
+	if (id_secret == NULL)
 		onyx_log(ONYX_LOG_INFO,
 		    "ZooKeeper %s: no identity (ONYX_ZK_SECRET_FILE unset): nodes are created open to every client",
 		    hosts);
