@@ -500,7 +500,8 @@ on_data(
 		if ((c->data = malloc((size_t)len + 1)) == NULL)
 			rc = ZSYSTEMERROR;
 		else {
-			memcpy(c->data, value, len);
+			if (len > 0) /* an empty node's value may be NULL */
+				memcpy(c->data, value, len);
 			c->data[len] = '\0';
 			c->len = len;
 			if (st != NULL)

@@ -80,7 +80,7 @@ is "$RC:$(printf '%s' "$OUT" | jq -r --arg j "$J" '.jobs[] | select(.job == $j) 
 is "$(printf '%s' "$OUT" | jq '.peers | length'):$(printf '%s' "$OUT" | jq -r '.leader != null')" "3:true" \
     "and the peers and the leader (ephemeral nodes)"
 run_rc as "$READER" onyx-watch tree
-is "$RC" 0 "onyx-watch tree as the reader reads every node"
+is "$RC:$ERR" "0:" "onyx-watch tree as the reader reads every node"
 run_rc as "$READER" zkput get "$root/jobs/$J"
 is "$RC:$(printf '%s' "$OUT" | jq -r .job)" "0:$J" "the reader reads a plan"
 run_rc as "$READER" zkput set "$root/jobs/$J/status" '{"status":"killed"}'
