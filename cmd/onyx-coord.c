@@ -30,6 +30,7 @@ static const char usage[] =
     "                  [-s session-ms] [-u user] [-z zk] [--metrics host:port]\n"
     "                  [--password-file file] [--broker-ca file]\n"
     "                  [--broker-cert file] [--broker-key file] [--insecure-plain]\n"
+    "                  [--zk-reader id] [--zk-secret-file file]\n"
     "       onyx-coord -h | --help | -V | --version\n";
 
 enum {

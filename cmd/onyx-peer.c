@@ -24,6 +24,7 @@ static const char usage[] =
     "                 [--metrics host:port] [--password-file file]\n"
     "                 [--broker-ca file] [--broker-cert file] [--broker-key file]\n"
     "                 [--insecure-plain]\n"
+    "                 [--zk-reader id] [--zk-secret-file file]\n"
     "       onyx-peer -h | --help\n"
     "       onyx-peer -V | --version\n";
 

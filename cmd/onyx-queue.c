@@ -25,6 +25,7 @@
 #include "../lib/status.h"
 #include "../lib/tap.h"
 #include "../lib/zk.h"
+#include "../lib/zkauth.h"
 
 static volatile sig_atomic_t stop;
 
@@ -156,6 +157,12 @@ cmd_tap(struct onyx_amqp *a, const struct onyx_conf *conf, char **args,
 
 	if (plan) {
 		struct onyx_zk *z;
+		/* the ZooKeeper identity of ONYX_ZK_SECRET_FILE, as -z programs */
+		if (onyx_zkauth_setup(conf->zk_secret_file, conf->zk_reader,
+		        err, sizeof(err)) != ONYX_OK) {
+			warnx("%s", err);
+			return EX_CONFIG;
+		}
 		if ((st = onyx_zk_connect(conf->zk, 10000, 5000, &z, err,
 		         sizeof(err))) != ONYX_OK) {
 			warnx("%s", err);

@@ -37,7 +37,8 @@ static const char usage[] =
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
     "        [--broker-ca file] [--broker-cert file] [--broker-key file]\n"
     "        [--insecure-plain]\n"
-    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
+    "        [-z hosts] [-c cluster] [--zk-secret-file file] [--zk-reader id]\n"
+    "        [-h | --help] [-V | --version]\n";
 
 enum {
 	OPT_JOB = ONYX_CLI_OPT,

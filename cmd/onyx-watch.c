@@ -32,7 +32,8 @@ static const char usage[] =
     "usage: onyx-watch [--json] [-f | --follow] [-n count] [--timeout ms]\n"
     "       onyx-watch tree\n"
     "common: [-v] [-B url] [-u user] [--password-file file]\n"
-    "        [-z hosts] [-c cluster] [-h | --help] [-V | --version]\n";
+    "        [-z hosts] [-c cluster] [--zk-secret-file file] [--zk-reader id]\n"
+    "        [-h | --help] [-V | --version]\n";
 
 enum {
 	OPT_JSON = ONYX_CLI_OPT,

@@ -7,22 +7,28 @@ _onyx_watch()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
 
 	case $prev in
-	--password-file)
+	--password-file | --zk-secret-file)
 		compopt -o filenames 2> /dev/null
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	-n | --count | --timeout | -z | --zk | -c | --cluster | -B | --broker | \
+	-n | --count | --timeout | -z | --zk | --zk-reader | -c | --cluster | -B | --broker | \
 	-u | --user)
 		COMPREPLY=()
+		return
+		;;
+	--zk-secret-file)
+		compopt -o filenames 2> /dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--json -f --follow -n --count --timeout
 		    -B --broker -u --user --password-file
-		    -z --zk -c --cluster -v --verbose -h --help -V --version' -- "$cur"))
+		    -z --zk --zk-secret-file --zk-reader -c --cluster -v --verbose -h --help -V --version' -- "$cur"))
 		return
 	fi
 	for ((i = 1; i < COMP_CWORD; i++)); do

@@ -14,6 +14,8 @@
 #include "conf.h"
 #include "log.h"
 #include "status.h"
+#include "zk.h"
+#include "zkauth.h"
 
 #ifndef ONYX_VERSION
 #define ONYX_VERSION "0.0.0"
@@ -32,6 +34,8 @@ enum {
 	OPT_BROKER_CERT,
 	OPT_BROKER_KEY,
 	OPT_INSECURE_PLAIN,
+	OPT_ZK_SECRET_FILE,
+	OPT_ZK_READER,
 };
 
 /* The common flags: which programs take each, its letters and long form. */
@@ -60,6 +64,9 @@ static const struct {
     {0, "V", {"version", no_argument, NULL, 'V'}},
     {0, "v", {"verbose", no_argument, NULL, 'v'}},
     {ONYX_CLI_ZK, "z:", {"zk", required_argument, NULL, 'z'}},
+    {ONYX_CLI_ZK, "", {"zk-reader", required_argument, NULL, OPT_ZK_READER}},
+    {ONYX_CLI_ZK, "",
+        {"zk-secret-file", required_argument, NULL, OPT_ZK_SECRET_FILE}},
 };
 #define NCOMMON (sizeof(common) / sizeof(common[0]))
 
@@ -237,9 +244,25 @@ bad_option(int argc, char *argv[], int missing)
 	onyx_cli_usage_error("unknown option '%s'", name);
 }
 
+/* The ZooKeeper identity of a program that talks to ZooKeeper, once the
+ * flags are read (a flag's file wins over the environment's): exit 78
+ * naming the file when it cannot serve. */
+static void
+zk_identity(const struct onyx_cli *c)
+{
+	char err[4500];
+
+	if ((c->common & ONYX_CLI_ZK) == 0)
+		return;
+	if (onyx_zkauth_setup(c->conf.zk_secret_file, c->conf.zk_reader, err,
+	        sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
+}
+
 /* At debug level, what the program runs with once the flags are read:
- * "onyx-peer 0.1.0; zk h:2181, cluster c; broker amqp://h:5672; session
- * timeout 10000 ms" (the settings it takes, the password never). */
+ * "onyx-peer 0.1.0; zk h:2181, cluster c, with an identity (or: open
+ * ACLs); broker amqp://h:5672; session timeout 10000 ms" (the settings it
+ * takes, the password never). */
 static void
 log_settings(const struct onyx_cli *c)
 {
@@ -252,7 +275,8 @@ log_settings(const struct onyx_cli *c)
 	    line, sizeof(line), "%s %s", getprogname(), ONYX_VERSION);
 	if ((c->common & ONYX_CLI_ZK) != 0 && n < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n,
-		    "; zk %s, cluster %s", c->conf.zk, c->conf.cluster);
+		    "; zk %s, cluster %s, %s", c->conf.zk, c->conf.cluster,
+		    onyx_zk_has_identity() ? "with an identity" : "open ACLs");
 	if ((c->common & ONYX_CLI_BROKER) != 0 && n < sizeof(line)) {
 		onyx_url_redact(c->conf.broker, broker, sizeof(broker));
 		n += (size_t)snprintf(
@@ -313,13 +337,24 @@ onyx_cli_getopt(struct onyx_cli *c, int argc, char *argv[])
 			    &c->conf, "broker-key", "--broker-key", optarg);
 			break;
 		case OPT_INSECURE_PLAIN: c->conf.insecure_plain = 1; break;
+		case OPT_ZK_READER:
+			onyx_cli_set(
+			    &c->conf, "zk-reader", "--zk-reader", optarg);
+			break;
+		case OPT_ZK_SECRET_FILE:
+			onyx_cli_set(&c->conf, "zk-secret-file",
+			    "--zk-secret-file", optarg);
+			break;
 		case OPT_PASSWORD_FILE:
 			onyx_cli_set(&c->conf, "password-file",
 			    "--password-file", optarg);
 			break;
 		case ':': bad_option(argc, argv, 1);
 		case '?': bad_option(argc, argv, 0);
-		case -1: log_settings(c); return -1;
+		case -1:
+			zk_identity(c);
+			log_settings(c);
+			return -1;
 		default: return ch;
 		}
 	}

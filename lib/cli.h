@@ -20,7 +20,9 @@
 /*
  * The common flags, each with one meaning in every program that takes it
  * (onyx_cli.common says which do):
- *   -z/--zk hosts, -c/--cluster id                        ONYX_CLI_ZK
+ *   -z/--zk hosts, -c/--cluster id, --zk-secret-file file,
+ *   --zk-reader id (the identity, lib/zkauth.h: read once
+ *   the flags are parsed, exit 78 when it cannot serve)   ONYX_CLI_ZK
  *   -B/--broker url, -u/--user name, --password-file file ONYX_CLI_BROKER
  *   --broker-ca, --broker-cert, --broker-key file, --insecure-plain
  *   -s/--session-timeout ms                               ONYX_CLI_SESSION

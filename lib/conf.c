@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "errstr.h"
 #include "status.h"
+#include "zkauth.h"
 
 void
 onyx_conf_defaults(struct onyx_conf *c)
@@ -285,6 +286,15 @@ onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,
 	if (strcmp(key, "metrics") == 0)
 		return copy(c->metrics, sizeof(c->metrics), value,
 		    "metrics address", err, errlen);
+	if (strcmp(key, "zk-secret-file") == 0)
+		return copy(c->zk_secret_file, sizeof(c->zk_secret_file), value,
+		    "ZooKeeper secret file name", err, errlen);
+	if (strcmp(key, "zk-reader") == 0) {
+		if ((st = onyx_zkauth_check_id(value, err, errlen)) != ONYX_OK)
+			return st;
+		return copy(c->zk_reader, sizeof(c->zk_reader), value,
+		    "ZooKeeper reader id", err, errlen);
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return ONYX_ERR;
 }
@@ -307,6 +317,8 @@ onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen)
 	    {"ONYX_BROKER_INSECURE_PLAIN", "insecure-plain"},
 	    {"ONYX_MAX_SEGMENT", "max-segment"},
 	    {"ONYX_METRICS", "metrics"},
+	    {"ONYX_ZK_SECRET_FILE", "zk-secret-file"},
+	    {"ONYX_ZK_READER", "zk-reader"},
 	};
 	size_t i;
 	char sub[384];

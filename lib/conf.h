@@ -36,6 +36,13 @@ struct onyx_conf {
 	/* SASL PLAIN over cleartext TCP to an address that is not loopback:
 	 * refused unless ONYX_BROKER_INSECURE_PLAIN=1 or --insecure-plain */
 	int insecure_plain;
+	/* the ZooKeeper identity (lib/zkauth.h): the file holding this
+	 * program's user:password (ONYX_ZK_SECRET_FILE, --zk-secret-file;
+	 * read by lib/cli once the flags are parsed), and the ACL id
+	 * user:digest given READ on the nodes it creates (ONYX_ZK_READER,
+	 * --zk-reader); empty: none */
+	char zk_secret_file[4096];
+	char zk_reader[256];
 };
 
 struct onyx_url {
@@ -72,7 +79,8 @@ void onyx_conf_defaults(struct onyx_conf *c);
  * ONYX_BROKER_USER, ONYX_BROKER_PASSWORD, ONYX_BROKER_PASSWORD_FILE (the
  * file wins over the variable), ONYX_BROKER_CA, ONYX_BROKER_CERT,
  * ONYX_BROKER_KEY, ONYX_BROKER_INSECURE_PLAIN (0 or 1), ONYX_MAX_SEGMENT
- * and ONYX_METRICS. Returns
+ * ONYX_METRICS,
+ * ONYX_ZK_SECRET_FILE and ONYX_ZK_READER. Returns
  * ONYX_OK, or ONYX_ECONFIG with err naming the variable or file.
  */
 int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
@@ -82,7 +90,9 @@ int onyx_conf_from_env(struct onyx_conf *c, char *err, size_t errlen);
  * "cluster", "broker", "user", "password-file", "max-segment" (bytes, with
  * an optional k, M or G suffix: 1024, 1024^2, 1024^3), "metrics",
  * "broker-ca", "broker-cert", "broker-key" (file names, checked readable),
- * "insecure-plain" ("0" or "1"). Returns ONYX_OK or
+ * "insecure-plain" ("0" or "1").
+ * "zk-secret-file" (a path, not read here), "zk-reader" (an ACL id).
+ * Returns ONYX_OK or
  * ONYX_ECONFIG (bad value or unreadable file) with err filled.
  */
 int onyx_conf_set(struct onyx_conf *c, const char *key, const char *value,

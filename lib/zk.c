@@ -15,6 +15,7 @@
 #include "log.h"
 #include "status.h"
 #include "zk.h"
+#include "zkauth.h"
 
 struct onyx_zk {
 	zhandle_t *zh;
@@ -24,6 +25,7 @@ struct onyx_zk {
 	int state; /* last session state seen by the watcher */
 	bool expired;
 	bool connected_once; /* for the log: a connection that comes back */
+	int auth_rc;         /* under mu: zoo_add_auth's answer, 1 until then */
 	int retry_ms;
 	volatile sig_atomic_t *intr; /* no more retries once set */
 	bool
@@ -38,6 +40,95 @@ struct onyx_zk {
  */
 static pthread_mutex_t abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct onyx_zk *abandoned;
+
+/*
+ * The process's identity (onyx_zk_set_identity): the secret every new
+ * session presents, and the ACL of every node created. Without a secret,
+ * ZOO_OPEN_ACL_UNSAFE as before.
+ */
+static char *id_secret;
+static char *id_user; /* the user part, for messages */
+static char *id_self, *id_reader;
+static struct ACL id_acl[2];
+static struct ACL_vector id_acls = {0, id_acl};
+
+static const struct ACL_vector *
+acls(void)
+{
+	return id_secret != NULL ? &id_acls : &ZOO_OPEN_ACL_UNSAFE;
+}
+
+int
+onyx_zk_set_identity(
+    const char *secret, const char *reader, char *err, size_t errlen)
+{
+	char *s = NULL, *self = NULL, *r = NULL, *u = NULL;
+	int st;
+
+	if (secret != NULL) {
+		if ((st = onyx_zkauth_digest(secret, &self, err, errlen)) !=
+		    ONYX_OK)
+			return st;
+		if (reader != NULL && *reader != '\0' &&
+		    (st = onyx_zkauth_check_id(reader, err, errlen)) !=
+		        ONYX_OK) {
+			free(self);
+			return st;
+		}
+		s = strdup(secret);
+		u = strndup(secret, strcspn(secret, ":"));
+		if (reader != NULL && *reader != '\0')
+			r = strdup(reader);
+		if (s == NULL || u == NULL ||
+		    (reader != NULL && *reader != '\0' && r == NULL)) {
+			free(s);
+			free(u);
+			free(r);
+			free(self);
+			return ONYX_ERR;
+		}
+	}
+	if (id_secret != NULL)
+		explicit_bzero(id_secret, strlen(id_secret));
+	free(id_secret);
+	free(id_user);
+	free(id_self);
+	free(id_reader);
+	id_secret = s;
+	id_user = u;
+	id_self = self;
+	id_reader = r;
+	id_acls.count = 0;
+	if (self != NULL) {
+		id_acl[0] = (struct ACL){ZOO_PERM_ALL, {"digest", self}};
+		id_acls.count = 1;
+		if (r != NULL) {
+			id_acl[1] = (struct ACL){ZOO_PERM_READ, {"digest", r}};
+			id_acls.count = 2;
+		}
+	}
+	return ONYX_OK;
+}
+
+bool
+onyx_zk_has_identity(void)
+{
+	return id_secret != NULL;
+}
+
+static void
+on_auth(int rc, const void *ctx)
+{
+	struct onyx_zk *z = (struct onyx_zk *)ctx;
+
+	pthread_mutex_lock(&z->mu);
+	/* a connection lost before the answer: the client sends the
+	 * identity again, first thing, on its next connection */
+	z->auth_rc =
+	    rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT ? ZOK : rc;
+	pthread_cond_broadcast(&z->cv);
+	pthread_mutex_unlock(&z->mu);
+}
 
 static void
 watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
@@ -91,7 +182,7 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 {
 	struct onyx_zk *z;
 	struct timespec ts;
-	int rc = 0;
+	int rc = 0, auth;
 
 	*out = NULL;
 	if ((z = calloc(1, sizeof(*z))) == NULL)
@@ -103,6 +194,7 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 	pthread_cond_init(&z->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	z->retry_ms = 30000;
+	z->auth_rc = id_secret != NULL ? 1 : ZOK;
 	if (pipe2(z->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(err, errlen, "pipe: %s", onyx_strerror(errno));
 		free(z);
@@ -139,6 +231,46 @@ onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
 		onyx_zk_close(z);
 		return ONYX_EUNAVAIL;
 	}
+	/*
+	 * A new session presents the identity before any call of ours (a
+	 * server that enforces authentication closes a session whose first
+	 * request is not one). The client sends it again by itself, first
+	 * thing, when the same session reconnects; a session after an expiry
+	 * is a new onyx_zk_connect, which presents it again here.
+	 */
+	if (id_secret != NULL &&
+	    (rc = zoo_add_auth(z->zh, "digest", id_secret,
+	         (int)strlen(id_secret), on_auth, z)) != ZOK) {
+		snprintf(err, errlen, "ZooKeeper %s: identity '%s': %s", hosts,
+		    id_user, zerror(rc));
+		onyx_zk_close(z);
+		return ONYX_EUNAVAIL;
+	}
+	rc = 0;
+	pthread_mutex_lock(&z->mu);
+	while (z->auth_rc == 1 && !z->expired &&
+	    z->state != ZOO_AUTH_FAILED_STATE && rc == 0)
+		rc = pthread_cond_timedwait(&z->cv, &z->mu, &ts);
+	auth = z->auth_rc;
+	pthread_mutex_unlock(&z->mu);
+	if (auth == 1) {
+		snprintf(err, errlen,
+		    "ZooKeeper at %s did not answer the identity '%s' within %d ms",
+		    hosts, id_user, connect_ms);
+		onyx_zk_close(z);
+		return ONYX_EUNAVAIL;
+	}
+	if (auth != ZOK) {
+		snprintf(err, errlen,
+		    "ZooKeeper at %s refused the identity '%s': %s", hosts,
+		    id_user, zerror(auth));
+		onyx_zk_close(z);
+		return ONYX_EAUTH;
+	}
+	if (id_secret == NULL)
+		onyx_log(ONYX_LOG_INFO,
+		    "ZooKeeper %s: no identity (ONYX_ZK_SECRET_FILE unset): nodes are created open to every client",
+		    hosts);
 	*out = z;
 	return ONYX_OK;
 }
@@ -225,9 +357,26 @@ map(struct onyx_zk *z, int rc, const char *op, const char *path, char *err,
 		break;
 	case ZCONNECTIONLOSS:
 	case ZOPERATIONTIMEOUT: st = ONYX_EUNAVAIL; break;
+	case ZNOAUTH:
+	case ZAUTHFAILED:
+	case ZSESSIONCLOSEDREQUIRESASLAUTH: st = ONYX_EAUTH; break;
 	default: st = ONYX_ERR; break;
 	}
-	snprintf(err, errlen, "ZooKeeper %s %s: %s", op, path, zerror(rc));
+	if (rc == ZNOAUTH && id_secret != NULL)
+		snprintf(err, errlen,
+		    "ZooKeeper %s %s: not authorized (NoAuth): the ACL does not allow it to identity '%s'",
+		    op, path, id_user);
+	else if (rc == ZNOAUTH)
+		snprintf(err, errlen,
+		    "ZooKeeper %s %s: not authorized (NoAuth): the ACL does not allow it to a client without identity (set ONYX_ZK_SECRET_FILE)",
+		    op, path);
+	else if (rc == ZSESSIONCLOSEDREQUIRESASLAUTH)
+		snprintf(err, errlen,
+		    "ZooKeeper %s %s: the server requires authentication (set ONYX_ZK_SECRET_FILE)",
+		    op, path);
+	else
+		snprintf(
+		    err, errlen, "ZooKeeper %s %s: %s", op, path, zerror(rc));
 	return st;
 }
 
@@ -455,8 +604,8 @@ onyx_zk_create(struct onyx_zk *z, const char *path, const void *data, int len,
 		if ((c = zcall_new()) == NULL)
 			return ONYX_ERR;
 		rc = zcall_wait(z, c,
-		    zoo_acreate(z->zh, path, data, data ? len : -1,
-		        &ZOO_OPEN_ACL_UNSAFE, flags, on_string, c));
+		    zoo_acreate(z->zh, path, data, data ? len : -1, acls(),
+		        flags, on_string, c));
 		if (rc == ZOK && created != NULL)
 			snprintf(created, createdlen, "%s",
 			    c->data != NULL ? c->data : path);
@@ -493,6 +642,15 @@ onyx_zk_ensure_path(
 			continue;
 		memcpy(p, path, i);
 		p[i] = '\0';
+		/*
+		 * exists needs no permission, create needs CREATE on the
+		 * parent: a parent made by another identity (/onyx shared by
+		 * clusters) is passed, not created.
+		 */
+		if ((st = onyx_zk_exists(z, p, err, errlen)) == ONYX_OK)
+			continue;
+		if (st != ONYX_ENOENT)
+			return st;
 		st = onyx_zk_create(z, p, NULL, 0, 0, NULL, 0, err, errlen);
 		if (st != ONYX_OK && st != ONYX_EEXIST)
 			return st;
@@ -684,9 +842,8 @@ onyx_zk_multi_create(struct onyx_zk *z, int n, const char *const *paths,
 		}
 		for (i = 0; i < n; i++)
 			zoo_create_op_init(&c->ops[i], paths[i], datas[i],
-			    datas[i] ? (int)strlen(datas[i]) : -1,
-			    &ZOO_OPEN_ACL_UNSAFE, 0, c->bufs[i],
-			    sizeof(c->bufs[i]));
+			    datas[i] ? (int)strlen(datas[i]) : -1, acls(), 0,
+			    c->bufs[i], sizeof(c->bufs[i]));
 		rc = zcall_wait(
 		    z, c, zoo_amulti(z->zh, n, c->ops, c->res, on_void, c));
 		/* name the operation that failed, not the first one */

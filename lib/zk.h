@@ -11,11 +11,31 @@ struct onyx_zk;
 /*
  * onyx_zk_connect: open a session to hosts (a connect string) with the
  * given session timeout, waiting at most connect_ms for the first
- * connection. Returns ONYX_OK with *out set, ONYX_EUNAVAIL (err names the
- * connect string) or ONYX_ERR. Free with onyx_zk_close.
+ * connection and, with an identity (onyx_zk_set_identity), for its
+ * authentication. Returns ONYX_OK with *out set, ONYX_EUNAVAIL (err names
+ * the connect string), ONYX_EAUTH (the server refused the identity) or
+ * ONYX_ERR. Free with onyx_zk_close.
  */
 int onyx_zk_connect(const char *hosts, int session_ms, int connect_ms,
     struct onyx_zk **out, char *err, size_t errlen);
+
+/*
+ * onyx_zk_set_identity: the ZooKeeper identity of the process, for every
+ * later onyx_zk_connect (call it before the first; not thread-safe). With
+ * secret ("user:password", lib/zkauth.h) each new session authenticates
+ * with the digest scheme, and every node created carries the ACL: ALL for
+ * that identity, READ for reader when not NULL or empty (an ACL id
+ * "user:digest", see onyx_zkauth_check_id), nothing for anyone else.
+ * secret NULL: no authentication, nodes open to every client (insecure;
+ * logged at info level on connect). Copies both. Returns ONYX_OK,
+ * ONYX_ECONFIG (a bad secret or id, err says which without the secret) or
+ * ONYX_ERR (memory).
+ */
+int onyx_zk_set_identity(
+    const char *secret, const char *reader, char *err, size_t errlen);
+
+/* onyx_zk_has_identity: whether onyx_zk_set_identity set a secret. */
+bool onyx_zk_has_identity(void);
 
 /* onyx_zk_close: end the session (its ephemeral nodes go) and free z. */
 void onyx_zk_close(struct onyx_zk *z);
@@ -42,7 +62,9 @@ void onyx_zk_set_interrupt(struct onyx_zk *z, volatile sig_atomic_t *flag);
  * Synchronous calls. Each returns ONYX_OK or: ONYX_ENOENT, ONYX_EEXIST,
  * ONYX_EVERSION (version given and different), ONYX_ENOTEMPTY,
  * ONYX_EEXPIRED (the session is gone: start a new one), ONYX_EUNAVAIL (no
- * server answered within the retry time), ONYX_ERR, with err saying which
+ * server answered within the retry time), ONYX_EAUTH (NoAuth: the node's
+ * ACL does not allow it to this identity; or the server requires an
+ * identity the session did not present), ONYX_ERR, with err saying which
  * path failed and why. A call that lost its connection is retried; a
  * create retried that finds its own node reports ONYX_OK.
  */

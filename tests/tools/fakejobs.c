@@ -13,6 +13,7 @@
 #include "../../lib/cluster.h"
 #include "../../lib/status.h"
 #include "../../lib/zk.h"
+#include "../../lib/zkauth.h"
 
 #define MAXOPS 64
 
@@ -91,6 +92,10 @@ main(int argc, char *argv[])
 	tasks = json_object_get(plan, "tasks");
 	if (text == NULL || json_array_size(tasks) * 2 + 8 > MAXOPS)
 		errx(EX_DATAERR, "%s: too many tasks for one multi", argv[2]);
+	/* the identity of the sandbox (ONYX_ZK_SECRET_FILE), as the programs */
+	if (onyx_zkauth_setup(getenv("ONYX_ZK_SECRET_FILE"),
+	        getenv("ONYX_ZK_READER"), err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
 	if ((st = onyx_zk_connect(zk, 10000, 10000, &z, err, sizeof(err))) !=
 	        ONYX_OK ||
 	    (st = onyx_cluster_init(z, cluster, err, sizeof(err))) != ONYX_OK)

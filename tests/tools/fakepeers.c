@@ -16,6 +16,7 @@
 #include "../../lib/cluster.h"
 #include "../../lib/status.h"
 #include "../../lib/zk.h"
+#include "../../lib/zkauth.h"
 
 static volatile sig_atomic_t stop;
 
@@ -81,6 +82,10 @@ main(int argc, char *argv[])
 		errx(EX_CONFIG, "ONYX_ZK and ONYX_CLUSTER must be set");
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	/* the identity of the sandbox (ONYX_ZK_SECRET_FILE), as the programs */
+	if (onyx_zkauth_setup(getenv("ONYX_ZK_SECRET_FILE"),
+	        getenv("ONYX_ZK_READER"), err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
 	if ((st = onyx_zk_connect(zk, 10000, 10000, &z, err, sizeof(err))) !=
 	        ONYX_OK ||
 	    (st = onyx_cluster_init(z, cluster, err, sizeof(err))) != ONYX_OK)

@@ -2,13 +2,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bsd/err.h>
 
 #include <zookeeper/zookeeper.h>
 
 #include "../../lib/status.h"
 #include "../../lib/zk.h"
+#include "../../lib/zkauth.h"
 
 static int n, failed;
 
@@ -36,6 +40,10 @@ main(void)
 		return 1;
 	}
 	printf("1..17\n");
+	/* the identity of the sandbox (ONYX_ZK_SECRET_FILE), as the programs */
+	if (onyx_zkauth_setup(getenv("ONYX_ZK_SECRET_FILE"),
+	        getenv("ONYX_ZK_READER"), err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
 	st = onyx_zk_connect(hosts, 10000, 10000, &z, err, sizeof(err));
 	check(st == ONYX_OK, "connects to the real server");
 	if (st != ONYX_OK) {

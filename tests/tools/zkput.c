@@ -9,6 +9,7 @@
 
 #include "../../lib/status.h"
 #include "../../lib/zk.h"
+#include "../../lib/zkauth.h"
 
 static void __attribute__((noreturn)) usage(void)
 {
@@ -75,6 +76,10 @@ main(int argc, char *argv[])
 	data = argc == 4 ? argv[3] : NULL;
 	if (zk == NULL)
 		errx(EX_CONFIG, "ONYX_ZK is not set");
+	/* the identity of the sandbox (ONYX_ZK_SECRET_FILE), as the programs */
+	if (onyx_zkauth_setup(getenv("ONYX_ZK_SECRET_FILE"),
+	        getenv("ONYX_ZK_READER"), err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
 	if ((st = onyx_zk_connect(zk, 10000, 10000, &z, err, sizeof(err))) !=
 	    ONYX_OK)
 		errx(onyx_status_exit(st), "%s", err);

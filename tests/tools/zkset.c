@@ -1,10 +1,14 @@
 /* tests/tools/zkset.c: set the data of a znode ($ONYX_ZK), creating it and its parents if missing: zkset PATH DATA. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
+
+#include <bsd/err.h>
 #include <string.h>
 
 #include "../../lib/status.h"
 #include "../../lib/zk.h"
+#include "../../lib/zkauth.h"
 
 int
 main(int argc, char *argv[])
@@ -18,6 +22,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: ONYX_ZK=hosts zkset path data\n");
 		return 64;
 	}
+	/* the identity of the sandbox (ONYX_ZK_SECRET_FILE), as the programs */
+	if (onyx_zkauth_setup(getenv("ONYX_ZK_SECRET_FILE"),
+	        getenv("ONYX_ZK_READER"), err, sizeof(err)) != ONYX_OK)
+		errx(EX_CONFIG, "%s", err);
 	if (onyx_zk_connect(hosts, 10000, 10000, &z, err, sizeof(err)) !=
 	    ONYX_OK) {
 		fprintf(stderr, "zkset: %s\n", err);
