@@ -49,7 +49,7 @@ PLUGINS   = $(B)/examples/libonyx_examples.so
 
 all: $(BINS) $(UNIT_BINS) $(TOOL_BINS) $(PLUGINS) $(REPLAYS)
 
-$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h include/onyx/*.h)
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h include/onyx/*.h) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -82,7 +82,7 @@ $(B)/fuzz/fuzz-%: fuzz/%.c $(B)/libonyx.a
 	$(CC) $(LINK) -fsanitize=fuzzer -o $@ $< $(B)/libonyx.a $(ALL_LIBS) -ldl
 
 # The example C function plugin (examples/plugins/).
-$(B)/examples/libonyx_examples.so: $(wildcard examples/plugins/*.c) include/onyx/onyx.h
+$(B)/examples/libonyx_examples.so: $(wildcard examples/plugins/*.c) include/onyx/onyx.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iinclude -shared -fPIC -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $(filter %.c,$^) -ljansson
 
