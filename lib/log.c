@@ -201,6 +201,12 @@ onyx_log_init(char *err, size_t errlen)
 			threshold = ONYX_LOG_INFO;
 		else if (strcmp(v, "debug") == 0)
 			threshold = ONYX_LOG_DEBUG;
+		else if (*v != '\0') {
+			snprintf(err, errlen,
+			    "ONYX_LOG: '%s' is not a log level (error, warn, info or debug)",
+			    v);
+			return -1;
+		}
 	}
 	v = getenv("ONYX_LOG_FORMAT");
 	if (v == NULL || *v == '\0' || strcmp(v, "text") == 0)

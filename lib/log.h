@@ -18,12 +18,13 @@ enum onyx_log_format {
 
 /*
  * onyx_log_init: set the threshold from $ONYX_LOG (error, warn, info, debug;
- * unset or another value keeps the current one, warn unless set) and the
+ * unset or empty keeps the current one, warn unless set) and the
  * format from $ONYX_LOG_FORMAT (text, the default, or json). In the JSON
  * form, stderr is replaced by a stream that turns each line written to it
  * (err(3), warn(3), a usage text, the ZooKeeper client's log) into a JSON
  * line at level error (or the ZooKeeper client's own level). Returns 0, or
- * -1 with err naming the variable when $ONYX_LOG_FORMAT is neither.
+ * -1 with err naming the variable when $ONYX_LOG is another value or
+ * $ONYX_LOG_FORMAT is neither.
  */
 int onyx_log_init(char *err, size_t errlen);
 

@@ -4,7 +4,7 @@
 # program, level and message, and the peer's lines about a task carry its
 # peer, job and task. A bad value is a configuration error (78).
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 27
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 unset ONYX_LOG
@@ -15,6 +15,9 @@ in=$(qname in) out=$(qname out) J=json-$$
 run_rc env ONYX_LOG_FORMAT=yaml onyx-peer
 is "$RC:$ERR" "78:onyx-peer: ONYX_LOG_FORMAT: 'yaml' is not a log format (text or json)" \
     "a bad ONYX_LOG_FORMAT: exit 78, naming it (in the text form)"
+run_rc env ONYX_LOG=verbose onyx-peer
+is "$RC:$ERR" "78:onyx-peer: ONYX_LOG: 'verbose' is not a log level (error, warn, info or debug)" \
+    "a bad ONYX_LOG: exit 78, naming it"
 run_rc env ONYX_LOG_FORMAT=JSON onyx-plan --help
 is "$RC" 78 "the value is exact: JSON is not json"
 run_rc env ONYX_LOG_FORMAT=text onyx-plan --no-such-option

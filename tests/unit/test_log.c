@@ -68,6 +68,10 @@ format_from_env(void **state)
 	assert_string_equal(
 	    err, "ONYX_LOG_FORMAT: 'yaml' is not a log format (text or json)");
 	unsetenv("ONYX_LOG_FORMAT");
+	setenv("ONYX_LOG", "verbose", 1);
+	assert_int_equal(onyx_log_init(err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "ONYX_LOG: 'verbose' is not a log level (error, warn, info or debug)");
 	setenv("ONYX_LOG", "debug", 1);
 	assert_int_equal(onyx_log_init(err, sizeof(err)), 0);
 	assert_int_equal(onyx_log_level(), ONYX_LOG_DEBUG);
