@@ -12,6 +12,7 @@
 
 #include "status.h"
 #include "zk.h"
+#include "errstr.h"
 #include "zkauth.h"
 
 /* base64 (RFC 4648, padded) of n bytes into out, which holds 4*ceil(n/3)+1 */
@@ -107,7 +108,7 @@ onyx_zkauth_read_secret(
 	*secret = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		snprintf(err, errlen, "ZooKeeper secret file %s: %s", path,
-		    strerror(errno));
+		    onyx_strerror(errno));
 		return ONYX_ECONFIG;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
