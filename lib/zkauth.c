@@ -10,9 +10,9 @@
 
 #include <sha1.h>
 
+#include "errstr.h"
 #include "status.h"
 #include "zk.h"
-#include "errstr.h"
 #include "zkauth.h"
 
 /* base64 (RFC 4648, padded) of n bytes into out, which holds 4*ceil(n/3)+1 */
