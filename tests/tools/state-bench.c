@@ -27,8 +27,9 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: state-bench write QUEUE KEYS ROUNDS | "
-	                "state-bench restore QUEUE KEYS\n");
+	fprintf(stderr,
+	    "usage: state-bench write QUEUE KEYS ROUNDS | "
+	    "state-bench restore QUEUE KEYS\n");
 	return 64;
 }
 
@@ -43,8 +44,8 @@ batch(struct hop *h, long keys, long step, long from, long value)
 
 	if ((st = onyx_amqp_txn_declare(h->a, 60000)) != ONYX_OK)
 		return st;
-	if ((st = onyx_hopstate_enter(h, "{}", 2, NULL, &key, &klen, why,
-	         sizeof(why))) != ONYX_OK)
+	if ((st = onyx_hopstate_enter(
+	         h, "{}", 2, NULL, &key, &klen, why, sizeof(why))) != ONYX_OK)
 		return st;
 	for (long i = from; i < keys; i += step) {
 		snprintf(k, sizeof(k), "key-%ld", i);
@@ -116,8 +117,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	t0 = onyx_mono_ms();
-	st = onyx_hopstate_enter(&h, "{}", 2, NULL, &key, &klen, err + 512,
-	    sizeof(err) - 512);
+	st = onyx_hopstate_enter(
+	    &h, "{}", 2, NULL, &key, &klen, err + 512, sizeof(err) - 512);
 	ms = onyx_mono_ms() - t0;
 	if (st != ONYX_OK)
 		goto out;
