@@ -343,7 +343,10 @@ onyx_hopstate_committed(struct hop *h)
 	if (h->state == NULL ||
 	    onyx_state_get_mode(h->state) != ONYX_STATE_DURABLE)
 		return;
-	onyx_state_batch_committed(h->state);
+	/* a commit still pending is the last batch's: the ones before it
+	 * are done (one commit in flight at most) */
+	onyx_state_batch_committed(
+	    h->state, onyx_amqp_txn_pending(h->a) ? 1 : 0);
 	if (h->m != NULL)
 		onyx_state_take_snapshots(h->state, remove_older, h);
 }
