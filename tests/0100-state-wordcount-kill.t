@@ -4,7 +4,7 @@
 # of counting peers are killed twice mid-run and once while sealing (during
 # the flush of every bucket), and the task writes one sentinel.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 export ONYX_LOG=info # the peers say when they finish an ingress, and seal
@@ -41,6 +41,7 @@ count_read() { onyx-watch --json | jq -r --arg j "$J" '[.jobs[] | select(.job ==
 onyx-submit --wait --timeout 180000 < "$T/plan" > /dev/null 2> "$T/submit.err" &
 SUB=$!
 for i in $(seq 1 150); do [ "$(count_pids | wc -l)" -ge 3 ] && sleep 2 && break; sleep 0.2; done
+is "$(messages "onyx.state.$J.count")" 0 "count's state queue exists before the input, empty"
 onyx-queue send "x-in-$$" --done < "$T/lines"
 
 # two kills mid-run: once a quarter, then half, of the words are counted
