@@ -14,6 +14,7 @@
 #include "names.h"
 #include "plan.h"
 #include "status.h"
+#include "window.h"
 
 #define PATHLEN 512
 #define NAME_MAX_LEN 64
@@ -41,6 +42,7 @@ enum rule {
 	R_SELECTOR,
 	R_GROUPFN,
 	R_BOOL,
+	R_WINDOW,
 };
 
 struct key_rule {
@@ -82,6 +84,7 @@ static const struct key_rule rules[] = {
     {"onyx/group-by-fn", R_GROUPFN, 0, T_FUNCTION | T_OUTPUT},
     {"onyx/max-retries", R_NONNEG, 0, T_ALL},
     {"onyx/packed", R_BOOL, 0, T_OUTPUT},
+    {"onyx/window", R_WINDOW, 0, T_FUNCTION},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -421,8 +424,16 @@ want(const struct key_rule *r, const json_t *v, char *buf, size_t len)
 		    ? NULL
 		    : "\"library.so:symbol\" or an argv array of strings";
 	case R_BOOL: return json_is_boolean(v) ? NULL : "true or false";
+	case R_WINDOW: return NULL;
 	}
 	return NULL;
+}
+
+/* A problem lib/window found in an onyx/window spec. */
+static void
+window_problem(void *ctx, const char *path, const char *msg)
+{
+	problem(ctx, path, "%s", msg);
 }
 
 /* check_value: whether v follows rule r; reports it when it does not. */
@@ -435,7 +446,10 @@ check_value(
 
 	if (r->rule == R_ARGV || (r->rule == R_GROUPFN && json_is_array(v)))
 		check_argv(c, path, v);
-	else if (r->rule == R_SELECTOR) {
+	else if (r->rule == R_WINDOW) {
+		if (onyx_window_check(v, path, window_problem, c) < 0)
+			c->oom = true;
+	} else if (r->rule == R_SELECTOR) {
 		char why[128];
 		if (!json_is_string(v))
 			problem(c, path,
@@ -517,6 +531,31 @@ index_tasks(struct ctx *c)
 	c->nbyname = n;
 }
 
+/*
+ * check_window_entry: a window task runs no function of its own, and
+ * keeps its windows per group: it is grouped, or sequential (one group).
+ */
+static void
+check_window_entry(struct ctx *c, const char *path, const json_t *entry)
+{
+	const char *cons =
+	    json_string_value(json_object_get(entry, "onyx/consumption"));
+	char p[PATHLEN];
+
+	if (json_object_get(entry, "onyx/fn") != NULL)
+		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/fn"),
+		    "not allowed with \"onyx/window\": a window task runs no function of its own (its aggregate says what it computes)");
+	if (json_object_get(entry, "onyx/exec") != NULL)
+		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/exec"),
+		    "not allowed with \"onyx/window\": a program of a window goes in its aggregate, {\"exec\": [...]}");
+	if (json_object_get(entry, "onyx/group-by-key") == NULL &&
+	    json_object_get(entry, "onyx/group-by-fn") == NULL &&
+	    (cons == NULL || strcmp(cons, "sequential") != 0))
+		problem(c,
+		    onyx_json_path_key(p, sizeof(p), path, "onyx/window"),
+		    "a window task must be grouped (\"onyx/group-by-key\" or \"onyx/group-by-fn\") or sequential (\"onyx/consumption\": \"sequential\"): its windows are kept per group");
+}
+
 /* check_missing: keys the entry's type needs, and keys that exclude others. */
 static void
 check_missing(
@@ -524,6 +563,7 @@ check_missing(
 {
 	bool fn = json_object_get(entry, "onyx/fn") != NULL;
 	bool exec = json_object_get(entry, "onyx/exec") != NULL;
+	bool window = json_object_get(entry, "onyx/window") != NULL;
 	char p[PATHLEN];
 	size_t i;
 
@@ -535,9 +575,10 @@ check_missing(
 		onyx_json_path_key(p, sizeof(p), path, r->key);
 		if (r->need == T_ALL)
 			problem(c, p, "missing (required)");
-		else if ((r->need & type) != 0 && r->rule == R_FN && !exec)
+		else if ((r->need & type) != 0 && r->rule == R_FN && !exec &&
+		    !window)
 			problem(c, p,
-			    "missing (required for a function task without \"onyx/exec\")");
+			    "missing (required for a function task without \"onyx/exec\" or \"onyx/window\")");
 		else if ((r->need & type) != 0 && r->rule != R_FN)
 			problem(c, p, "missing (required for %s task)",
 			    a_type(type));
@@ -545,6 +586,8 @@ check_missing(
 	if (fn && exec && (type == 0 || type == T_FUNCTION))
 		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/exec"),
 		    "not allowed with \"onyx/fn\"; give one or the other");
+	if (window && (type == 0 || type == T_FUNCTION))
+		check_window_entry(c, path, entry);
 	if (json_object_get(entry, "onyx/group-by-key") != NULL &&
 	    json_object_get(entry, "onyx/group-by-fn") != NULL)
 		problem(c,
@@ -1100,6 +1143,11 @@ check_roles(struct ctx *c)
 		if (n->nout == 0 && (t == T_FUNCTION || t == T_INPUT))
 			problem(c, n->path, "%s task '%s' has no child",
 			    type_name(t), n->name);
+		if (n->nin > 1 && t == T_FUNCTION &&
+		    json_object_get(n->task->entry, "onyx/window") != NULL)
+			problem(c, n->path,
+			    "window task '%s' has %zu parents; a window task reads exactly one (each group's windows have one owner)",
+			    n->name, n->nin);
 	}
 }
 
