@@ -13,6 +13,8 @@ struct onyx_emit {
 	size_t *len;          /* length of each */
 	size_t n, cap;
 	void *state; /* an aggregating function's (onyx_state) */
+	/* the task's keyed state (lib/state.h), NULL without onyx/state */
+	struct onyx_state *kstate;
 };
 
 struct onyx_fnref {

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "mgmt.h"
+#include "state.h"
 #include "status.h"
 #include "wire.h"
 
@@ -59,6 +60,7 @@ int
 onyx_hop_rollback(struct hop *h)
 {
 	onyx_hoppack_drop(h);
+	onyx_hopstate_abandon(h);
 	return onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms);
 }
 
@@ -164,6 +166,7 @@ confirm(struct hop *h)
 	h->stats->written += h->inflight_written;
 	h->stats->dead += h->inflight_dead;
 	h->stats->batches++;
+	onyx_hopstate_committed(h);
 	if (h->t->batch != NULL) {
 		b.segments = h->inflight_read;
 		b.commit_seconds =
@@ -430,7 +433,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			 * so a sequential task keeps its order.
 			 */
 			long long commit_us = onyx_mono_us();
-			if ((st = onyx_hoppack_flush(h)) != ONYX_OK)
+			if ((st = onyx_hoppack_flush(h)) != ONYX_OK ||
+			    (st = onyx_hopstate_write(h)) != ONYX_OK)
 				return st;
 			if ((st = onyx_amqp_txn_commit_begin(
 			         h->a, t->txn_timeout_ms)) != ONYX_OK)
@@ -478,6 +482,10 @@ prepare(struct hop *h)
 
 	if (t->exec_argv != NULL)
 		return onyx_hopexec_start(h);
+	if (t->flush != NULL) {
+		h->state_end = onyx_hopfn_end;
+		h->state_end_ctx = NULL;
+	}
 	if (t->init == NULL)
 		return ONYX_OK;
 	if (t->init(t->params ? t->params : "{}", &h->emit.state, e,
@@ -506,11 +514,16 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	h.stats = stats;
 	h.err = err;
 	h.errlen = errlen;
-	h.stateful = t->exec_argv != NULL || t->flush != NULL;
+	/* durable keyed state is flushed by the peer that seals: no peer
+	 * holds state of its own */
+	h.stateful = (t->exec_argv != NULL || t->flush != NULL) &&
+	    t->state_mode != ONYX_STATE_DURABLE;
 	h.last_read = onyx_mono_ms();
 	if ((h.w = onyx_wire_new()) == NULL)
 		return ONYX_ERR;
 	st = open_links(&h);
+	if (st == ONYX_OK)
+		st = onyx_hopstate_open(&h);
 	if (st == ONYX_OK)
 		st = prepare(&h);
 	if (st == ONYX_OK)
@@ -536,6 +549,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	onyx_buf_free(&h.bodies);
 	if (h.inited && t->fini != NULL)
 		t->fini(h.emit.state);
+	onyx_hopstate_close(&h);
 	for (i = 0; h.in != NULL && i < t->ningress; i++)
 		if (h.in[i])
 			onyx_amqp_link_close(h.in[i]);

@@ -117,6 +117,15 @@ struct onyx_task_spec {
 	const bool *ingress_packed;
 	size_t
 	    frame_max; /* a frame's payload bytes; 0: ONYX_FRAME_MAX_DEFAULT */
+	/*
+	 * Keyed state (lib/state.h, onyx(7) STATE): state_mode is an enum
+	 * onyx_state_mode (0: none); state_queue the durable state's queue;
+	 * group the task's own grouping (the one its ingress writer uses),
+	 * NULL for a sequential task (one bucket).
+	 */
+	int state_mode;
+	const char *state_queue;
+	const struct onyx_group *group;
 	/* called with the committed counts at most once a second, if set */
 	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
 	/* called after each batch has committed and is counted in s, if set */

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "names.h"
 #include "plan.h"
+#include "state.h"
 #include "status.h"
 #include "window.h"
 
@@ -43,6 +44,7 @@ enum rule {
 	R_GROUPFN,
 	R_BOOL,
 	R_WINDOW,
+	R_STATE,
 };
 
 struct key_rule {
@@ -85,6 +87,7 @@ static const struct key_rule rules[] = {
     {"onyx/max-retries", R_NONNEG, 0, T_ALL},
     {"onyx/packed", R_BOOL, 0, T_OUTPUT},
     {"onyx/window", R_WINDOW, 0, T_FUNCTION},
+    {"onyx/state", R_STATE, 0, T_FUNCTION},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -425,6 +428,10 @@ want(const struct key_rule *r, const json_t *v, char *buf, size_t len)
 		    : "\"library.so:symbol\" or an argv array of strings";
 	case R_BOOL: return json_is_boolean(v) ? NULL : "true or false";
 	case R_WINDOW: return NULL;
+	case R_STATE:
+		return onyx_state_mode_of(s) != ONYX_STATE_NONE
+		    ? NULL
+		    : "\"durable\" or \"memory\"";
 	}
 	return NULL;
 }
@@ -1151,6 +1158,45 @@ check_roles(struct ctx *c)
 	}
 }
 
+/*
+ * check_state: a task with keyed state (lib/state.h) has one owner per
+ * bucket: it is grouped, or sequential (one bucket), and reads exactly
+ * one edge (two edges would give a bucket two consumers).
+ */
+static void
+check_state(struct ctx *c)
+{
+	char e[PATHLEN], p[PATHLEN];
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		const struct node *n = &c->nodes[i];
+		const json_t *en;
+		const char *cons, *key;
+		if (n->task == NULL || n->task->type != T_FUNCTION)
+			continue;
+		en = n->task->entry;
+		if (onyx_state_mode_of_catalog(en) == ONYX_STATE_NONE)
+			continue;
+		key = json_object_get(en, "onyx/state") != NULL ? "onyx/state"
+		                                                : "onyx/window";
+		onyx_json_path_index(e, sizeof(e), "catalog", n->task->index);
+		onyx_json_path_key(p, sizeof(p), e, key);
+		cons =
+		    json_string_value(json_object_get(en, "onyx/consumption"));
+		if (json_object_get(en, "onyx/group-by-key") == NULL &&
+		    json_object_get(en, "onyx/group-by-fn") == NULL &&
+		    (cons == NULL || strcmp(cons, "sequential") != 0))
+			problem(c, p,
+			    "task '%s' keeps keyed state: it needs \"onyx/group-by-key\", \"onyx/group-by-fn\" or \"onyx/consumption\": \"sequential\"",
+			    n->name);
+		if (n->nin > 1)
+			problem(c, p,
+			    "task '%s' keeps keyed state: it must have exactly one parent, not %zu (a bucket would have two owners)",
+			    n->name, n->nin);
+	}
+}
+
 /* The plan */
 
 /* phases: a node's phase is its longest distance from a root (Kahn's order). */
@@ -1583,8 +1629,10 @@ onyx_plan_build(const char *text, size_t len, json_t **plan,
 			else {
 				check_names(&c);
 				cyclic = check_cycles(&c);
-				if (c.workflow_ok)
+				if (c.workflow_ok) {
 					check_roles(&c);
+					check_state(&c);
+				}
 				if (!cyclic && probs->n == 0 && !c.oom)
 					*plan = make_plan(&c);
 			}
