@@ -539,14 +539,12 @@ index_tasks(struct ctx *c)
 }
 
 /*
- * check_window_entry: a window task runs no function of its own, and
- * keeps its windows per group: it is grouped, or sequential (one group).
+ * check_window_entry: a window task runs no function of its own (that it
+ * keeps keyed state, grouped and with one parent, check_state says).
  */
 static void
 check_window_entry(struct ctx *c, const char *path, const json_t *entry)
 {
-	const char *cons =
-	    json_string_value(json_object_get(entry, "onyx/consumption"));
 	char p[PATHLEN];
 
 	if (json_object_get(entry, "onyx/fn") != NULL)
@@ -555,12 +553,6 @@ check_window_entry(struct ctx *c, const char *path, const json_t *entry)
 	if (json_object_get(entry, "onyx/exec") != NULL)
 		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/exec"),
 		    "not allowed with \"onyx/window\": a program of a window goes in its aggregate, {\"exec\": [...]}");
-	if (json_object_get(entry, "onyx/group-by-key") == NULL &&
-	    json_object_get(entry, "onyx/group-by-fn") == NULL &&
-	    (cons == NULL || strcmp(cons, "sequential") != 0))
-		problem(c,
-		    onyx_json_path_key(p, sizeof(p), path, "onyx/window"),
-		    "a window task must be grouped (\"onyx/group-by-key\" or \"onyx/group-by-fn\") or sequential (\"onyx/consumption\": \"sequential\"): its windows are kept per group");
 }
 
 /* check_missing: keys the entry's type needs, and keys that exclude others. */
@@ -1150,11 +1142,6 @@ check_roles(struct ctx *c)
 		if (n->nout == 0 && (t == T_FUNCTION || t == T_INPUT))
 			problem(c, n->path, "%s task '%s' has no child",
 			    type_name(t), n->name);
-		if (n->nin > 1 && t == T_FUNCTION &&
-		    json_object_get(n->task->entry, "onyx/window") != NULL)
-			problem(c, n->path,
-			    "window task '%s' has %zu parents; a window task reads exactly one (each group's windows have one owner)",
-			    n->name, n->nin);
 	}
 }
 

@@ -122,10 +122,10 @@ reject "a window with onyx/fn" ".catalog[1].\"onyx/fn\" = \"identity\"" \
 reject "a window with onyx/exec" ".catalog[1].\"onyx/exec\" = [\"cat\"]" \
     'catalog[1]."onyx/exec": not allowed with "onyx/window": a program of a window goes in its aggregate, {"exec": [...]}'
 reject "a window task not grouped" "del(.catalog[1].\"onyx/group-by-key\")" \
-    "$W: a window task must be grouped (\"onyx/group-by-key\" or \"onyx/group-by-fn\") or sequential (\"onyx/consumption\": \"sequential\"): its windows are kept per group"
+    "$W: task 'win' keeps keyed state: it needs \"onyx/group-by-key\", \"onyx/group-by-fn\" or \"onyx/consumption\": \"sequential\""
 reject "a window task with fan-in" \
     '.workflow = [["in", "win"], ["in2", "win"], ["win", "out"]] | .catalog += [.catalog[0] | .["onyx/name"] = "in2" | .["artemis/queue-name"] = "w-in2"]' \
-    "workflow[0][1]: window task 'win' has 2 parents; a window task reads exactly one (each group's windows have one owner)"
+    "$W: task 'win' keeps keyed state: it must have exactly one parent, not 2 (a bucket would have two owners)"
 
 # Good specs
 accept "tumbling count" .
