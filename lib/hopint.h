@@ -444,10 +444,11 @@ int onyx_hopwindow_apply(
 /*
  * onyx_hopwindow_wait: wait, shortened to the time left before the next
  * timer trigger (a task with none: wait as given).
- * onyx_hopwindow_timer_due: whether that time has come.
+ * onyx_hopwindow_timer_due: whether that time has come and this run holds
+ * windows (when it holds none, the timer starts again).
  */
 int onyx_hopwindow_wait(const struct hop *h, int wait);
-bool onyx_hopwindow_timer_due(const struct hop *h);
+bool onyx_hopwindow_timer_due(struct hop *h);
 
 /*
  * onyx_hopwindow_timer: in the open transaction, when the timer is due,

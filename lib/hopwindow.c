@@ -489,10 +489,20 @@ onyx_hopwindow_wait(const struct hop *h, int wait)
 }
 
 bool
-onyx_hopwindow_timer_due(const struct hop *h)
+onyx_hopwindow_timer_due(struct hop *h)
 {
-	return h->win != NULL && h->win->next_timer != 0 &&
-	    onyx_mono_ms() >= h->win->next_timer;
+	unsigned b;
+
+	if (h->win == NULL || h->win->next_timer == 0 ||
+	    onyx_mono_ms() < h->win->next_timer)
+		return false;
+	for (b = 0; b < ONYX_STATE_BUCKETS; b++)
+		if (onyx_state_loaded(h->state, b) &&
+		    onyx_state_nkeys(h->state, b) > 0)
+			return true;
+	/* no window held: nothing to refine, no transaction to open */
+	h->win->next_timer = onyx_mono_ms() + h->win->w->every_ms;
+	return false;
 }
 
 int
@@ -503,7 +513,7 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 	unsigned b;
 	int st = ONYX_OK;
 
-	if (!onyx_hopwindow_timer_due(h))
+	if (hw->next_timer == 0 || onyx_mono_ms() < hw->next_timer)
 		return ONYX_OK;
 	hw->next_timer = onyx_mono_ms() + hw->w->every_ms;
 	if ((results = json_array()) == NULL)
