@@ -292,10 +292,12 @@ send_results(struct hop *h, json_t *results, unsigned long long *emitted)
 
 /*
  * put_key: key state ks (taken) under group key, or the key deleted when
- * it has no window left; its due time into bucket state bs.
+ * it has no window left; its due time into bucket state bs. ONYX_EDATA
+ * with why when the store refuses it (over its record limit).
  */
 static int
-put_key(struct hop *h, json_t *bs, const char *key, json_t *ks)
+put_key(struct hop *h, json_t *bs, const char *key, json_t *ks, char *why,
+    size_t whylen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	bool empty = json_array_size(json_object_get(ks, "w")) == 0;
@@ -309,9 +311,13 @@ put_key(struct hop *h, json_t *bs, const char *key, json_t *ks)
 		json_decref(ks);
 		ks = NULL;
 	}
-	return onyx_state_put_json(h->state, hw->kbuf.p, hw->kbuf.len, ks) == 0
-	    ? ONYX_OK
-	    : ONYX_ERR;
+	if (onyx_state_put_json(h->state, hw->kbuf.p, hw->kbuf.len, ks) != 0) {
+		snprintf(why, whylen,
+		    "keeping the windows of group '%.200s': %s", key,
+		    onyx_state_why(h->state));
+		return ONYX_EDATA;
+	}
+	return ONYX_OK;
 }
 
 /*
@@ -320,12 +326,13 @@ put_key(struct hop *h, json_t *bs, const char *key, json_t *ks)
  */
 static int
 fire_keys(struct hop *h, json_t *bs, json_t *keys, const char *cur, json_t *cks,
-    enum onyx_window_fire why, long long wm, json_t *results)
+    enum onyx_window_fire why, long long wm, json_t *results, char *err,
+    size_t errlen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	json_t *k, *ks;
 	size_t i;
-	int n;
+	int n, st;
 
 	json_array_foreach(keys, i, k)
 	{
@@ -348,31 +355,36 @@ fire_keys(struct hop *h, json_t *bs, json_t *keys, const char *cur, json_t *cks,
 			json_decref(ks);
 			continue;
 		}
-		if (put_key(h, bs, key, ks) != ONYX_OK)
-			return ONYX_ERR;
+		if ((st = put_key(h, bs, key, ks, err, errlen)) != ONYX_OK)
+			return st;
 	}
 	return ONYX_OK;
 }
 
 static int
-put_bucket(struct hop *h, json_t *bs)
+put_bucket(struct hop *h, json_t *bs, char *why, size_t whylen)
 {
-	return onyx_state_put_json(
-	           h->state, BUCKET_KEY, strlen(BUCKET_KEY), bs) == 0
-	    ? ONYX_OK
-	    : ONYX_ERR;
+	if (onyx_state_put_json(h->state, BUCKET_KEY, strlen(BUCKET_KEY), bs) !=
+	    0) {
+		snprintf(why, whylen,
+		    "keeping the bucket's watermark and due windows: %s",
+		    onyx_state_why(h->state));
+		return ONYX_EDATA;
+	}
+	return ONYX_OK;
 }
 
 /* Segments */
 
 /*
  * fold: segment seg (of group key, event time t when has_t) into the
- * current bucket, in one call of the state: its windows, the watermark,
- * what fires. ONYX_EDATA with why when the segment is a dead letter.
+ * current bucket, in one call of the state: its windows, the watermark;
+ * what fires in *out, a new array. ONYX_EDATA with why when the segment
+ * is a dead letter (the caller drops the call).
  */
 static int
 fold(struct hop *h, json_t *seg, const char *key, long long t, bool has_t,
-    unsigned long long *emitted, char *why, size_t whylen)
+    json_t **out, char *why, size_t whylen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	json_t *bs, *ks, *keys, *results;
@@ -409,20 +421,22 @@ fold(struct hop *h, json_t *seg, const char *key, long long t, bool has_t,
 		if (onyx_window_due_update(bs, key, ks) != 0 ||
 		    (keys = onyx_window_due_keys(bs, wm, false)) == NULL)
 			goto out;
-		st = fire_keys(
-		    h, bs, keys, key, ks, ONYX_FIRE_WATERMARK, wm, results);
+		st = fire_keys(h, bs, keys, key, ks, ONYX_FIRE_WATERMARK, wm,
+		    results, why, whylen);
 		json_decref(keys);
 		if (st != ONYX_OK)
 			goto out;
 	}
-	st = put_key(h, bs, key, ks);
+	st = put_key(h, bs, key, ks, why, whylen);
 	ks = NULL;
 	if (st == ONYX_OK) {
-		st = put_bucket(h, bs);
+		st = put_bucket(h, bs, why, whylen);
 		bs = NULL;
 	}
-	if (st == ONYX_OK)
-		st = send_results(h, results, emitted);
+	if (st == ONYX_OK) {
+		*out = results;
+		results = NULL;
+	}
 out:
 	json_decref(results);
 	json_decref(ks);
@@ -437,7 +451,7 @@ onyx_hopwindow_apply(
 	struct onyx_hopwindow *hw = h->win;
 	char why[512], *key = NULL;
 	const char *k;
-	json_t *seg;
+	json_t *seg, *results = NULL;
 	long long t = 0;
 	size_t kl;
 	int r, st;
@@ -460,14 +474,18 @@ onyx_hopwindow_apply(
 	if ((r = onyx_window_event_time(hw->w, seg, &t, why, sizeof(why))) < 0)
 		goto dead;
 	onyx_state_call_begin(h->state);
-	st = fold(h, seg, key, t, r == 1, emitted, why, sizeof(why));
+	st = fold(h, seg, key, t, r == 1, &results, why, sizeof(why));
 	onyx_state_call_end(h->state, st == ONYX_OK);
 	if (st == ONYX_EDATA)
 		goto dead;
+	/* a program that fails here fails the batch, state and all */
+	if (st == ONYX_OK)
+		st = send_results(h, results, emitted);
 	goto out;
 dead:
 	st = onyx_hopdead_letter(h, body, len, true, why, 1);
 out:
+	json_decref(results);
 	free(key);
 	json_decref(seg);
 	return st;
@@ -510,6 +528,7 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 {
 	struct onyx_hopwindow *hw = h->win;
 	json_t *results, *keys, *bs;
+	char why[512];
 	unsigned b;
 	int st = ONYX_OK;
 
@@ -536,10 +555,13 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 			break;
 		}
 		onyx_state_call_begin(h->state);
-		st = fire_keys(
-		    h, bs, keys, NULL, NULL, ONYX_FIRE_TIMER, 0, results);
+		st = fire_keys(h, bs, keys, NULL, NULL, ONYX_FIRE_TIMER, 0,
+		    results, why, sizeof(why));
 		/* a refinement changes no due time: bs stays as it was */
 		onyx_state_call_end(h->state, st == ONYX_OK);
+		if (st == ONYX_EDATA)
+			snprintf(h->err, h->errlen, "task '%s': %s", h->t->name,
+			    why);
 		json_decref(keys);
 		json_decref(bs);
 	}

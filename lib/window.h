@@ -19,10 +19,10 @@
  *               windows sorted by start; "n" counts the segments folded
  *               in since the window last fired; a global window has
  *               "s" and "e" null.
- * Bucket state: {"max": T, "wm": W, "due": {KEY: END, ...}}
- *               "max" and "wm" null until an event time is seen; "due"
- *               the earliest end of each key's windows (null for a
- *               global window).
+ * Bucket state: {"max": T, "wm": W, "due": {KEY: END, ...}, "next": E}
+ *               "max" and "wm" absent until an event time is seen;
+ *               "due" the earliest end of each key's windows (null for a
+ *               global window); "next" at most the earliest of them.
  */
 
 enum onyx_window_type {
@@ -184,11 +184,13 @@ int onyx_window_due_update(json_t *bs, const char *key, const json_t *ks);
 
 /*
  * onyx_window_due_keys: the keys of bucket state bs whose windows are due
- * at watermark wm (an end at most wm), sorted; all keys with windows when
- * all is true (timers, the end of input). A new array of strings, NULL
- * when out of memory.
+ * at watermark wm (an end at most wm), sorted, at no cost while wm is below
+ * "next"; all keys with windows when all is true (timers, the end of
+ * input). Without all, "next" becomes the earliest end of the other keys:
+ * the caller fires the keys returned and gives each its next end with
+ * onyx_window_due_update. A new array of strings, NULL when out of memory.
  */
-json_t *onyx_window_due_keys(const json_t *bs, long long wm, bool all);
+json_t *onyx_window_due_keys(json_t *bs, long long wm, bool all);
 
 /*
  * onyx_window_result: the result value of accumulator acc (borrowed) for
