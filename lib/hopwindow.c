@@ -16,8 +16,11 @@
 
 /*
  * In a bucket's keyed state, a group's windows are under "w:" and the
- * group; the bucket's own state (watermark, due windows) under "m", which
- * no group's key can be.
+ * group; the bucket's own state (its largest event time and watermark)
+ * under "m", which no group's key can be. Which groups have windows due
+ * when is an index in memory (lib/window.h's "due" and "next"), built from
+ * the bucket's keys the first time this run meets the bucket: it costs no
+ * write, and the state a batch writes stays what the batch changed.
  */
 #define KEY_PREFIX "w:"
 #define BUCKET_KEY "m"
@@ -27,6 +30,7 @@ struct onyx_hopwindow {
 	struct onyx_window *w;
 	long long next_timer; /* monotonic ms; 0: no timer trigger */
 	struct onyx_exec *x;  /* the aggregate's program, once started */
+	json_t *due[ONYX_STATE_BUCKETS]; /* each bucket's index, or NULL */
 	struct onyx_buf kbuf;
 	char *fold_out;
 	size_t fold_cap;
@@ -51,6 +55,47 @@ state_copy(struct hop *h, const char *k, size_t klen)
 	json_t *v = onyx_state_get_json(h->state, k, klen);
 
 	return v != NULL ? json_deep_copy(v) : json_object();
+}
+
+/* The index of due windows */
+
+static int
+index_key(void *ctx, const char *key, size_t klen, json_t *v)
+{
+	json_t *idx = ctx;
+	size_t pl = strlen(KEY_PREFIX);
+	char *g;
+	int rc;
+
+	if (klen < pl || memcmp(key, KEY_PREFIX, pl) != 0)
+		return 0;
+	if ((g = strndup(key + pl, klen - pl)) == NULL)
+		return -1;
+	rc = onyx_window_due_update(idx, g, v);
+	free(g);
+	return rc;
+}
+
+/*
+ * The index of the current bucket, built from its keys when this run has
+ * none yet; outside a call of the state. NULL when out of memory.
+ */
+static json_t *
+index_of(struct hop *h)
+{
+	struct onyx_hopwindow *hw = h->win;
+	unsigned b = onyx_state_current(h->state);
+	json_t *idx;
+
+	if (hw->due[b] != NULL)
+		return hw->due[b];
+	if ((idx = json_object()) == NULL)
+		return NULL;
+	if (onyx_state_each_json(h->state, index_key, idx) != 0) {
+		json_decref(idx);
+		return NULL;
+	}
+	return hw->due[b] = idx;
 }
 
 /* The C fold */
@@ -187,6 +232,8 @@ onyx_hopwindow_free(struct hop *h)
 	if (hw == NULL)
 		return;
 	onyx_exec_stop(hw->x, 500);
+	for (unsigned b = 0; b < ONYX_STATE_BUCKETS; b++)
+		json_decref(hw->due[b]);
 	onyx_window_free(hw->w);
 	onyx_buf_free(&hw->kbuf);
 	free(hw->fold_out);
@@ -292,17 +339,17 @@ send_results(struct hop *h, json_t *results, unsigned long long *emitted)
 
 /*
  * put_key: key state ks (taken) under group key, or the key deleted when
- * it has no window left; its due time into bucket state bs. ONYX_EDATA
+ * it has no window left; its due time into the index idx. ONYX_EDATA
  * with why when the store refuses it (over its record limit).
  */
 static int
-put_key(struct hop *h, json_t *bs, const char *key, json_t *ks, char *why,
+put_key(struct hop *h, json_t *idx, const char *key, json_t *ks, char *why,
     size_t whylen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	bool empty = json_array_size(json_object_get(ks, "w")) == 0;
 
-	if (onyx_window_due_update(bs, key, ks) != 0 ||
+	if (onyx_window_due_update(idx, key, ks) != 0 ||
 	    state_key(hw, key, strlen(key)) != ONYX_OK) {
 		json_decref(ks);
 		return ONYX_ERR;
@@ -321,13 +368,13 @@ put_key(struct hop *h, json_t *bs, const char *key, json_t *ks, char *why,
 }
 
 /*
- * Fire the windows of every key of keys (of the current bucket, state
- * bs) for why; except key cur, whose state cks the caller holds.
+ * Fire the windows of every key of keys (of the current bucket, index
+ * idx) for why; except key cur, whose state cks the caller holds.
  */
 static int
-fire_keys(struct hop *h, json_t *bs, json_t *keys, const char *cur, json_t *cks,
-    enum onyx_window_fire why, long long wm, json_t *results, char *err,
-    size_t errlen)
+fire_keys(struct hop *h, json_t *idx, json_t *keys, const char *cur,
+    json_t *cks, enum onyx_window_fire why, long long wm, json_t *results,
+    char *err, size_t errlen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	json_t *k, *ks;
@@ -352,10 +399,15 @@ fire_keys(struct hop *h, json_t *bs, json_t *keys, const char *cur, json_t *cks,
 			return ONYX_ERR;
 		}
 		if (n == 0) {
+			/* what the index said may be older than the state (a
+			 * call dropped): it learns the truth */
+			st = onyx_window_due_update(idx, key, ks);
 			json_decref(ks);
+			if (st != 0)
+				return ONYX_ERR;
 			continue;
 		}
-		if ((st = put_key(h, bs, key, ks, err, errlen)) != ONYX_OK)
+		if ((st = put_key(h, idx, key, ks, err, errlen)) != ONYX_OK)
 			return st;
 	}
 	return ONYX_OK;
@@ -366,8 +418,7 @@ put_bucket(struct hop *h, json_t *bs, char *why, size_t whylen)
 {
 	if (onyx_state_put_json(h->state, BUCKET_KEY, strlen(BUCKET_KEY), bs) !=
 	    0) {
-		snprintf(why, whylen,
-		    "keeping the bucket's watermark and due windows: %s",
+		snprintf(why, whylen, "keeping the bucket's watermark: %s",
 		    onyx_state_why(h->state));
 		return ONYX_EDATA;
 	}
@@ -387,7 +438,8 @@ fold(struct hop *h, json_t *seg, const char *key, long long t, bool has_t,
     json_t **out, char *why, size_t whylen)
 {
 	struct onyx_hopwindow *hw = h->win;
-	json_t *bs, *ks, *keys, *results;
+	json_t *bs, *ks, *keys, *results,
+	    *idx = hw->due[onyx_state_current(h->state)];
 	long long wm;
 	int rc, st = ONYX_ERR;
 
@@ -418,16 +470,16 @@ fold(struct hop *h, json_t *seg, const char *key, long long t, bool has_t,
 	if (has_t && onyx_window_observe(hw->w, bs, t) && hw->w->on_watermark &&
 	    onyx_window_watermark(bs, &wm) == 1) {
 		/* this key's due time first: its new windows count */
-		if (onyx_window_due_update(bs, key, ks) != 0 ||
-		    (keys = onyx_window_due_keys(bs, wm, false)) == NULL)
+		if (onyx_window_due_update(idx, key, ks) != 0 ||
+		    (keys = onyx_window_due_keys(idx, wm, false)) == NULL)
 			goto out;
-		st = fire_keys(h, bs, keys, key, ks, ONYX_FIRE_WATERMARK, wm,
+		st = fire_keys(h, idx, keys, key, ks, ONYX_FIRE_WATERMARK, wm,
 		    results, why, whylen);
 		json_decref(keys);
 		if (st != ONYX_OK)
 			goto out;
 	}
-	st = put_key(h, bs, key, ks, why, whylen);
+	st = put_key(h, idx, key, ks, why, whylen);
 	ks = NULL;
 	if (st == ONYX_OK) {
 		st = put_bucket(h, bs, why, whylen);
@@ -473,6 +525,10 @@ onyx_hopwindow_apply(
 	}
 	if ((r = onyx_window_event_time(hw->w, seg, &t, why, sizeof(why))) < 0)
 		goto dead;
+	if (index_of(h) == NULL) {
+		st = ONYX_ERR;
+		goto out;
+	}
 	onyx_state_call_begin(h->state);
 	st = fold(h, seg, key, t, r == 1, &results, why, sizeof(why));
 	onyx_state_call_end(h->state, st == ONYX_OK);
@@ -527,7 +583,7 @@ int
 onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 {
 	struct onyx_hopwindow *hw = h->win;
-	json_t *results, *keys, *bs;
+	json_t *results, *keys, *idx;
 	char why[512];
 	unsigned b;
 	int st = ONYX_OK;
@@ -544,26 +600,19 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 		    onyx_state_nkeys(h->state, b) == 0)
 			continue;
 		if (onyx_state_select(h->state, b) != 0 ||
-		    (bs = state_copy(h, BUCKET_KEY, strlen(BUCKET_KEY))) ==
-		        NULL) {
-			st = ONYX_ERR;
-			break;
-		}
-		if ((keys = onyx_window_due_keys(bs, 0, true)) == NULL) {
-			json_decref(bs);
+		    (idx = index_of(h)) == NULL ||
+		    (keys = onyx_window_due_keys(idx, 0, true)) == NULL) {
 			st = ONYX_ERR;
 			break;
 		}
 		onyx_state_call_begin(h->state);
-		st = fire_keys(h, bs, keys, NULL, NULL, ONYX_FIRE_TIMER, 0,
+		st = fire_keys(h, idx, keys, NULL, NULL, ONYX_FIRE_TIMER, 0,
 		    results, why, sizeof(why));
-		/* a refinement changes no due time: bs stays as it was */
 		onyx_state_call_end(h->state, st == ONYX_OK);
 		if (st == ONYX_EDATA)
 			snprintf(h->err, h->errlen, "task '%s': %s", h->t->name,
 			    why);
 		json_decref(keys);
-		json_decref(bs);
 	}
 	if (st == ONYX_OK)
 		st = send_results(h, results, emitted);
@@ -573,22 +622,36 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 
 /* The end of input */
 
+/* Collect the groups of the bucket's window keys into array ctx. */
+static int
+group_of_key(void *ctx, const char *key, size_t klen, json_t *v)
+{
+	size_t pl = strlen(KEY_PREFIX);
+
+	(void)v;
+	if (klen < pl || memcmp(key, KEY_PREFIX, pl) != 0)
+		return 0;
+	return json_array_append_new(ctx, json_stringn(key + pl, klen - pl));
+}
+
 int
 onyx_hopwindow_end(struct hop *h, void *ctx, unsigned long long *emitted)
 {
 	struct onyx_hopwindow *hw = h->win;
-	json_t *bs, *keys, *results, *k;
+	unsigned b = onyx_state_current(h->state);
+	json_t *keys, *results, *k;
 	size_t i;
 	int st = ONYX_ERR;
 
 	(void)ctx;
-	bs = onyx_state_get_json(h->state, BUCKET_KEY, strlen(BUCKET_KEY));
-	if (bs == NULL)
-		return ONYX_OK; /* nothing held */
-	if ((keys = onyx_window_due_keys(bs, 0, true)) == NULL)
-		return ONYX_ERR;
-	if ((results = json_array()) == NULL) {
+	/* the bucket as the store holds it (restored afresh when durable):
+	 * every group with windows, whatever this run's index says */
+	keys = json_array();
+	results = json_array();
+	if (keys == NULL || results == NULL ||
+	    onyx_state_each_json(h->state, group_of_key, keys) != 0) {
 		json_decref(keys);
+		json_decref(results);
 		return ONYX_ERR;
 	}
 	onyx_state_call_begin(h->state);
@@ -612,9 +675,17 @@ onyx_hopwindow_end(struct hop *h, void *ctx, unsigned long long *emitted)
 	if (onyx_state_put_json(
 	        h->state, BUCKET_KEY, strlen(BUCKET_KEY), NULL) != 0)
 		goto out;
-	st = send_results(h, results, emitted);
+	st = ONYX_OK;
 out:
 	onyx_state_call_end(h->state, st == ONYX_OK);
+	json_decref(hw->due[b]);
+	hw->due[b] = NULL;
+	if (st == ONYX_OK)
+		st = send_results(h, results, emitted);
+	else
+		snprintf(h->err, h->errlen,
+		    "task '%s': the end of a bucket's windows: %s", h->t->name,
+		    onyx_state_why(h->state));
 	json_decref(keys);
 	json_decref(results);
 	return st;
