@@ -5,14 +5,16 @@
 # readable time go to the dead-letter queue with their reasons. Then RFC 3339
 # times and refinements every N segments, a C fold over sessions, a program
 # aggregate with state in memory, and a timer that refines while no segment
-# comes.
+# comes; last, the windows and watermark of a bucket restored after its
+# peer is killed.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 27
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 
 onyx-coord -s 4000 2>> "$T/coord.log" & PIDS="$PIDS $!"
-onyx-peer -n 4 2>> "$T/peer.log" & PIDS="$PIDS $!"
+onyx-peer -n 4 2>> "$T/peer.log" & PEER=$!
+PIDS="$PIDS $PEER"
 
 # doc NAME WINDOW [ENTRY]: in (sequential: the input's order holds) -> win
 # (grouped by user, the JSON object WINDOW, ENTRY merged into its catalog
@@ -249,3 +251,29 @@ is "$(jq -c 'select(.final)' "$T/timer.out" | sort)" "$(cat "$T/want")" \
 check "every other refinement is final false and counts no more than the final window" \
     [ -z "$(jq -c 'select(.final | not) | select((.key == "a" and .count > 4) or (.key == "b" and .count > 3) or (.key != "a" and .key != "b"))' "$T/timer.out")" ]
 is "$(wc -l < "$T/timer.dead")" 0 "no dead letters"
+
+# 25-27. the peers are killed (SIGKILL) after a's first window fired and
+# while its second is open; new peers restore the bucket from the state
+# queue: the open window goes on, and the watermark still says late
+start restore '{"type": "tumbling", "size": 60000, "lateness": 30000,
+    "time": {"field": "ts"}, "aggregate": "count"}'
+printf '{"user":"a","ts":0}\n{"user":"a","ts":30000}\n{"user":"a","ts":61000}\n{"user":"a","ts":100000}\n' |
+    onyx-queue send "w-in-restore-$$"
+onyx-queue recv "w-out-restore-$$" -n 1 -w 60000 > "$T/restore.first"
+is "$(jq -cS . "$T/restore.first")" '{"count":2,"final":true,"key":"a","window":{"end":60000,"start":0}}' \
+    "restore: the first window fired before the kill"
+kill -9 "$PEER"
+wait "$PEER" 2> /dev/null || true
+# new peers once the dead ones' tasks are revoked (the input's among them)
+for i in $(seq 1 300); do
+	grep -q "job=$JOB task=in reason=peer-dead" "$T/coord.log" && break
+	sleep 0.1
+done
+onyx-peer -n 4 2>> "$T/peer.log" & PIDS="$PIDS $!"
+printf '{"user":"a","ts":50000}\n{"user":"a","ts":110000}\n' |
+    onyx-queue send "w-in-restore-$$" --done
+finish restore
+is "$RC:$(cat "$T/restore.out")" '0:{"count":3,"final":true,"key":"a","window":{"end":120000,"start":60000}}' \
+    "restore: the window open at the kill counts the segments from before and after it, once"
+is "$(jq -c '[.error, .segment.ts]' "$T/restore.dead")" '["late",50000]' \
+    "restore: the restored watermark makes a segment below it late"
