@@ -493,13 +493,13 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 
 /* The batch arrays of a program function, and the function's init hook. */
 static int
-prepare(struct hop *h)
+prepare(struct hop *h, volatile sig_atomic_t *stop)
 {
 	const struct onyx_task_spec *t = h->t;
 	char e[512] = "";
 
 	if (t->window != NULL)
-		return onyx_hopwindow_start(h);
+		return onyx_hopwindow_start(h, stop);
 	if (t->exec_argv != NULL)
 		return onyx_hopexec_start(h);
 	if (t->flush != NULL) {
@@ -546,7 +546,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	if (st == ONYX_OK)
 		st = onyx_hopstate_open(&h);
 	if (st == ONYX_OK)
-		st = prepare(&h);
+		st = prepare(&h, stop);
 	if (st == ONYX_OK)
 		st = loop(&h, stop);
 	/* a wait cut short by the stop flag is a stop, not a failure */

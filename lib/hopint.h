@@ -421,10 +421,12 @@ void onyx_hopdead_oversize(const struct hop *h, const struct onyx_amqp_msg *m,
 
 /*
  * onyx_hopwindow_start: for a window task (t->window set), its spec parsed
- * into h->win, its fold or program checked. Returns ONYX_OK, or ONYX_EDATA
- * (the spec, a session fold without merge, no keyed state) or ONYX_ERR.
+ * into h->win, its fold or program checked; waits for the aggregate's
+ * program end with ONYX_EINTR once *stop is set. Returns ONYX_OK, or
+ * ONYX_EDATA (the spec, a session fold without merge, no keyed state) or
+ * ONYX_ERR.
  */
-int onyx_hopwindow_start(struct hop *h);
+int onyx_hopwindow_start(struct hop *h, volatile sig_atomic_t *stop);
 
 /* onyx_hopwindow_free: release h->win (and stop its program), if any. */
 void onyx_hopwindow_free(struct hop *h);

@@ -30,6 +30,7 @@ struct onyx_hopwindow {
 	struct onyx_window *w;
 	long long next_timer; /* monotonic ms; 0: no timer trigger */
 	struct onyx_exec *x;  /* the aggregate's program, once started */
+	volatile sig_atomic_t *stop;
 	json_t *due[ONYX_STATE_BUCKETS]; /* each bucket's index, or NULL */
 	struct onyx_buf kbuf;
 	char *fold_out;
@@ -174,7 +175,7 @@ merge_cb(void *ctx, json_t **acc, json_t *other, char *why, size_t whylen)
 /* Start and end */
 
 int
-onyx_hopwindow_start(struct hop *h)
+onyx_hopwindow_start(struct hop *h, volatile sig_atomic_t *stop)
 {
 	struct onyx_hopwindow *hw;
 	char e[512];
@@ -182,6 +183,7 @@ onyx_hopwindow_start(struct hop *h)
 	if ((hw = calloc(1, sizeof(*hw))) == NULL)
 		return ONYX_ERR;
 	h->win = hw;
+	hw->stop = stop;
 	if (onyx_window_parse(h->t->window, &hw->w, e, sizeof(e)) != 0) {
 		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
 		return ONYX_EDATA;
@@ -280,6 +282,13 @@ exec_value(struct hop *h, json_t *r)
 	if (st != ONYX_OK)
 		goto broken;
 	while (!onyx_exec_answer(hw->x, &line, &ll)) {
+		if (hw->stop != NULL && *hw->stop) {
+			/* the batch rolls back: the program goes on next run */
+			snprintf(h->err, h->errlen,
+			    "task '%s': stopped while the window's program answered",
+			    h->t->name);
+			return ONYX_EINTR;
+		}
 		if (onyx_mono_ms() >= until) {
 			snprintf(
 			    e, sizeof(e), "timeout: no answer in %d ms", tmo);
