@@ -325,6 +325,22 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		}
 		d->spec.exec_argv = d->exec_argv;
 	}
+	if ((d->spec.window = json_object_get(cat, "onyx/window")) != NULL) {
+		json_t *agg = json_object_get(d->spec.window, "aggregate");
+		d->window_fn = json_string_value(json_object_get(agg, "fn"));
+		if (json_object_get(agg, "exec") != NULL) {
+			int n = strings(
+			    json_object_get(agg, "exec"), &d->window_argv);
+			if (n < 1) {
+				snprintf(err, errlen,
+				    "task '%s': onyx/window.aggregate.exec must be a non-empty array of strings",
+				    task);
+				onyx_task_def_free(d);
+				return n == -2 ? ONYX_ERR : ONYX_EDATA;
+			}
+			d->spec.window_argv = d->window_argv;
+		}
+	}
 	d->spec.dlq_queue = d->dlq;
 	d->spec.max_retries = int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
 	if (egress_groups(plan, d, err, errlen) != ONYX_OK) {
@@ -380,6 +396,7 @@ onyx_task_def_free(struct onyx_task_def *d)
 	free(d->ingress);
 	free(d->egress);
 	free(d->exec_argv);
+	free(d->window_argv);
 	free(d->groups);
 	free(d->egroup);
 	free(d->group_fn);

@@ -115,6 +115,12 @@ struct onyx_task_def {
 	const char *own_fn;
 	char *own_params;
 	const char **own_argv;
+	/* onyx/window: spec.window (borrowed from the plan); its aggregate's
+	 * C fold "lib.so:SYM" (borrowed) for the caller to resolve, and its
+	 * program, NULL-terminated (the strings borrowed), for the caller to
+	 * admit; spec.window_argv points here */
+	const char *window_fn;
+	const char **window_argv;
 	json_t *plan; /* a reference, kept while the def lives */
 };
 

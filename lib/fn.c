@@ -256,6 +256,30 @@ onyx_group_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
 	return ONYX_OK;
 }
 
+int
+onyx_fold_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    onyx_fold_fn **fold, onyx_fold_fn **merge, char *err, size_t errlen)
+{
+	int st;
+
+	*fold = *merge = NULL;
+	if (strchr(spec, ':') == NULL) {
+		memset(f, 0, sizeof(*f));
+		snprintf(err, errlen,
+		    "onyx/window fold '%s' is not \"libname.so:symbol\"", spec);
+		return ONYX_ENOENT;
+	}
+	if ((st = onyx_fn_resolve(spec, path, f, err, errlen)) != ONYX_OK)
+		return st;
+	*fold = (onyx_fold_fn *)(void *)f->fn;
+	*(void **)merge = hook(f, strrchr(spec, ':') + 1, "merge");
+	f->fn = NULL;
+	f->init = NULL;
+	f->flush = NULL;
+	f->fini = NULL;
+	return ONYX_OK;
+}
+
 void
 onyx_fn_release(struct onyx_fnref *f)
 {

@@ -223,10 +223,12 @@ take(struct hop *h, const char *body, size_t len, const char *why,
 			why = w;
 		}
 	}
+	if (why != NULL && h->t->exec_argv == NULL)
+		return onyx_hopdead_letter(h, body, len, body != NULL, why, 0);
+	if (h->t->window != NULL)
+		return onyx_hopwindow_apply(h, body, len, emitted);
 	if (h->t->exec_argv == NULL)
-		return why != NULL
-		    ? onyx_hopdead_letter(h, body, len, body != NULL, why, 0)
-		    : onyx_hopfn_apply(h, body, len, emitted);
+		return onyx_hopfn_apply(h, body, len, emitted);
 	if ((st = onyx_hopexec_slot_add(h, body, len, why)) != ONYX_OK)
 		return st;
 	if (why != NULL || *xfailed)
@@ -300,6 +302,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 
 			wait = n == 0 ? CHECK_EVERY_MS
 			              : (int)(deadline - onyx_mono_ms());
+			/* a window's timer fires with or without segments */
+			wait = onyx_hopwindow_wait(h, wait);
 			if (wait < 0)
 				wait = 0;
 			st = onyx_amqp_recv_any(
@@ -398,6 +402,20 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			}
 			onyx_hopexec_slots_clear(h);
 		}
+		if (h->win != NULL && onyx_hopwindow_timer_due(h)) {
+			/* in the batch's transaction, or one of its own */
+			if (!open) {
+				if ((st = onyx_amqp_txn_declare(
+				         h->a, t->txn_timeout_ms)) != ONYX_OK)
+					return onyx_hop_fail(h, st, "declare");
+				open = true;
+			}
+			if ((st = onyx_hopwindow_timer(h, &emitted)) !=
+			    ONYX_OK) {
+				onyx_hop_rollback(h);
+				return st;
+			}
+		}
 		if (t->user_ingress && (open || hj >= 0)) {
 			/*
 			 * The sentinel of this stream went to another peer:
@@ -475,11 +493,13 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 
 /* The batch arrays of a program function, and the function's init hook. */
 static int
-prepare(struct hop *h)
+prepare(struct hop *h, volatile sig_atomic_t *stop)
 {
 	const struct onyx_task_spec *t = h->t;
 	char e[512] = "";
 
+	if (t->window != NULL)
+		return onyx_hopwindow_start(h, stop);
 	if (t->exec_argv != NULL)
 		return onyx_hopexec_start(h);
 	if (t->flush != NULL) {
@@ -516,7 +536,8 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	h.errlen = errlen;
 	/* durable keyed state is flushed by the peer that seals: no peer
 	 * holds state of its own */
-	h.stateful = (t->exec_argv != NULL || t->flush != NULL) &&
+	h.stateful =
+	    (t->exec_argv != NULL || t->flush != NULL || t->window != NULL) &&
 	    t->state_mode != ONYX_STATE_DURABLE;
 	h.last_read = onyx_mono_ms();
 	if ((h.w = onyx_wire_new()) == NULL)
@@ -525,7 +546,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	if (st == ONYX_OK)
 		st = onyx_hopstate_open(&h);
 	if (st == ONYX_OK)
-		st = prepare(&h);
+		st = prepare(&h, stop);
 	if (st == ONYX_OK)
 		st = loop(&h, stop);
 	/* a wait cut short by the stop flag is a stop, not a failure */
@@ -539,6 +560,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 		onyx_hopfn_unhold(&h);
 	}
 	onyx_exec_stop(h.x, 500);
+	onyx_hopwindow_free(&h);
 	for (i = 0; h.gx != NULL && i < t->negress; i++)
 		onyx_exec_stop(h.gx[i], 0);
 	onyx_hopexec_slots_clear(&h);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "../include/onyx/onyx.h"
 #include "amqp.h"
 
@@ -86,6 +88,16 @@ struct onyx_task_spec {
 	onyx_init_fn *init;
 	onyx_flush_fn *flush;
 	onyx_fini_fn *fini;
+	/*
+	 * onyx/window (onyx-plan(1)): the catalog's window spec, or NULL for
+	 * a task that is no window task (then fn or exec_argv runs); the C
+	 * fold of an aggregate {"fn": ...} and its SYM_merge (NULL when
+	 * absent), and the admitted argv of an aggregate {"exec": ...}.
+	 */
+	const json_t *window;
+	onyx_fold_fn *fold;
+	onyx_fold_fn *fold_merge;
+	const char *const *window_argv;
 	/* egress_group[i]: the grouping of egress i's reader, or NULL */
 	const struct onyx_group *const *egress_group;
 	/*

@@ -27,6 +27,7 @@
  *   lib/hoppack.c   writing egress: plain messages, or packed frames
  *   lib/hopdead.c   dead letters, and messages over the segment limit
  *   lib/hopstate.c  keyed state (lib/state.h): buckets, restore, writes
+ *   lib/hopwindow.c a window task (onyx/window) over the keyed state
  * Unless said otherwise, a function below works in the transaction that is
  * open, fills h->err when it returns an error other than ONYX_ERR (no
  * memory, an encoding that failed), and frees nothing it was given.
@@ -106,6 +107,7 @@ struct hop {
 	 */
 	int (*state_end)(struct hop *h, void *ctx, unsigned long long *emitted);
 	void *state_end_ctx;
+	struct onyx_hopwindow *win; /* a window task's, or NULL */
 	char *err;
 	size_t errlen;
 };
@@ -415,5 +417,54 @@ int onyx_hopdead_letter(struct hop *h, const char *body, size_t len,
 void onyx_hopdead_oversize(const struct hop *h, const struct onyx_amqp_msg *m,
     const char *body, size_t len, char *why, size_t whylen, const char **head,
     size_t *hlen);
+
+/* lib/hopwindow.c */
+
+/*
+ * onyx_hopwindow_start: for a window task (t->window set), its spec parsed
+ * into h->win, its fold or program checked; waits for the aggregate's
+ * program end with ONYX_EINTR once *stop is set. Returns ONYX_OK, or
+ * ONYX_EDATA (the spec, a session fold without merge, no keyed state) or
+ * ONYX_ERR.
+ */
+int onyx_hopwindow_start(struct hop *h, volatile sig_atomic_t *stop);
+
+/* onyx_hopwindow_free: release h->win (and stop its program), if any. */
+void onyx_hopwindow_free(struct hop *h);
+
+/*
+ * onyx_hopwindow_apply: segment body[0..len) into its key's windows, in
+ * one call of the keyed state: late, without a time or a value the
+ * aggregate takes, it is a dead letter; else what fires (watermark,
+ * segments) is sent and counted in *emitted, final windows removed from
+ * the state. Returns ONYX_OK; ONYX_EDATA when a dead letter has no queue
+ * or the aggregate's program failed (h->err); ONYX_ERR; or the
+ * connection's error.
+ */
+int onyx_hopwindow_apply(
+    struct hop *h, const char *body, size_t len, unsigned long long *emitted);
+
+/*
+ * onyx_hopwindow_wait: wait, shortened to the time left before the next
+ * timer trigger (a task with none: wait as given).
+ * onyx_hopwindow_timer_due: whether that time has come and this run holds
+ * windows (when it holds none, the timer starts again).
+ */
+int onyx_hopwindow_wait(const struct hop *h, int wait);
+bool onyx_hopwindow_timer_due(struct hop *h);
+
+/*
+ * onyx_hopwindow_timer: in the open transaction, when the timer is due,
+ * every window of this run's buckets that took segments since it last
+ * fired fires, not final. Returns as onyx_hopwindow_apply.
+ */
+int onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted);
+
+/*
+ * onyx_hopwindow_end: the end-of-input flush of the current bucket (an
+ * end callback of onyx_hopstate_flush_all): every window fires final and
+ * the bucket's window state is deleted. Returns as onyx_hopwindow_apply.
+ */
+int onyx_hopwindow_end(struct hop *h, void *ctx, unsigned long long *emitted);
 
 #endif

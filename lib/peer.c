@@ -448,12 +448,13 @@ admit_programs(struct onyx_peers *ps, struct onyx_task_def *d, char ***exes,
 	const char **argv;
 	int i, n = 0, st;
 
-	if ((*exes = calloc(d->spec.negress + 3, sizeof(**exes))) == NULL) {
+	if ((*exes = calloc(d->spec.negress + 4, sizeof(**exes))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
-	for (i = -2; i < d->spec.negress; i++) {
-		argv = i == -2 ? d->own_argv
+	for (i = -3; i < d->spec.negress; i++) {
+		argv = i == -3 ? d->window_argv
+		    : i == -2  ? d->own_argv
 		    : i < 0    ? d->exec_argv
 		               : d->gargv[i];
 		if (argv == NULL)
@@ -517,8 +518,17 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		fn = "identity"; /* input and output tasks move segments */
 		d.spec.exec_argv = NULL;
 	}
-	if (d.spec.exec_argv != NULL)
-		fn = NULL; /* a program (onyx/exec): no C function */
+	if (d.spec.exec_argv != NULL || d.spec.window != NULL)
+		fn = NULL; /* a program (onyx/exec), a window: no C function */
+	if (d.window_fn != NULL) {
+		/* a window's C fold, and its optional SYM_merge */
+		if ((st = onyx_fold_fn_resolve(d.window_fn, ps->fnpath, &f,
+		         &d.spec.fold, &d.spec.fold_merge, err, sizeof(err))) !=
+		    ONYX_OK)
+			goto failed;
+		have_fn = true;
+	} else if (d.spec.exec_argv != NULL || d.spec.window != NULL)
+		;
 	else if (fn == NULL) {
 		snprintf(err, sizeof(err),
 		    "task '%s' has neither onyx/fn nor onyx/exec", task);

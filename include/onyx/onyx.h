@@ -124,6 +124,27 @@ int onyx_state_each(struct onyx_emit *out,
 typedef int onyx_group_fn(const char *seg, size_t len, const char *params,
     char *group, size_t grouplen, char *err, size_t errlen);
 
+/*
+ * onyx_fold_fn: the fold of an "onyx/window" aggregate {"fn":
+ * "lib.so:SYM"} (onyx-plan(1)). Folds the segment seg[0..slen) (JSON
+ * object text) into the window's accumulator acc[0..alen) (JSON text,
+ * "null" for a new window) and writes the new accumulator, JSON text, to
+ * out[0..outlen); params is the task's onyx/params. Returns the length of
+ * the new accumulator; when that is outlen or more, nothing usable was
+ * written and it is called again with a buffer that large. Returns -1 on
+ * failure, with a message in err[0..errlen) if it likes: the segment goes
+ * to the task's dead-letter queue and changes no window. The accumulator
+ * is the window's result. It must not keep state of its own: windows
+ * live in the task's keyed state (durable).
+ *
+ * SYM_merge, optional, the same signature: merges accumulator seg (a
+ * second accumulator, not a segment) into acc, for session windows that
+ * a segment joins; a session window needs it.
+ */
+typedef long
+onyx_fold_fn(const char *acc, size_t alen, const char *seg, size_t slen,
+    const char *params, char *out, size_t outlen, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -645,7 +645,7 @@ static const struct reject rejects[] = {
         "must be a non-empty string, not \"\"", 1},
     {"fn missing", NULL, {{1, "onyx/fn", DELETE}}, "catalog[1].\"onyx/fn\"",
         "missing (required for a function task "
-        "without \"onyx/exec\")",
+        "without \"onyx/exec\" or \"onyx/window\")",
         1},
     {"fn without a symbol", NULL, {{1, "onyx/fn", "'libx.so:'"}},
         "catalog[1].\"onyx/fn\"",
