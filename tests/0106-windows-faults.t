@@ -115,15 +115,15 @@ check_run() {
 "$W/reference" -k user -w tumbling -z 60000 -l 5000 -a requests=count \
     --late "$T/tum.late" "$T/in" > "$T/tum.want"
 doc tum '{"type": "tumbling", "size": 60000, "time": {"field": "ts", "format": "epoch-ms"}, "lateness": 5000,
-    "aggregate": {"requests": {"op": "count"}}}' > "$T/tum.plan"
+    "aggregate": {"op": "count", "as": "requests"}}' > "$T/tum.plan"
 run tum "$T/tum.plan" "$(wc -l < "$T/tum.want")"
 check_run tum "$T/tum.want" "$T/tum.late"
 
-# 8-14. sessions per user, 30 s of gap
-"$W/reference" -k user -w session -g 30000 -l 5000 -a requests=count -a bytes=sum:bytes \
+# 8-14. the bytes of each user's sessions, 30 s of gap
+"$W/reference" -k user -w session -g 30000 -l 5000 -a bytes=sum:bytes \
     --late "$T/ses.late" "$T/in" > "$T/ses.want"
 doc ses '{"type": "session", "gap": 30000, "time": {"field": "ts", "format": "epoch-ms"}, "lateness": 5000,
-    "aggregate": {"requests": {"op": "count"}, "bytes": {"op": "sum", "field": "bytes"}}}' > "$T/ses.plan"
+    "aggregate": {"op": "sum", "field": "bytes", "as": "bytes"}}' > "$T/ses.plan"
 run ses "$T/ses.plan" "$(wc -l < "$T/ses.want")"
 check_run ses "$T/ses.want" "$T/ses.late"
 done_testing
