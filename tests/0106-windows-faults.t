@@ -68,7 +68,7 @@ kill_w() {
 	[ -n "$v" ] || return 0
 	kill -9 "$v"
 	KILLED="$KILLED $v"
-	echo "# killed window peer process $v"
+	echo "# $((SECONDS - t0)) s: killed window peer process $v"
 	start_peer
 }
 # run NAME PLAN WANT: submit PLAN; send the input in three parts, killing a
@@ -76,12 +76,14 @@ kill_w() {
 # output holds 1/6 and then 3/5 of the WANT results); drain the output
 # into $T/NAME.out; RC is onyx-submit's status
 run() {
-	local sub t0=$SECONDS want=$3 q="x-out-$1-$$"
+	local sub want=$3 q="x-out-$1-$$"
+	t0=$SECONDS
 	JOB=$(jq -r .job "$2")
 	KILLED=
 	onyx-submit --wait --timeout 150000 < "$2" > /dev/null 2> "$T/$1.err" &
 	sub=$!
 	wait_w 4 || echo "# w did not get 4 peers"
+	echo "# $((SECONDS - t0)) s: w has its peers"
 	onyx-queue send "x-in-$1-$$" < "$T/in.1"
 	wait_out "$q" $((want / 6)) || echo "# no progress before the first kill"
 	kill_w
@@ -89,7 +91,7 @@ run() {
 	wait_out "$q" $((want * 3 / 5)) || echo "# no progress before the second kill"
 	kill_w
 	onyx-queue send "x-in-$1-$$" --done < "$T/in.3"
-	onyx-queue recv "$q" --until-done -w 150000 > "$T/$1.out"
+	onyx-queue recv "$q" --until-done -w 150000 > "$T/$1.out" || echo "# $1: no sentinel on the output"
 	set +e; wait $sub; RC=$?; set -e
 	echo "# $1: $((SECONDS - t0)) s, $(wc -l < "$T/$1.out") results"
 	[ "$RC" = 0 ] || sed 's/^/# /' "$T/$1.err" | tail -20
@@ -101,7 +103,7 @@ dead() { onyx-queue recv "onyx.dlq.$1.w" -n "$(messages "onyx.dlq.$1.w")" -w 500
 check_run() {
 	is "$RC" 0 "$1: two window peers killed mid-run: the job completes"
 	is "$(echo $KILLED | wc -w)" 2 "$1: two processes of the window task were killed"
-	check "$1: the final windows equal the reference's" cmp -s <(finals "$T/$1.out") "$2"
+	check "$1: the final windows equal the reference's" cmp -s <(finals "$T/$1.out") <(sort "$2")
 	is "$(twice "$T/$1.out")" 0 "$1: no window was emitted twice as final"
 	is "$(wc -l < "$T/$1.out")" "$(wc -l < "$2")" "$1: no result at all came out twice: as many as the reference's windows"
 	dead "$JOB" > "$T/$1.dead"
