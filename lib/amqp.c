@@ -1104,10 +1104,14 @@ top_up(struct onyx_link *ol)
 		pn_link_flow(ol->l, ol->window - have);
 }
 
-/* A receiver from address (NULL: a dynamic queue); with browse, a browser. */
+/*
+ * A receiver from address (NULL: a dynamic queue); with browse, a browser;
+ * with selector, only the messages it selects (the JMS selector source
+ * filter Artemis takes on AMQP links).
+ */
 static int
 open_receiver(struct onyx_amqp *a, const char *address, int window, bool browse,
-    struct onyx_link **out)
+    const char *selector, struct onyx_link **out)
 {
 	char name[300], what[320];
 	pn_link_t *l;
@@ -1128,6 +1132,19 @@ open_receiver(struct onyx_amqp *a, const char *address, int window, bool browse,
 	if (browse)
 		pn_terminus_set_distribution_mode(
 		    pn_link_source(l), PN_DIST_MODE_COPY);
+	if (selector != NULL) {
+		static const char fk[] = "apache.org:selector-filter:string";
+		pn_data_t *f = pn_terminus_filter(pn_link_source(l));
+		pn_data_put_map(f);
+		pn_data_enter(f);
+		pn_data_put_symbol(f, pn_bytes(strlen(fk), fk));
+		pn_data_put_described(f);
+		pn_data_enter(f);
+		pn_data_put_symbol(f, pn_bytes(strlen(fk), fk));
+		pn_data_put_string(f, pn_bytes(strlen(selector), selector));
+		pn_data_exit(f);
+		pn_data_exit(f);
+	}
 	pn_terminus_set_address(pn_link_target(l), name);
 	pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
 	pn_link_set_rcv_settle_mode(l, PN_RCV_FIRST);
@@ -1151,18 +1168,25 @@ int
 onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
     struct onyx_link **out)
 {
-	return open_receiver(a, address, window, false, out);
+	return open_receiver(a, address, window, false, NULL, out);
 }
 
 int
 onyx_amqp_browser(
     struct onyx_amqp *a, const char *address, struct onyx_link **out)
 {
+	return onyx_amqp_browser_select(a, address, NULL, out);
+}
+
+int
+onyx_amqp_browser_select(struct onyx_amqp *a, const char *address,
+    const char *selector, struct onyx_link **out)
+{
 	if (address == NULL || *address == '\0') {
 		seterr(a, "a browser needs a queue");
 		return ONYX_ERR;
 	}
-	return open_receiver(a, address, 1, true, out);
+	return open_receiver(a, address, 1, true, selector, out);
 }
 
 /* The broker has used or returned the credit, and no message is half in. */
@@ -1445,9 +1469,13 @@ onyx_amqp_accept(struct onyx_amqp *a, struct onyx_amqp_msg *m)
 {
 	pn_delivery_t *d = m->handle;
 
+	struct onyx_link *ol = pn_link_get_context(pn_delivery_link(d));
+
 	if (a->dead)
 		return a->status;
-	if (a->cur.txn.state == ONYX_TXN_ACTIVE) {
+	/* a browser's copy is settled outside any transaction */
+	if (a->cur.txn.state == ONYX_TXN_ACTIVE &&
+	    !(ol != NULL && ol->browse)) {
 		pn_data_t *data = pn_disposition_data(pn_delivery_local(d));
 		if (a->cur.nacc == a->cur.capacc) {
 			size_t cap = a->cur.capacc ? a->cur.capacc * 2 : 256;

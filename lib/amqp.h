@@ -106,6 +106,15 @@ int onyx_amqp_browser(
     struct onyx_amqp *a, const char *address, struct onyx_link **out);
 
 /*
+ * onyx_amqp_browser_select: onyx_amqp_browser, given only the messages
+ * the JMS selector selector (NULL: all) selects, by the source filter
+ * apache.org:selector-filter:string. onyx_amqp_accept settles a browser's
+ * message outside the transaction, even when one is open.
+ */
+int onyx_amqp_browser_select(struct onyx_amqp *a, const char *address,
+    const char *selector, struct onyx_link **out);
+
+/*
  * onyx_amqp_drain: grant browser (or receiver) l credit messages in drain
  * mode and wait, at most timeout_ms, until the broker has used each credit
  * for a message or given it back: then every message it had to send within

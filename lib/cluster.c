@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "names.h"
+#include "state.h"
 #include "status.h"
 
 char *
@@ -177,61 +178,81 @@ reader_of(json_t *plan, const char *q)
 	return NULL;
 }
 
-/* d->groups: how the reader of each egress queue groups its segments. */
+/*
+ * The grouping of task r into g (params into *params, a program's argv
+ * into *argv, a C function's spec into *fnspec, each for the caller to
+ * free or resolve). *grouped is false when r is not grouped. Returns
+ * ONYX_OK, or ONYX_EDATA with err filled.
+ */
 static int
-egress_groups(json_t *plan, struct onyx_task_def *d, char *err, size_t errlen)
+group_of_task(json_t *r, struct onyx_group *g, char **params,
+    const char ***argvp, const char **fnspec, bool *grouped, char *err,
+    size_t errlen)
 {
-	int i;
+	json_t *cat = json_object_get(r, "catalog"), *key, *fn, *pa;
+	const char **argv;
+	size_t k, n;
 
-	for (i = 0; i < d->spec.negress; i++) {
-		json_t *r = reader_of(plan, d->egress[i]), *cat, *key, *fn, *pa;
-		struct onyx_group *g = &d->groups[i];
-		const char **argv;
-		size_t k, n;
-
-		cat = json_object_get(r, "catalog");
-		key = json_object_get(cat, "onyx/group-by-key");
-		fn = json_object_get(cat, "onyx/group-by-fn");
-		if (r == NULL || (key == NULL && fn == NULL))
-			continue;
-		g->task = json_string_value(json_object_get(r, "name"));
-		pa = json_object_get(cat, "onyx/params");
-		d->gparams[i] = pa
-		    ? json_dumps(pa, JSON_COMPACT | JSON_PRESERVE_ORDER)
-		    : strdup("{}");
-		if (d->gparams[i] == NULL)
+	*grouped = false;
+	key = json_object_get(cat, "onyx/group-by-key");
+	fn = json_object_get(cat, "onyx/group-by-fn");
+	if (r == NULL || (key == NULL && fn == NULL))
+		return ONYX_OK;
+	g->task = json_string_value(json_object_get(r, "name"));
+	pa = json_object_get(cat, "onyx/params");
+	*params = pa ? json_dumps(pa, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	             : strdup("{}");
+	if (*params == NULL)
+		goto oom;
+	g->params = *params;
+	if (json_is_string(key))
+		g->key = json_string_value(key);
+	else if (json_is_string(fn))
+		*fnspec = json_string_value(fn);
+	else if (json_is_array(fn) && (n = json_array_size(fn)) > 0) {
+		if ((argv = calloc(n + 1, sizeof(*argv))) == NULL)
 			goto oom;
-		g->params = d->gparams[i];
-		if (json_is_string(key))
-			g->key = json_string_value(key);
-		else if (json_is_string(fn))
-			d->group_fn[i] = json_string_value(fn);
-		else if (json_is_array(fn) && (n = json_array_size(fn)) > 0) {
-			if ((argv = calloc(n + 1, sizeof(*argv))) == NULL)
-				goto oom;
-			d->gargv[i] = argv;
-			for (k = 0; k < n; k++)
-				if ((argv[k] = json_string_value(
-				         json_array_get(fn, k))) == NULL) {
-					snprintf(err, errlen,
-					    "task '%s': onyx/group-by-fn must be \"lib.so:symbol\" or an argv array",
-					    g->task);
-					return ONYX_EDATA;
-				}
-			g->argv = argv;
-		} else {
-			snprintf(err, errlen,
-			    "task '%s': onyx/group-by-key or onyx/group-by-fn is malformed",
-			    g->task ? g->task : "?");
-			return ONYX_EDATA;
-		}
-		d->egroup[i] = g;
+		*argvp = argv;
+		for (k = 0; k < n; k++)
+			if ((argv[k] = json_string_value(
+			         json_array_get(fn, k))) == NULL) {
+				snprintf(err, errlen,
+				    "task '%s': onyx/group-by-fn must be \"lib.so:symbol\" or an argv array",
+				    g->task);
+				return ONYX_EDATA;
+			}
+		g->argv = argv;
+	} else {
+		snprintf(err, errlen,
+		    "task '%s': onyx/group-by-key or onyx/group-by-fn is malformed",
+		    g->task ? g->task : "?");
+		return ONYX_EDATA;
 	}
-	d->spec.egress_group = d->egroup;
+	*grouped = true;
 	return ONYX_OK;
 oom:
 	snprintf(err, errlen, "out of memory");
 	return ONYX_EDATA;
+}
+
+/* d->groups: how the reader of each egress queue groups its segments. */
+static int
+egress_groups(json_t *plan, struct onyx_task_def *d, char *err, size_t errlen)
+{
+	bool grouped;
+	int i, st;
+
+	for (i = 0; i < d->spec.negress; i++) {
+		json_t *r = reader_of(plan, d->egress[i]);
+		if ((st = group_of_task(r, &d->groups[i], &d->gparams[i],
+		         &d->gargv[i], &d->group_fn[i], &grouped, err,
+		         errlen)) != ONYX_OK)
+			return st;
+		if (grouped)
+			d->egroup[i] = &d->groups[i];
+	}
+	d->spec.egress_group = d->egroup;
+	return ONYX_OK;
 }
 
 int
@@ -304,6 +325,22 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 		}
 		d->spec.exec_argv = d->exec_argv;
 	}
+	if ((d->spec.window = json_object_get(cat, "onyx/window")) != NULL) {
+		json_t *agg = json_object_get(d->spec.window, "aggregate");
+		d->window_fn = json_string_value(json_object_get(agg, "fn"));
+		if (json_object_get(agg, "exec") != NULL) {
+			int n = strings(
+			    json_object_get(agg, "exec"), &d->window_argv);
+			if (n < 1) {
+				snprintf(err, errlen,
+				    "task '%s': onyx/window.aggregate.exec must be a non-empty array of strings",
+				    task);
+				onyx_task_def_free(d);
+				return n == -2 ? ONYX_ERR : ONYX_EDATA;
+			}
+			d->spec.window_argv = d->window_argv;
+		}
+	}
 	d->spec.dlq_queue = d->dlq;
 	d->spec.max_retries = int_or(cat, "onyx/max-retries", ONYX_MAX_RETRIES);
 	if (egress_groups(plan, d, err, errlen) != ONYX_OK) {
@@ -324,6 +361,24 @@ onyx_task_def_from_plan(json_t *plan, const char *task, struct onyx_task_def *d,
 	d->spec.ingress_packed = d->ipacked;
 	cons = json_string_value(json_object_get(cat, "onyx/consumption"));
 	d->sequential = cons != NULL && strcmp(cons, "sequential") == 0;
+	/* keyed state: the task's own grouping gives each segment's bucket */
+	d->spec.state_mode = onyx_state_mode_of_catalog(cat);
+	if (d->spec.state_mode != ONYX_STATE_NONE) {
+		bool grouped;
+		if (onyx_names_state(d->stateq, sizeof(d->stateq), job, task) ==
+		        NULL ||
+		    group_of_task(t, &d->own, &d->own_params, &d->own_argv,
+		        &d->own_fn, &grouped, err, errlen) != ONYX_OK) {
+			if (d->stateq[0] == '\0')
+				snprintf(err, errlen,
+				    "task '%s' of job '%s': no state queue name for it",
+				    task, job);
+			onyx_task_def_free(d);
+			return ONYX_EDATA;
+		}
+		d->spec.state_queue = d->stateq;
+		d->spec.group = grouped ? &d->own : NULL;
+	}
 	d->plan = json_incref(plan);
 	return ONYX_OK;
 }
@@ -341,6 +396,7 @@ onyx_task_def_free(struct onyx_task_def *d)
 	free(d->ingress);
 	free(d->egress);
 	free(d->exec_argv);
+	free(d->window_argv);
 	free(d->groups);
 	free(d->egroup);
 	free(d->group_fn);
@@ -348,6 +404,8 @@ onyx_task_def_free(struct onyx_task_def *d)
 	free(d->gargv);
 	free(d->epacked);
 	free(d->ipacked);
+	free(d->own_params);
+	free(d->own_argv);
 	json_decref(d->plan);
 	memset(d, 0, sizeof(*d));
 }

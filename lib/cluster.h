@@ -106,6 +106,21 @@ struct onyx_task_def {
 	/* spec.egress_packed, spec.ingress_packed: internal edges, and the
 	 * output queue of an output task told "onyx/packed": true */
 	bool *epacked, *ipacked;
+	/* keyed state: the state queue, and the task's own grouping
+	 * (spec.group points at own when it is grouped; own_fn a C
+	 * function's "lib.so:symbol" for the caller to resolve into own.fn,
+	 * own_argv a program's argv, malloc'd) */
+	char stateq[512];
+	struct onyx_group own;
+	const char *own_fn;
+	char *own_params;
+	const char **own_argv;
+	/* onyx/window: spec.window (borrowed from the plan); its aggregate's
+	 * C fold "lib.so:SYM" (borrowed) for the caller to resolve, and its
+	 * program, NULL-terminated (the strings borrowed), for the caller to
+	 * admit; spec.window_argv points here */
+	const char *window_fn;
+	const char **window_argv;
 	json_t *plan; /* a reference, kept while the def lives */
 };
 

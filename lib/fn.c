@@ -8,6 +8,7 @@
 #include <bsd/string.h>
 
 #include "fn.h"
+#include "state.h"
 #include "status.h"
 
 static int
@@ -115,6 +116,68 @@ onyx_state(struct onyx_emit *out)
 	return out->state;
 }
 
+int
+onyx_state_enabled(struct onyx_emit *out)
+{
+	return out != NULL && out->kstate != NULL;
+}
+
+int
+onyx_state_get(struct onyx_emit *out, const char *key, size_t klen,
+    const char **val, size_t *vlen)
+{
+	if (out == NULL || out->kstate == NULL || key == NULL)
+		return -1;
+	return onyx_state_get_text(out->kstate, key, klen, val, vlen);
+}
+
+int
+onyx_state_put(struct onyx_emit *out, const char *key, size_t klen,
+    const char *val, size_t vlen)
+{
+	json_t *v = NULL;
+
+	if (out == NULL || out->kstate == NULL || key == NULL)
+		return -1;
+	if (val != NULL &&
+	    (v = json_loadb(val, vlen, JSON_DECODE_ANY, NULL)) == NULL)
+		return -1;
+	return onyx_state_put_json(out->kstate, key, klen, v);
+}
+
+struct each_text {
+	int (*cb)(void *ctx, const char *key, size_t klen, const char *val,
+	    size_t vlen);
+	void *ctx;
+};
+
+static int
+each_text(void *ctx, const char *key, size_t klen, json_t *v)
+{
+	struct each_text *e = ctx;
+	char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	int rc;
+
+	if (t == NULL)
+		return -1;
+	rc = e->cb(e->ctx, key, klen, t, strlen(t));
+	free(t);
+	return rc;
+}
+
+int
+onyx_state_each(struct onyx_emit *out,
+    int (*cb)(
+        void *ctx, const char *key, size_t klen, const char *val, size_t vlen),
+    void *ctx)
+{
+	struct each_text e = {cb, ctx};
+
+	if (out == NULL || out->kstate == NULL || cb == NULL)
+		return -1;
+	return onyx_state_each_json(out->kstate, each_text, &e);
+}
+
 /* The optional hook SYM_what of f's library, or NULL. */
 static void *
 hook(struct onyx_fnref *f, const char *sym, const char *what)
@@ -186,6 +249,30 @@ onyx_group_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
 	if ((st = onyx_fn_resolve(spec, path, f, err, errlen)) != ONYX_OK)
 		return st;
 	*g = (onyx_group_fn *)(void *)f->fn;
+	f->fn = NULL;
+	f->init = NULL;
+	f->flush = NULL;
+	f->fini = NULL;
+	return ONYX_OK;
+}
+
+int
+onyx_fold_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    onyx_fold_fn **fold, onyx_fold_fn **merge, char *err, size_t errlen)
+{
+	int st;
+
+	*fold = *merge = NULL;
+	if (strchr(spec, ':') == NULL) {
+		memset(f, 0, sizeof(*f));
+		snprintf(err, errlen,
+		    "onyx/window fold '%s' is not \"libname.so:symbol\"", spec);
+		return ONYX_ENOENT;
+	}
+	if ((st = onyx_fn_resolve(spec, path, f, err, errlen)) != ONYX_OK)
+		return st;
+	*fold = (onyx_fold_fn *)(void *)f->fn;
+	*(void **)merge = hook(f, strrchr(spec, ':') + 1, "merge");
 	f->fn = NULL;
 	f->init = NULL;
 	f->flush = NULL;

@@ -13,6 +13,8 @@ struct onyx_emit {
 	size_t *len;          /* length of each */
 	size_t n, cap;
 	void *state; /* an aggregating function's (onyx_state) */
+	/* the task's keyed state (lib/state.h), NULL without onyx/state */
+	struct onyx_state *kstate;
 };
 
 struct onyx_fnref {
@@ -44,6 +46,16 @@ int onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
  */
 int onyx_group_fn_resolve(const char *spec, const char *path,
     struct onyx_fnref *f, onyx_group_fn **g, char *err, size_t errlen);
+
+/*
+ * onyx_fold_fn_resolve: find the onyx_fold_fn of spec "libname.so:symbol"
+ * (an onyx/window aggregate) as onyx_fn_resolve does, into *fold, and its
+ * optional symbol_merge into *merge (NULL when absent). Release with
+ * onyx_fn_release.
+ */
+int
+onyx_fold_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    onyx_fold_fn **fold, onyx_fold_fn **merge, char *err, size_t errlen);
 
 /* onyx_fn_release: unload what onyx_fn_resolve loaded. */
 void onyx_fn_release(struct onyx_fnref *f);

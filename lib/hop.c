@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "mgmt.h"
+#include "state.h"
 #include "status.h"
 #include "wire.h"
 
@@ -59,6 +60,7 @@ int
 onyx_hop_rollback(struct hop *h)
 {
 	onyx_hoppack_drop(h);
+	onyx_hopstate_abandon(h);
 	return onyx_amqp_txn_rollback(h->a, h->t->txn_timeout_ms);
 }
 
@@ -164,6 +166,7 @@ confirm(struct hop *h)
 	h->stats->written += h->inflight_written;
 	h->stats->dead += h->inflight_dead;
 	h->stats->batches++;
+	onyx_hopstate_committed(h);
 	if (h->t->batch != NULL) {
 		b.segments = h->inflight_read;
 		b.commit_seconds =
@@ -220,10 +223,12 @@ take(struct hop *h, const char *body, size_t len, const char *why,
 			why = w;
 		}
 	}
+	if (why != NULL && h->t->exec_argv == NULL)
+		return onyx_hopdead_letter(h, body, len, body != NULL, why, 0);
+	if (h->t->window != NULL)
+		return onyx_hopwindow_apply(h, body, len, emitted);
 	if (h->t->exec_argv == NULL)
-		return why != NULL
-		    ? onyx_hopdead_letter(h, body, len, body != NULL, why, 0)
-		    : onyx_hopfn_apply(h, body, len, emitted);
+		return onyx_hopfn_apply(h, body, len, emitted);
 	if ((st = onyx_hopexec_slot_add(h, body, len, why)) != ONYX_OK)
 		return st;
 	if (why != NULL || *xfailed)
@@ -297,6 +302,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 
 			wait = n == 0 ? CHECK_EVERY_MS
 			              : (int)(deadline - onyx_mono_ms());
+			/* a window's timer fires with or without segments */
+			wait = onyx_hopwindow_wait(h, wait);
 			if (wait < 0)
 				wait = 0;
 			st = onyx_amqp_recv_any(
@@ -395,6 +402,20 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			}
 			onyx_hopexec_slots_clear(h);
 		}
+		if (h->win != NULL && onyx_hopwindow_timer_due(h)) {
+			/* in the batch's transaction, or one of its own */
+			if (!open) {
+				if ((st = onyx_amqp_txn_declare(
+				         h->a, t->txn_timeout_ms)) != ONYX_OK)
+					return onyx_hop_fail(h, st, "declare");
+				open = true;
+			}
+			if ((st = onyx_hopwindow_timer(h, &emitted)) !=
+			    ONYX_OK) {
+				onyx_hop_rollback(h);
+				return st;
+			}
+		}
 		if (t->user_ingress && (open || hj >= 0)) {
 			/*
 			 * The sentinel of this stream went to another peer:
@@ -430,7 +451,8 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			 * so a sequential task keeps its order.
 			 */
 			long long commit_us = onyx_mono_us();
-			if ((st = onyx_hoppack_flush(h)) != ONYX_OK)
+			if ((st = onyx_hoppack_flush(h)) != ONYX_OK ||
+			    (st = onyx_hopstate_write(h)) != ONYX_OK)
 				return st;
 			if ((st = onyx_amqp_txn_commit_begin(
 			         h->a, t->txn_timeout_ms)) != ONYX_OK)
@@ -476,8 +498,14 @@ prepare(struct hop *h)
 	const struct onyx_task_spec *t = h->t;
 	char e[512] = "";
 
+	if (t->window != NULL)
+		return onyx_hopwindow_start(h);
 	if (t->exec_argv != NULL)
 		return onyx_hopexec_start(h);
+	if (t->flush != NULL) {
+		h->state_end = onyx_hopfn_end;
+		h->state_end_ctx = NULL;
+	}
 	if (t->init == NULL)
 		return ONYX_OK;
 	if (t->init(t->params ? t->params : "{}", &h->emit.state, e,
@@ -506,11 +534,17 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	h.stats = stats;
 	h.err = err;
 	h.errlen = errlen;
-	h.stateful = t->exec_argv != NULL || t->flush != NULL;
+	/* durable keyed state is flushed by the peer that seals: no peer
+	 * holds state of its own */
+	h.stateful =
+	    (t->exec_argv != NULL || t->flush != NULL || t->window != NULL) &&
+	    t->state_mode != ONYX_STATE_DURABLE;
 	h.last_read = onyx_mono_ms();
 	if ((h.w = onyx_wire_new()) == NULL)
 		return ONYX_ERR;
 	st = open_links(&h);
+	if (st == ONYX_OK)
+		st = onyx_hopstate_open(&h);
 	if (st == ONYX_OK)
 		st = prepare(&h);
 	if (st == ONYX_OK)
@@ -526,6 +560,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 		onyx_hopfn_unhold(&h);
 	}
 	onyx_exec_stop(h.x, 500);
+	onyx_hopwindow_free(&h);
 	for (i = 0; h.gx != NULL && i < t->negress; i++)
 		onyx_exec_stop(h.gx[i], 0);
 	onyx_hopexec_slots_clear(&h);
@@ -536,6 +571,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 	onyx_buf_free(&h.bodies);
 	if (h.inited && t->fini != NULL)
 		t->fini(h.emit.state);
+	onyx_hopstate_close(&h);
 	for (i = 0; h.in != NULL && i < t->ningress; i++)
 		if (h.in[i])
 			onyx_amqp_link_close(h.in[i]);

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "../include/onyx/onyx.h"
 #include "amqp.h"
 
@@ -86,6 +88,16 @@ struct onyx_task_spec {
 	onyx_init_fn *init;
 	onyx_flush_fn *flush;
 	onyx_fini_fn *fini;
+	/*
+	 * onyx/window (onyx-plan(1)): the catalog's window spec, or NULL for
+	 * a task that is no window task (then fn or exec_argv runs); the C
+	 * fold of an aggregate {"fn": ...} and its SYM_merge (NULL when
+	 * absent), and the admitted argv of an aggregate {"exec": ...}.
+	 */
+	const json_t *window;
+	onyx_fold_fn *fold;
+	onyx_fold_fn *fold_merge;
+	const char *const *window_argv;
 	/* egress_group[i]: the grouping of egress i's reader, or NULL */
 	const struct onyx_group *const *egress_group;
 	/*
@@ -117,6 +129,15 @@ struct onyx_task_spec {
 	const bool *ingress_packed;
 	size_t
 	    frame_max; /* a frame's payload bytes; 0: ONYX_FRAME_MAX_DEFAULT */
+	/*
+	 * Keyed state (lib/state.h, onyx(7) STATE): state_mode is an enum
+	 * onyx_state_mode (0: none); state_queue the durable state's queue;
+	 * group the task's own grouping (the one its ingress writer uses),
+	 * NULL for a sequential task (one bucket).
+	 */
+	int state_mode;
+	const char *state_queue;
+	const struct onyx_group *group;
 	/* called with the committed counts at most once a second, if set */
 	void (*progress)(void *ctx, const struct onyx_hop_stats *s);
 	/* called after each batch has committed and is counted in s, if set */

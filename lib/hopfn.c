@@ -5,6 +5,7 @@
 #include "fn.h"
 #include "hopint.h"
 #include "log.h"
+#include "state.h"
 #include "status.h"
 
 /* C functions */
@@ -28,6 +29,9 @@ call_fn(struct hop *h, const char *body, size_t len, bool flush, int *tries,
 		int rc;
 		why[0] = '\0';
 		onyx_emit_reset(&h->emit);
+		/* keyed state: this call's puts count only if it succeeds */
+		if (h->state != NULL)
+			onyx_state_call_begin(h->state);
 		rc = flush
 		    ? t->flush(h->emit.state, params, &h->emit, why, whylen)
 		    : t->fn(body, len, params, &h->emit, why, whylen);
@@ -57,11 +61,11 @@ call_fn(struct hop *h, const char *body, size_t len, bool flush, int *tries,
 						onyx_hopgroup_free(h,
 						    h->gidv + k * t->negress);
 			}
-			if (st == ONYX_OK)
-				return ONYX_OK;
-			if (st != ONYX_EDATA)
-				return st;
 		}
+		if (h->state != NULL)
+			onyx_state_call_end(h->state, st == ONYX_OK);
+		if (st == ONYX_OK || st != ONYX_EDATA)
+			return st;
 		if (*tries > t->max_retries)
 			return ONYX_EDATA;
 	}
@@ -91,13 +95,39 @@ onyx_hopfn_apply(
     struct hop *h, const char *body, size_t len, unsigned long long *emitted)
 {
 	char why[512];
+	const char *key;
+	size_t klen;
 	int st, tries;
 
 	if ((st = onyx_hopfn_hold(h)) != ONYX_OK)
 		return st;
+	/* keyed state: the segment's bucket becomes current (restored) */
+	if (h->state != NULL &&
+	    (st = onyx_hopstate_enter(
+	         h, body, len, NULL, &key, &klen, why, sizeof(why))) != ONYX_OK)
+		return st == ONYX_EDATA
+		    ? onyx_hopdead_letter(h, body, len, true, why, 0)
+		    : st;
 	st = call_fn(h, body, len, false, &tries, why, sizeof(why));
 	if (st == ONYX_EDATA)
 		return onyx_hopdead_letter(h, body, len, true, why, tries);
+	if (st != ONYX_OK)
+		return st;
+	return send_emitted(h, emitted);
+}
+
+int
+onyx_hopfn_end(struct hop *h, void *ctx, unsigned long long *emitted)
+{
+	char why[512];
+	int st, tries;
+
+	(void)ctx;
+	st = call_fn(h, NULL, 0, true, &tries, why, sizeof(why));
+	if (st == ONYX_EDATA)
+		snprintf(h->err, h->errlen,
+		    "task '%s': the flush hook failed %d time%s: %s",
+		    h->t->name, tries, tries == 1 ? "" : "s", why);
 	if (st != ONYX_OK)
 		return st;
 	return send_emitted(h, emitted);
@@ -160,6 +190,10 @@ onyx_hopfn_flush(struct hop *h)
 		return onyx_hop_fail(h, st, "declare");
 	if (t->exec_argv != NULL)
 		st = onyx_hopexec_flush(h, &emitted);
+	else if (h->state != NULL)
+		/* keyed state in memory: the flush hook once per bucket */
+		st = onyx_hopstate_flush_all(
+		    h, h->state_end, h->state_end_ctx, &emitted);
 	else if ((st = call_fn(h, NULL, 0, true, &tries, why, sizeof(why))) ==
 	    ONYX_EDATA)
 		snprintf(h->err, h->errlen,

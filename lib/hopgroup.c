@@ -33,12 +33,11 @@ value_text(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
-/* Ask egress i's group-by-fn program for the group of text. */
+/* Ask grouping g's program (*gx, started when NULL) for the group of text. */
 static int
-group_exec(struct hop *h, int i, const char *text, size_t len, char **out,
-    char *why, size_t whylen)
+group_exec(struct hop *h, const struct onyx_group *g, struct onyx_exec **gx,
+    const char *text, size_t len, char **out, char *why, size_t whylen)
 {
-	const struct onyx_group *g = h->t->egress_group[i];
 	int tmo =
 	    h->t->exec_timeout_ms > 0 ? h->t->exec_timeout_ms : EXEC_TIMEOUT_MS;
 	long long until = onyx_mono_ms() + tmo;
@@ -48,21 +47,21 @@ group_exec(struct hop *h, int i, const char *text, size_t len, char **out,
 	json_t *v;
 
 	*out = NULL;
-	if (h->gx[i] == NULL) {
+	if (*gx == NULL) {
 		if (onyx_exec_start(g->argv, g->params, g->task, h->t->peer,
-		        &h->gx[i], e, sizeof(e)) != ONYX_OK)
+		        &*gx, e, sizeof(e)) != ONYX_OK)
 			goto broken;
-		onyx_exec_set_max_answer(h->gx[i], onyx_hop_max_segment(h));
+		onyx_exec_set_max_answer(*gx, onyx_hop_max_segment(h));
 	}
-	if (onyx_exec_write(h->gx[i], text, len, e, sizeof(e)) != ONYX_OK)
+	if (onyx_exec_write(*gx, text, len, e, sizeof(e)) != ONYX_OK)
 		goto broken;
-	while (!onyx_exec_answer(h->gx[i], &line, &ll)) {
+	while (!onyx_exec_answer(*gx, &line, &ll)) {
 		if (onyx_mono_ms() >= until) {
 			snprintf(
 			    e, sizeof(e), "timeout: no answer in %d ms", tmo);
 			goto broken;
 		}
-		if (onyx_exec_pump(h->gx[i], 50, e, sizeof(e)) != ONYX_OK)
+		if (onyx_exec_pump(*gx, 50, e, sizeof(e)) != ONYX_OK)
 			goto broken;
 	}
 	if ((v = json_loadb(line, ll, JSON_DECODE_ANY, NULL)) == NULL) {
@@ -74,8 +73,8 @@ group_exec(struct hop *h, int i, const char *text, size_t len, char **out,
 	json_decref(v);
 	return *out != NULL ? ONYX_OK : ONYX_ERR;
 broken:
-	onyx_exec_stop(h->gx[i], 0);
-	h->gx[i] = NULL;
+	onyx_exec_stop(*gx, 0);
+	*gx = NULL;
 	snprintf(why, whylen,
 	    "the onyx/group-by-fn program of task '%s': %.400s", g->task, e);
 	return ONYX_EDATA;
@@ -107,10 +106,10 @@ shorten(char *v, char **out)
  * ONYX_EDATA with why when there is none.
  */
 static int
-group_of(struct hop *h, int i, const char *text, size_t len, json_t *seg,
-    char **out, char *why, size_t whylen)
+group_value(struct hop *h, const struct onyx_group *g, struct onyx_exec **gx,
+    const char *text, size_t len, json_t *seg, char **out, char *why,
+    size_t whylen)
 {
-	const struct onyx_group *g = h->t->egress_group[i];
 	char *v = NULL;
 	int st = ONYX_OK;
 
@@ -130,10 +129,65 @@ group_of(struct hop *h, int i, const char *text, size_t len, json_t *seg,
 		}
 		buf[sizeof(buf) - 1] = '\0';
 		v = strdup(buf);
-	} else if ((st = group_exec(h, i, text, len, &v, why, whylen)) !=
+	} else if ((st = group_exec(h, g, gx, text, len, &v, why, whylen)) !=
 	    ONYX_OK)
 		return st;
+	*out = v;
+	return v != NULL ? ONYX_OK : ONYX_ERR;
+}
+
+static int
+group_of(struct hop *h, int i, const char *text, size_t len, json_t *seg,
+    char **out, char *why, size_t whylen)
+{
+	char *v;
+	int st = group_value(h, h->t->egress_group[i], &h->gx[i], text, len,
+	    seg, &v, why, whylen);
+
+	if (st != ONYX_OK)
+		return st;
 	return shorten(v, out);
+}
+
+int
+onyx_hopgroup_own(struct hop *h, const char *text, size_t len, json_t *seg,
+    char **out, char *why, size_t whylen)
+{
+	const struct onyx_group *g = h->t->group;
+	json_t *own = NULL;
+	const char *val;
+	size_t vl;
+	int st;
+
+	*out = NULL;
+	if (g->key != NULL && seg == NULL && g->key[0] != '$' &&
+	    onyx_jscan_key_string(text, len, g->key, &val, &vl))
+		return (*out = strndup(val, vl)) != NULL ? ONYX_OK : ONYX_ERR;
+	if (g->key != NULL && seg == NULL) {
+		json_error_t je;
+		if ((seg = own = json_loadb(text, len, JSON_ALLOW_NUL, &je)) ==
+		    NULL) {
+			snprintf(why, whylen,
+			    "grouping for task '%s': the segment is not JSON: %s",
+			    h->t->name, je.text);
+			return ONYX_EDATA;
+		}
+	}
+	st = group_value(h, g, &h->own_gx, text, len, seg, out, why, whylen);
+	json_decref(own);
+	return st;
+}
+
+int
+onyx_hopgroup_bucket(const char *value, unsigned *bucket)
+{
+	char *gid;
+
+	if (shorten(strdup(value), &gid) != ONYX_OK)
+		return ONYX_ERR;
+	*bucket = onyx_hoppack_bucket(gid);
+	free(gid);
+	return ONYX_OK;
 }
 
 /*

@@ -26,6 +26,8 @@
  *   lib/hopgroup.c  the group of a segment, for grouped egress
  *   lib/hoppack.c   writing egress: plain messages, or packed frames
  *   lib/hopdead.c   dead letters, and messages over the segment limit
+ *   lib/hopstate.c  keyed state (lib/state.h): buckets, restore, writes
+ *   lib/hopwindow.c a window task (onyx/window) over the keyed state
  * Unless said otherwise, a function below works in the transaction that is
  * open, fills h->err when it returns an error other than ONYX_ERR (no
  * memory, an encoding that failed), and frees nothing it was given.
@@ -92,6 +94,20 @@ struct hop {
 	bool fed_any;  /* it has seen a segment: registered as holding */
 	bool flushed;
 	bool inited;
+	/* keyed state (lib/hopstate.c) */
+	struct onyx_state *state;    /* NULL: the task keeps no keyed state */
+	struct onyx_link *state_out; /* durable: the state queue */
+	struct onyx_exec *own_gx;    /* the task's own group-by-fn program */
+	char *skey;                  /* onyx_hopstate_enter's key */
+	/*
+	 * The end of a bucket, for a flush of every bucket holding state
+	 * (onyx_hopstate_flush_all): set by the task's kind when it starts
+	 * (lib/hopfn.c for a C function with a flush hook; programs and
+	 * windows set their own); NULL: nothing to write at the end.
+	 */
+	int (*state_end)(struct hop *h, void *ctx, unsigned long long *emitted);
+	void *state_end_ctx;
+	struct onyx_hopwindow *win; /* a window task's, or NULL */
 	char *err;
 	size_t errlen;
 };
@@ -163,6 +179,14 @@ int onyx_hopseal_ingress_ended(struct hop *h, bool *ended);
  */
 int onyx_hopfn_apply(
     struct hop *h, const char *body, size_t len, unsigned long long *emitted);
+
+/*
+ * onyx_hopfn_end: the flush hook of the C function for the current bucket
+ * of keyed state (an end for onyx_hopstate_flush_all; ctx unused), its
+ * results sent and counted in *emitted. Returns ONYX_OK; ONYX_EDATA with
+ * h->err filled when the hook failed every time; or an error.
+ */
+int onyx_hopfn_end(struct hop *h, void *ctx, unsigned long long *emitted);
 
 /*
  * onyx_hopfn_hold: register this peer as holding aggregation state (the
@@ -269,6 +293,20 @@ bool onyx_hopgroup_grouped(const struct hop *h, int i);
 int onyx_hopgroup_of(struct hop *h, const char *text, size_t len, json_t *seg,
     char **gids, char *why, size_t whylen);
 
+/*
+ * onyx_hopgroup_own: the group value of segment text[0..len) under the
+ * task's own grouping h->t->group (which must be set), in full (not
+ * hashed), a new string in *out. Returns as onyx_hopgroup_of.
+ */
+int onyx_hopgroup_own(struct hop *h, const char *text, size_t len, json_t *seg,
+    char **out, char *why, size_t whylen);
+
+/*
+ * onyx_hopgroup_bucket: the bucket (0..63) of group value as a writer
+ * hashes it (a long value by its SHA-256 text). ONYX_OK or ONYX_ERR.
+ */
+int onyx_hopgroup_bucket(const char *value, unsigned *bucket);
+
 /* onyx_hopgroup_free: free the negress groups in gids, and set them NULL. */
 void onyx_hopgroup_free(struct hop *h, char **gids);
 
@@ -300,8 +338,64 @@ int onyx_hoppack_flush(struct hop *h);
 /* onyx_hoppack_drop: empty the frames being filled, sending nothing. */
 void onyx_hoppack_drop(struct hop *h);
 
+/* onyx_hoppack_bucket: the bucket of group-id gid: FNV-1a % 64. */
+unsigned onyx_hoppack_bucket(const char *gid);
+
 /* onyx_hoppack_free: free the frames and h->frames, at the hop's end. */
 void onyx_hoppack_free(struct hop *h);
+
+/* lib/hopstate.c */
+
+/*
+ * onyx_hopstate_open: for a task with keyed state, h->state (and the
+ * emit handle's) and, durable, the sender to the state queue. Returns
+ * ONYX_OK (nothing to do without onyx/state) or an error.
+ */
+int onyx_hopstate_open(struct hop *h);
+
+/* onyx_hopstate_close: free what onyx_hopstate_open made. */
+void onyx_hopstate_close(struct hop *h);
+
+/*
+ * onyx_hopstate_enter: make the bucket of segment text[0..len) (seg:
+ * parsed, or NULL) current, restoring it first if needed, and give its
+ * group value (the key) in *key, *klen, valid until the next enter ("" for
+ * a sequential task). Returns ONYX_OK; ONYX_EDATA with why filled when the
+ * group cannot be had (the caller dead-letters the segment); or an error
+ * (h->err filled): no keyed state on the task, a restore that failed.
+ */
+int onyx_hopstate_enter(struct hop *h, const char *text, size_t len,
+    json_t *seg, const char **key, size_t *klen, char *why, size_t whylen);
+
+/*
+ * onyx_hopstate_flush_all: at the end of input, in the open transaction:
+ * for each bucket holding state, make it current and call end(h, ctx,
+ * emitted) (the flush of the task's kind: C flush hook, program end
+ * lines, window end trigger); then write what the ends changed. Durable:
+ * every bucket is restored from the broker (one at a time: memory holds
+ * one bucket); memory: the buckets this peer holds. Returns ONYX_OK, the
+ * first error of end (the caller rolls back), or a restore's.
+ */
+int onyx_hopstate_flush_all(struct hop *h,
+    int (*end)(struct hop *h, void *ctx, unsigned long long *emitted),
+    void *ctx, unsigned long long *emitted);
+
+/*
+ * onyx_hopstate_write: before a commit: the open batch's state changes to
+ * the state queue in the open transaction (durable; memory: its journal
+ * is cleared). Returns ONYX_OK or an error with h->err filled.
+ */
+int onyx_hopstate_write(struct hop *h);
+
+/*
+ * onyx_hopstate_committed: the batch written last has committed: remove
+ * through management the records its snapshots made obsolete (a failure
+ * is logged: restore ignores them anyway).
+ */
+void onyx_hopstate_committed(struct hop *h);
+
+/* onyx_hopstate_abandon: the open batch rolled back: undo its changes. */
+void onyx_hopstate_abandon(struct hop *h);
 
 /* lib/hopdead.c */
 
@@ -322,5 +416,52 @@ int onyx_hopdead_letter(struct hop *h, const char *body, size_t len,
 void onyx_hopdead_oversize(const struct hop *h, const struct onyx_amqp_msg *m,
     const char *body, size_t len, char *why, size_t whylen, const char **head,
     size_t *hlen);
+
+/* lib/hopwindow.c */
+
+/*
+ * onyx_hopwindow_start: for a window task (t->window set), its spec parsed
+ * into h->win, its fold or program checked. Returns ONYX_OK, or ONYX_EDATA
+ * (the spec, a session fold without merge, no keyed state) or ONYX_ERR.
+ */
+int onyx_hopwindow_start(struct hop *h);
+
+/* onyx_hopwindow_free: release h->win (and stop its program), if any. */
+void onyx_hopwindow_free(struct hop *h);
+
+/*
+ * onyx_hopwindow_apply: segment body[0..len) into its key's windows, in
+ * one call of the keyed state: late, without a time or a value the
+ * aggregate takes, it is a dead letter; else what fires (watermark,
+ * segments) is sent and counted in *emitted, final windows removed from
+ * the state. Returns ONYX_OK; ONYX_EDATA when a dead letter has no queue
+ * or the aggregate's program failed (h->err); ONYX_ERR; or the
+ * connection's error.
+ */
+int onyx_hopwindow_apply(
+    struct hop *h, const char *body, size_t len, unsigned long long *emitted);
+
+/*
+ * onyx_hopwindow_wait: wait, shortened to the time left before the next
+ * timer trigger (a task with none: wait as given).
+ * onyx_hopwindow_timer_due: whether that time has come and this run holds
+ * windows (when it holds none, the timer starts again).
+ */
+int onyx_hopwindow_wait(const struct hop *h, int wait);
+bool onyx_hopwindow_timer_due(struct hop *h);
+
+/*
+ * onyx_hopwindow_timer: in the open transaction, when the timer is due,
+ * every window of this run's buckets that took segments since it last
+ * fired fires, not final. Returns as onyx_hopwindow_apply.
+ */
+int onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted);
+
+/*
+ * onyx_hopwindow_end: the end-of-input flush of the current bucket (an
+ * end callback of onyx_hopstate_flush_all): every window fires final and
+ * the bucket's window state is deleted. Returns as onyx_hopwindow_apply.
+ */
+int onyx_hopwindow_end(struct hop *h, void *ctx, unsigned long long *emitted);
 
 #endif

@@ -26,8 +26,8 @@ nbuckets(const struct hop *h, int i)
 }
 
 /* The bucket of a group: FNV-1a of its text, so every peer agrees. */
-static unsigned
-bucket_of(const char *gid)
+unsigned
+onyx_hoppack_bucket(const char *gid)
 {
 	uint32_t x = 2166136261u;
 
@@ -101,7 +101,7 @@ onyx_hoppack_drop(struct hop *h)
 static int
 pack_one(struct hop *h, int i, const char *text, size_t len, const char *gid)
 {
-	unsigned b = gid != NULL ? bucket_of(gid) : 0;
+	unsigned b = gid != NULL ? onyx_hoppack_bucket(gid) : 0;
 	enum onyx_frame_fit fit;
 	struct onyx_frame *f;
 	char bid[32];

@@ -5,6 +5,7 @@
 #include "hopint.h"
 #include "log.h"
 #include "mgmt.h"
+#include "state.h"
 #include "status.h"
 #include "wire.h"
 
@@ -38,6 +39,7 @@ try_seal(struct hop *h, bool *sealed)
 	const struct onyx_task_spec *t = h->t;
 	struct onyx_link *r = NULL;
 	struct onyx_amqp_msg m;
+	unsigned long long emitted = 0;
 	long long n;
 	int st, got = 0, i;
 
@@ -83,6 +85,21 @@ try_seal(struct hop *h, bool *sealed)
 			return onyx_hop_fail(h, st, "reading the seal queue");
 		return ONYX_OK;
 	}
+	/* durable keyed state: this peer writes every bucket's end results,
+	 * restored from the broker, in the sealing transaction */
+	if (h->state != NULL &&
+	    onyx_state_get_mode(h->state) == ONYX_STATE_DURABLE &&
+	    h->state_end != NULL) {
+		h->batch_dead = 0;
+		if ((st = onyx_hopstate_flush_all(h, h->state_end,
+		         h->state_end_ctx, &emitted)) == ONYX_OK)
+			st = onyx_hoppack_flush(h);
+		if (st != ONYX_OK) {
+			onyx_hop_rollback(h);
+			onyx_amqp_link_close(r);
+			return st;
+		}
+	}
 	for (i = 0; i < t->negress && st == ONYX_OK; i++)
 		st = send_sentinel(h, h->out[i]);
 	if (st == ONYX_OK)
@@ -92,6 +109,13 @@ try_seal(struct hop *h, bool *sealed)
 	onyx_amqp_link_close(r);
 	if (st != ONYX_OK)
 		return onyx_hop_fail(h, st, "sealing");
+	h->stats->written += emitted;
+	h->stats->dead += h->batch_dead;
+	h->batch_dead = 0;
+	if (emitted > 0)
+		onyx_log(ONYX_LOG_INFO,
+		    "task %s: flushed every bucket of keyed state: %llu segment%s written",
+		    t->name, emitted, emitted == 1 ? "" : "s");
 	onyx_log(ONYX_LOG_INFO, "task %s: sealed: %d egress sentinel%s written",
 	    t->name, t->negress, t->negress == 1 ? "" : "s");
 	*sealed = true;

@@ -12,6 +12,7 @@
 #include "jobs.h"
 #include "names.h"
 #include "plan.h"
+#include "state.h"
 #include "status.h"
 
 /* Whether a is an array of non-empty strings. */
@@ -130,7 +131,8 @@ cmp_str(const void *a, const void *b)
 /*
  * add_own: the queues the job of plan owns, into set: its edge queues (the
  * plan's "queues" that the naming scheme gives this job's edges) and each
- * task's seal, done and dead-letter queues.
+ * task's seal, done and dead-letter queues, and the state queue of a task
+ * with durable keyed state.
  */
 static int
 add_own(json_t *set, const json_t *plan)
@@ -165,6 +167,12 @@ add_own(json_t *set, const json_t *plan)
 			if (kinds[k](q, sizeof(q), job, name) != NULL &&
 			    json_object_set_new(set, q, json_null()) != 0)
 				return -1;
+		/* durable keyed state: its queue lives and goes with the job */
+		if (onyx_state_mode_of_catalog(json_object_get(t, "catalog")) ==
+		        ONYX_STATE_DURABLE &&
+		    onyx_names_state(q, sizeof(q), job, name) != NULL &&
+		    json_object_set_new(set, q, json_null()) != 0)
+			return -1;
 	}
 	return 0;
 }

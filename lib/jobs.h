@@ -31,7 +31,7 @@ json_t *onyx_jobs_queues(const json_t *plan);
 /*
  * onyx_jobs_own_queues: exactly the queues the job of plan owns, sorted:
  * its edge queues (each entry of the plan's "queues" that lib/names gives
- * an edge of this job) and each task's seal, done and dead-letter queues,
+ * an edge of this job) and each task's seal, done and dead-letter queues (and state queue),
  * named by lib/names from the plan's job id and task names; never a user's
  * queue, never another job's (the scheme is injective). What an ended
  * job's cleanup deletes. Returns a new JSON array of strings (caller

@@ -8,6 +8,7 @@ static const char *const kinds[] = {
     [ONYX_NAMES_SEAL] = "seal",
     [ONYX_NAMES_DONE] = "done",
     [ONYX_NAMES_DLQ] = "dlq",
+    [ONYX_NAMES_STATE] = "state",
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -77,6 +78,12 @@ char *
 onyx_names_dlq(char *buf, size_t len, const char *job, const char *task)
 {
 	return name(buf, len, ONYX_NAMES_DLQ, job, task, NULL);
+}
+
+char *
+onyx_names_state(char *buf, size_t len, const char *job, const char *task)
+{
+	return name(buf, len, ONYX_NAMES_STATE, job, task, NULL);
 }
 
 bool

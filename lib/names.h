@@ -12,6 +12,7 @@
  *	onyx.seal.JOB.TASK	a task's sealing queue
  *	onyx.done.JOB.TASK	a task's "finished" marker queue
  *	onyx.dlq.JOB.TASK	a task's dead-letter queue
+ *	onyx.state.JOB.TASK	a task's durable keyed state (lib/state.h)
  *
  * where each component (a job id or a task name, A-Z a-z 0-9 . _ -) is
  * written with every '.' replaced by '~', a character no name holds. Each
@@ -32,6 +33,7 @@ enum onyx_names_kind {
 	ONYX_NAMES_SEAL,
 	ONYX_NAMES_DONE,
 	ONYX_NAMES_DLQ,
+	ONYX_NAMES_STATE,
 };
 
 /*
@@ -50,6 +52,8 @@ char *onyx_names_edge(
 char *onyx_names_seal(char *buf, size_t len, const char *job, const char *task);
 char *onyx_names_done(char *buf, size_t len, const char *job, const char *task);
 char *onyx_names_dlq(char *buf, size_t len, const char *job, const char *task);
+char *
+onyx_names_state(char *buf, size_t len, const char *job, const char *task);
 
 /* onyx_names_reserved: whether queue starts with ONYX_NAMES_PREFIX. */
 bool onyx_names_reserved(const char *queue);

@@ -423,6 +423,13 @@ group_fns(struct onyx_peers *ps, struct onyx_task_def *d, struct onyx_fnref *gf,
 			return st;
 		(*ngf)++;
 	}
+	/* keyed state: the task's own grouping, to find each bucket */
+	if (d->own_fn != NULL) {
+		if ((st = onyx_group_fn_resolve(d->own_fn, ps->fnpath,
+		         &gf[*ngf], &d->own.fn, err, errlen)) != ONYX_OK)
+			return st;
+		(*ngf)++;
+	}
 	return ONYX_OK;
 }
 
@@ -441,12 +448,15 @@ admit_programs(struct onyx_peers *ps, struct onyx_task_def *d, char ***exes,
 	const char **argv;
 	int i, n = 0, st;
 
-	if ((*exes = calloc(d->spec.negress + 2, sizeof(**exes))) == NULL) {
+	if ((*exes = calloc(d->spec.negress + 4, sizeof(**exes))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return ONYX_ERR;
 	}
-	for (i = -1; i < d->spec.negress; i++) {
-		argv = i < 0 ? d->exec_argv : d->gargv[i];
+	for (i = -3; i < d->spec.negress; i++) {
+		argv = i == -3 ? d->window_argv
+		    : i == -2  ? d->own_argv
+		    : i < 0    ? d->exec_argv
+		               : d->gargv[i];
 		if (argv == NULL)
 			continue;
 		if ((st = onyx_admit_program(ps->allow, argv[0], getenv("PATH"),
@@ -508,8 +518,17 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		fn = "identity"; /* input and output tasks move segments */
 		d.spec.exec_argv = NULL;
 	}
-	if (d.spec.exec_argv != NULL)
-		fn = NULL; /* a program (onyx/exec): no C function */
+	if (d.spec.exec_argv != NULL || d.spec.window != NULL)
+		fn = NULL; /* a program (onyx/exec), a window: no C function */
+	if (d.window_fn != NULL) {
+		/* a window's C fold, and its optional SYM_merge */
+		if ((st = onyx_fold_fn_resolve(d.window_fn, ps->fnpath, &f,
+		         &d.spec.fold, &d.spec.fold_merge, err, sizeof(err))) !=
+		    ONYX_OK)
+			goto failed;
+		have_fn = true;
+	} else if (d.spec.exec_argv != NULL || d.spec.window != NULL)
+		;
 	else if (fn == NULL) {
 		snprintf(err, sizeof(err),
 		    "task '%s' has neither onyx/fn nor onyx/exec", task);
@@ -524,7 +543,7 @@ run_offer(struct vpeer *p, const char *path, json_t *as, int version,
 		d.spec.flush = f.flush;
 		d.spec.fini = f.fini;
 	}
-	if ((gf = calloc(d.spec.negress, sizeof(*gf))) == NULL) {
+	if ((gf = calloc(d.spec.negress + 1, sizeof(*gf))) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto failed;
 	}

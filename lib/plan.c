@@ -13,7 +13,9 @@
 #include "json.h"
 #include "names.h"
 #include "plan.h"
+#include "state.h"
 #include "status.h"
+#include "window.h"
 
 #define PATHLEN 512
 #define NAME_MAX_LEN 64
@@ -41,6 +43,8 @@ enum rule {
 	R_SELECTOR,
 	R_GROUPFN,
 	R_BOOL,
+	R_WINDOW,
+	R_STATE,
 };
 
 struct key_rule {
@@ -82,6 +86,8 @@ static const struct key_rule rules[] = {
     {"onyx/group-by-fn", R_GROUPFN, 0, T_FUNCTION | T_OUTPUT},
     {"onyx/max-retries", R_NONNEG, 0, T_ALL},
     {"onyx/packed", R_BOOL, 0, T_OUTPUT},
+    {"onyx/window", R_WINDOW, 0, T_FUNCTION},
+    {"onyx/state", R_STATE, 0, T_FUNCTION},
 };
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
 
@@ -421,8 +427,20 @@ want(const struct key_rule *r, const json_t *v, char *buf, size_t len)
 		    ? NULL
 		    : "\"library.so:symbol\" or an argv array of strings";
 	case R_BOOL: return json_is_boolean(v) ? NULL : "true or false";
+	case R_WINDOW: return NULL;
+	case R_STATE:
+		return onyx_state_mode_of(s) != ONYX_STATE_NONE
+		    ? NULL
+		    : "\"durable\" or \"memory\"";
 	}
 	return NULL;
+}
+
+/* A problem lib/window found in an onyx/window spec. */
+static void
+window_problem(void *ctx, const char *path, const char *msg)
+{
+	problem(ctx, path, "%s", msg);
 }
 
 /* check_value: whether v follows rule r; reports it when it does not. */
@@ -435,7 +453,10 @@ check_value(
 
 	if (r->rule == R_ARGV || (r->rule == R_GROUPFN && json_is_array(v)))
 		check_argv(c, path, v);
-	else if (r->rule == R_SELECTOR) {
+	else if (r->rule == R_WINDOW) {
+		if (onyx_window_check(v, path, window_problem, c) < 0)
+			c->oom = true;
+	} else if (r->rule == R_SELECTOR) {
 		char why[128];
 		if (!json_is_string(v))
 			problem(c, path,
@@ -517,6 +538,23 @@ index_tasks(struct ctx *c)
 	c->nbyname = n;
 }
 
+/*
+ * check_window_entry: a window task runs no function of its own (that it
+ * keeps keyed state, grouped and with one parent, check_state says).
+ */
+static void
+check_window_entry(struct ctx *c, const char *path, const json_t *entry)
+{
+	char p[PATHLEN];
+
+	if (json_object_get(entry, "onyx/fn") != NULL)
+		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/fn"),
+		    "not allowed with \"onyx/window\": a window task runs no function of its own (its aggregate says what it computes)");
+	if (json_object_get(entry, "onyx/exec") != NULL)
+		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/exec"),
+		    "not allowed with \"onyx/window\": a program of a window goes in its aggregate, {\"exec\": [...]}");
+}
+
 /* check_missing: keys the entry's type needs, and keys that exclude others. */
 static void
 check_missing(
@@ -524,6 +562,7 @@ check_missing(
 {
 	bool fn = json_object_get(entry, "onyx/fn") != NULL;
 	bool exec = json_object_get(entry, "onyx/exec") != NULL;
+	bool window = json_object_get(entry, "onyx/window") != NULL;
 	char p[PATHLEN];
 	size_t i;
 
@@ -535,9 +574,10 @@ check_missing(
 		onyx_json_path_key(p, sizeof(p), path, r->key);
 		if (r->need == T_ALL)
 			problem(c, p, "missing (required)");
-		else if ((r->need & type) != 0 && r->rule == R_FN && !exec)
+		else if ((r->need & type) != 0 && r->rule == R_FN && !exec &&
+		    !window)
 			problem(c, p,
-			    "missing (required for a function task without \"onyx/exec\")");
+			    "missing (required for a function task without \"onyx/exec\" or \"onyx/window\")");
 		else if ((r->need & type) != 0 && r->rule != R_FN)
 			problem(c, p, "missing (required for %s task)",
 			    a_type(type));
@@ -545,6 +585,8 @@ check_missing(
 	if (fn && exec && (type == 0 || type == T_FUNCTION))
 		problem(c, onyx_json_path_key(p, sizeof(p), path, "onyx/exec"),
 		    "not allowed with \"onyx/fn\"; give one or the other");
+	if (window && (type == 0 || type == T_FUNCTION))
+		check_window_entry(c, path, entry);
 	if (json_object_get(entry, "onyx/group-by-key") != NULL &&
 	    json_object_get(entry, "onyx/group-by-fn") != NULL)
 		problem(c,
@@ -1103,6 +1145,45 @@ check_roles(struct ctx *c)
 	}
 }
 
+/*
+ * check_state: a task with keyed state (lib/state.h) has one owner per
+ * bucket: it is grouped, or sequential (one bucket), and reads exactly
+ * one edge (two edges would give a bucket two consumers).
+ */
+static void
+check_state(struct ctx *c)
+{
+	char e[PATHLEN], p[PATHLEN];
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		const struct node *n = &c->nodes[i];
+		const json_t *en;
+		const char *cons, *key;
+		if (n->task == NULL || n->task->type != T_FUNCTION)
+			continue;
+		en = n->task->entry;
+		if (onyx_state_mode_of_catalog(en) == ONYX_STATE_NONE)
+			continue;
+		key = json_object_get(en, "onyx/state") != NULL ? "onyx/state"
+		                                                : "onyx/window";
+		onyx_json_path_index(e, sizeof(e), "catalog", n->task->index);
+		onyx_json_path_key(p, sizeof(p), e, key);
+		cons =
+		    json_string_value(json_object_get(en, "onyx/consumption"));
+		if (json_object_get(en, "onyx/group-by-key") == NULL &&
+		    json_object_get(en, "onyx/group-by-fn") == NULL &&
+		    (cons == NULL || strcmp(cons, "sequential") != 0))
+			problem(c, p,
+			    "task '%s' keeps keyed state: it needs \"onyx/group-by-key\", \"onyx/group-by-fn\" or \"onyx/consumption\": \"sequential\"",
+			    n->name);
+		if (n->nin > 1)
+			problem(c, p,
+			    "task '%s' keeps keyed state: it must have exactly one parent, not %zu (a bucket would have two owners)",
+			    n->name, n->nin);
+	}
+}
+
 /* The plan */
 
 /* phases: a node's phase is its longest distance from a root (Kahn's order). */
@@ -1535,8 +1616,10 @@ onyx_plan_build(const char *text, size_t len, json_t **plan,
 			else {
 				check_names(&c);
 				cyclic = check_cycles(&c);
-				if (c.workflow_ok)
+				if (c.workflow_ok) {
 					check_roles(&c);
+					check_state(&c);
+				}
 				if (!cyclic && probs->n == 0 && !c.oom)
 					*plan = make_plan(&c);
 			}

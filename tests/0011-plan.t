@@ -195,7 +195,7 @@ reject "medium on a function" '.catalog[1]."onyx/medium" = "artemis"' \
 reject "queue name missing" 'del(.catalog[2]."artemis/queue-name")' \
     'catalog[2]."artemis/queue-name": missing (required for an output task)'
 reject "fn missing" 'del(.catalog[1]."onyx/fn")' \
-    'catalog[1]."onyx/fn": missing (required for a function task without "onyx/exec")'
+    'catalog[1]."onyx/fn": missing (required for a function task without "onyx/exec" or "onyx/window")'
 reject "fn and exec" '.catalog[1]."onyx/exec" = ["cat"]' \
     'catalog[1]."onyx/exec": not allowed with "onyx/fn"; give one or the other'
 reject "exec empty" 'del(.catalog[1]."onyx/fn") | .catalog[1]."onyx/exec" = []' \

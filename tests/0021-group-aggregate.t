@@ -104,7 +104,7 @@ for l in sys.stdin:
     print("null", flush=True)
 for w, n in c.items():
     print(json.dumps({"word": w, "count": n}))'
-wcdoc wcy "{\"onyx/fn\": null, \"onyx/exec\": $(argv python3 -u -c "$COUNT")}" > "$T/wcy.plan"
+wcdoc wcy "{\"onyx/fn\": null, \"onyx/state\": null, \"onyx/exec\": $(argv python3 -u -c "$COUNT")}" > "$T/wcy.plan"
 run wcy "$T/wcy.plan" "$T/lines"
 is "$RC" 0 "word count by a Python program printing its counts after EOF: the job completes"
 check "the Python word count equals the coreutils pipeline" cmp -s <(counts "$T/wcy.out") "$T/wc.want"

@@ -12,7 +12,10 @@
  * "word" so that each word is counted by one virtual peer:
  *   {"onyx/name": "split", "onyx/fn": "libonyx_examples.so:split", ...}
  *   {"onyx/name": "count", "onyx/fn": "libonyx_examples.so:count",
- *    "onyx/group-by-key": "word", ...}
+ *    "onyx/group-by-key": "word", "onyx/state": "durable", ...}
+ * With "onyx/state" count keeps its counts as keyed state (onyx(7),
+ * STATE): durable, each word counted exactly once whatever fails; without
+ * it, in the peer's memory (made by count_init), lost with the peer.
  * See examples/wordcount/.
  */
 
@@ -101,6 +104,30 @@ plain_word(const char *seg, size_t len, size_t *wl)
 	return seg + 9;
 }
 
+/* Add one to word's count in the task's keyed state. */
+static int
+count_keyed(struct onyx_emit *out, const char *word, size_t wl)
+{
+	const char *val;
+	size_t vl;
+	long long n = 0;
+	char text[32];
+	int rc = onyx_state_get(out, word, wl, &val, &vl);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		char num[32];
+		if (vl >= sizeof(num))
+			return -1;
+		memcpy(num, val, vl);
+		num[vl] = '\0';
+		n = strtoll(num, NULL, 10);
+	}
+	snprintf(text, sizeof(text), "%lld", n + 1);
+	return onyx_state_put(out, word, wl, text, strlen(text));
+}
+
 /* count: add one to the segment's word; nothing is emitted until flush. */
 int
 count(const char *seg, size_t len, const char *params, struct onyx_emit *out,
@@ -125,7 +152,9 @@ count(const char *seg, size_t len, const char *params, struct onyx_emit *out,
 		word = json_string_value(w);
 		wl = json_string_length(w);
 	}
-	if ((n = json_object_getn(counts, word, wl)) != NULL)
+	if (onyx_state_enabled(out))
+		rc = count_keyed(out, word, wl);
+	else if ((n = json_object_getn(counts, word, wl)) != NULL)
 		rc = json_integer_set(n, json_integer_value(n) + 1);
 	else
 		rc = json_object_setn_new(counts, word, wl, json_integer(1));
@@ -135,7 +164,33 @@ count(const char *seg, size_t len, const char *params, struct onyx_emit *out,
 	return rc != 0 ? -1 : 0;
 }
 
-/* count_flush: at the end of the input, {"word": w, "count": n} each. */
+/* One {"word": w, "count": n} of keyed state. */
+static int
+emit_count(void *ctx, const char *word, size_t wl, const char *val, size_t vl)
+{
+	struct onyx_emit *out = ctx;
+	char num[32];
+	json_t *r;
+	char *text;
+	int rc;
+
+	if (vl >= sizeof(num))
+		return -1;
+	memcpy(num, val, vl);
+	num[vl] = '\0';
+	r = json_pack("{s:s%,s:I}", "word", word, wl, "count",
+	    (json_int_t)strtoll(num, NULL, 10));
+	text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	rc = text ? onyx_emit_segment(out, text, strlen(text)) : -1;
+	free(text);
+	json_decref(r);
+	return rc;
+}
+
+/*
+ * count_flush: at the end of the input, {"word": w, "count": n} each (with
+ * keyed state, called once per bucket: the words of that bucket).
+ */
 int
 count_flush(void *state, const char *params, struct onyx_emit *out, char *err,
     size_t errlen)
@@ -144,6 +199,13 @@ count_flush(void *state, const char *params, struct onyx_emit *out, char *err,
 	const char *word;
 
 	(void)params;
+	if (onyx_state_enabled(out)) {
+		if (onyx_state_each(out, emit_count, out) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	json_object_foreach(counts, word, n)
 	{
 		json_t *r = json_pack("{s:s,s:O}", "word", word, "count", n);

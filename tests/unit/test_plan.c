@@ -645,7 +645,7 @@ static const struct reject rejects[] = {
         "must be a non-empty string, not \"\"", 1},
     {"fn missing", NULL, {{1, "onyx/fn", DELETE}}, "catalog[1].\"onyx/fn\"",
         "missing (required for a function task "
-        "without \"onyx/exec\")",
+        "without \"onyx/exec\" or \"onyx/window\")",
         1},
     {"fn without a symbol", NULL, {{1, "onyx/fn", "'libx.so:'"}},
         "catalog[1].\"onyx/fn\"",
@@ -690,6 +690,30 @@ static const struct reject rejects[] = {
         1},
     {"group-by-fn argv", NULL, {{1, "onyx/group-by-fn", "['jq', 2]"}},
         "catalog[1].\"onyx/group-by-fn\"[1]", "must be a string, not 2", 1},
+    {"state not a mode", NULL,
+        {{1, "onyx/state", "'disk'"}, {1, "onyx/group-by-key", "'k'"}},
+        "catalog[1].\"onyx/state\"",
+        "must be \"durable\" or \"memory\", not \"disk\"", 1},
+    {"state without grouping", NULL, {{1, "onyx/state", "'durable'"}},
+        "catalog[1].\"onyx/state\"",
+        "task 'inc' keeps keyed state: it needs \"onyx/group-by-key\", "
+        "\"onyx/group-by-fn\" or \"onyx/consumption\": \"sequential\"",
+        1},
+    {"state on an output", NULL, {{2, "onyx/state", "'memory'"}},
+        "catalog[2].\"onyx/state\"", "not allowed on an output task", 1},
+    {"state on a fan-in",
+        "{'workflow':[['in','inc'],['in2','inc'],['inc','out']],'catalog':["
+        "{'onyx/name':'in','onyx/type':'input','onyx/medium':'artemis',"
+        "'artemis/queue-name':'inc-in','onyx/batch-size':1000}," IN2 ","
+        "{'onyx/name':'inc','onyx/type':'function','onyx/state':'memory',"
+        "'onyx/consumption':'sequential',"
+        "'onyx/fn':'libonyx_examples.so:inc','onyx/batch-size':1000},"
+        "{'onyx/name':'out','onyx/type':'output','onyx/medium':'artemis',"
+        "'artemis/queue-name':'inc-out','onyx/batch-size':1000}]}",
+        {{0}}, "catalog[2].\"onyx/state\"",
+        "task 'inc' keeps keyed state: it must have exactly one parent, not "
+        "2 (a bucket would have two owners)",
+        1},
     {"unknown onyx/ key", NULL, {{1, "onyx/batchsize", "5"}},
         "catalog[1].\"onyx/batchsize\"",
         "unknown key; did you mean \"onyx/batch-size\"?", 1},

@@ -1,0 +1,361 @@
+/* lib/hopstate.c: a hop's keyed state (lib/state.h): the bucket of each segment, restore from the state queue, writes in the batch's transaction, the flush of every bucket. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <proton/message.h>
+
+#include "clock.h"
+#include "hopint.h"
+#include "log.h"
+#include "mgmt.h"
+#include "state.h"
+#include "status.h"
+
+#define PROP_BUCKET "onyx_bucket"
+#define PROP_SEQ "onyx_seq"
+#define RESTORE_CREDIT 1000 /* records asked for per drain */
+#define RESTORE_MAX_MESSAGE (1024 * 1024)
+
+int
+onyx_hopstate_open(struct hop *h)
+{
+	const struct onyx_task_spec *t = h->t;
+	int st;
+
+	if (t->state_mode == ONYX_STATE_NONE)
+		return ONYX_OK;
+	if (t->state_mode == ONYX_STATE_DURABLE && t->state_queue == NULL) {
+		snprintf(
+		    h->err, h->errlen, "task '%s': no state queue", t->name);
+		return ONYX_EUSAGE;
+	}
+	if ((h->state = onyx_state_new(t->state_mode)) == NULL)
+		return ONYX_ERR;
+	h->emit.kstate = h->state;
+	if (t->state_mode == ONYX_STATE_DURABLE &&
+	    (st = onyx_amqp_sender(
+	         h->a, t->state_queue, true, &h->state_out)) != ONYX_OK)
+		return onyx_hop_fail(h, st, "opening the state queue");
+	return ONYX_OK;
+}
+
+void
+onyx_hopstate_close(struct hop *h)
+{
+	if (h->state_out != NULL)
+		onyx_amqp_link_close(h->state_out);
+	h->state_out = NULL;
+	onyx_exec_stop(h->own_gx, 0);
+	h->own_gx = NULL;
+	onyx_state_free(h->state);
+	h->state = NULL;
+	h->emit.kstate = NULL;
+	free(h->skey);
+	h->skey = NULL;
+}
+
+/* The long integer property name of message m, or -1. */
+static long long
+int_prop(pn_message_t *m, const char *name)
+{
+	pn_data_t *p = pn_message_properties(m);
+	size_t n, i;
+
+	pn_data_rewind(p);
+	if (!pn_data_next(p) || pn_data_type(p) != PN_MAP)
+		return -1;
+	n = pn_data_get_map(p);
+	pn_data_enter(p);
+	for (i = 0; i < n; i += 2) {
+		pn_bytes_t k;
+		bool match;
+		if (!pn_data_next(p))
+			break;
+		match = (pn_data_type(p) == PN_STRING ||
+		            pn_data_type(p) == PN_SYMBOL) &&
+		    (k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p)
+		                                      : pn_data_get_symbol(p),
+		        k.size == strlen(name) &&
+		            memcmp(k.start, name, k.size) == 0);
+		if (!pn_data_next(p))
+			break;
+		if (!match)
+			continue;
+		switch (pn_data_type(p)) {
+		case PN_LONG: return pn_data_get_long(p);
+		case PN_INT: return pn_data_get_int(p);
+		case PN_ULONG: return (long long)pn_data_get_ulong(p);
+		case PN_UINT: return pn_data_get_uint(p);
+		default: return -1;
+		}
+	}
+	return -1;
+}
+
+/* The body text of message m: a string or binary value. */
+static bool
+body_of(pn_message_t *m, pn_bytes_t *out)
+{
+	pn_data_t *b = pn_message_body(m);
+
+	pn_data_rewind(b);
+	if (!pn_data_next(b))
+		return false;
+	if (pn_data_type(b) == PN_STRING)
+		*out = pn_data_get_string(b);
+	else if (pn_data_type(b) == PN_BINARY)
+		*out = pn_data_get_binary(b);
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Restore bucket b from the state queue: browse its records (a selector on
+ * the bucket) from the head to the end, applying each in order.
+ */
+static int
+restore(struct hop *h, unsigned b)
+{
+	const struct onyx_task_spec *t = h->t;
+	struct onyx_link *l = NULL;
+	pn_message_t *msg = pn_message();
+	long long t0 = onyx_mono_ms();
+	unsigned long long n = 0;
+	char sel[64], why[512];
+	int st, got;
+
+	if (msg == NULL || onyx_state_restore_begin(h->state, b) != 0) {
+		pn_message_free(msg);
+		return ONYX_ERR;
+	}
+	snprintf(sel, sizeof(sel), PROP_BUCKET " = %u", b);
+	if ((st = onyx_amqp_browser_select(h->a, t->state_queue, sel, &l)) !=
+	    ONYX_OK) {
+		pn_message_free(msg);
+		onyx_state_unload(h->state, b);
+		return onyx_hop_fail(h, st, "browsing the state queue");
+	}
+	onyx_amqp_set_max_message(l, RESTORE_MAX_MESSAGE);
+	do {
+		struct onyx_amqp_msg m;
+		if ((st = onyx_amqp_drain(
+		         l, RESTORE_CREDIT, t->txn_timeout_ms)) != ONYX_OK)
+			break;
+		for (got = 0; (st = onyx_amqp_recv(l, 0, &m)) == ONYX_OK;
+		     got++) {
+			pn_bytes_t body;
+			long long seq;
+			pn_message_clear(msg);
+			if (m.total > m.size ||
+			    pn_message_decode(msg, m.bytes, m.size) != 0 ||
+			    !body_of(msg, &body) ||
+			    (seq = int_prop(msg, PROP_SEQ)) < 0) {
+				snprintf(why, sizeof(why),
+				    "a message that is not a state record");
+				st = ONYX_EDATA;
+			} else if (onyx_state_restore_record(h->state, b,
+			               (unsigned long long)seq, body.start,
+			               body.size, why, sizeof(why)) != 0)
+				st = ONYX_EDATA;
+			if (st == ONYX_OK)
+				st = onyx_amqp_accept(h->a, &m);
+			if (st != ONYX_OK)
+				goto out;
+			n++;
+		}
+		if (st != ONYX_ETIMEDOUT)
+			break;
+		st = ONYX_OK;
+	} while (got > 0);
+out:
+	onyx_amqp_link_close(l);
+	pn_message_free(msg);
+	onyx_state_restore_end(h->state, b);
+	if (st == ONYX_EDATA) {
+		onyx_state_unload(h->state, b);
+		snprintf(h->err, h->errlen,
+		    "task '%s': restoring bucket %u from '%s': %s", t->name, b,
+		    t->state_queue, why);
+		return st;
+	}
+	if (st != ONYX_OK) {
+		onyx_state_unload(h->state, b);
+		return onyx_hop_fail(h, st, "restoring state");
+	}
+	onyx_log(ONYX_LOG_DEBUG,
+	    "task %s: bucket %u restored: %zu keys from %llu records in %lld ms",
+	    t->name, b, onyx_state_nkeys(h->state, b), n, onyx_mono_ms() - t0);
+	return ONYX_OK;
+}
+
+int
+onyx_hopstate_enter(struct hop *h, const char *text, size_t len, json_t *seg,
+    const char **key, size_t *klen, char *why, size_t whylen)
+{
+	unsigned b = 0;
+	int st;
+
+	*key = "";
+	*klen = 0;
+	if (h->state == NULL) {
+		snprintf(h->err, h->errlen,
+		    "task '%s' keeps no keyed state (no onyx/state)",
+		    h->t->name);
+		return ONYX_EUSAGE;
+	}
+	free(h->skey);
+	h->skey = NULL;
+	if (h->t->group != NULL) {
+		if ((st = onyx_hopgroup_own(
+		         h, text, len, seg, &h->skey, why, whylen)) != ONYX_OK)
+			return st;
+		if (onyx_hopgroup_bucket(h->skey, &b) != ONYX_OK)
+			return ONYX_ERR;
+		*key = h->skey;
+		*klen = strlen(h->skey);
+	}
+	if (!onyx_state_loaded(h->state, b) &&
+	    onyx_state_get_mode(h->state) == ONYX_STATE_DURABLE &&
+	    (st = restore(h, b)) != ONYX_OK)
+		return st;
+	return onyx_state_select(h->state, b) == 0 ? ONYX_OK : ONYX_ERR;
+}
+
+/* Send one record to the state queue, in the open transaction. */
+static int
+send_record(void *ctx, unsigned bucket, unsigned long long seq,
+    const char *text, size_t len)
+{
+	struct hop *h = ctx;
+	pn_message_t *m = pn_message();
+	pn_data_t *p;
+	size_t n = len + 512;
+	char *buf = malloc(n);
+	int st = ONYX_ERR;
+
+	if (m == NULL || buf == NULL)
+		goto out;
+	pn_message_set_durable(m, true);
+	p = pn_message_properties(m);
+	pn_data_put_map(p);
+	pn_data_enter(p);
+	pn_data_put_string(p, pn_bytes(strlen(PROP_BUCKET), PROP_BUCKET));
+	pn_data_put_int(p, (int32_t)bucket);
+	pn_data_put_string(p, pn_bytes(strlen(PROP_SEQ), PROP_SEQ));
+	pn_data_put_long(p, (int64_t)seq);
+	pn_data_exit(p);
+	pn_data_put_string(pn_message_body(m), pn_bytes(len, text));
+	if (pn_message_encode(m, buf, &n) != 0)
+		goto out;
+	if ((st = onyx_amqp_send(h->state_out, buf, n, true)) != ONYX_OK)
+		st = onyx_hop_fail(h, st, "writing state");
+out:
+	free(buf);
+	pn_message_free(m);
+	return st;
+}
+
+int
+onyx_hopstate_write(struct hop *h)
+{
+	int rc;
+
+	if (h->state == NULL)
+		return ONYX_OK;
+	rc = onyx_state_batch_write(h->state, send_record, h);
+	if (rc == -1) {
+		snprintf(h->err, h->errlen,
+		    "task '%s': encoding state records: out of memory",
+		    h->t->name);
+		return ONYX_ERR;
+	}
+	return rc;
+}
+
+/* Remove bucket b's records older than its committed snapshot snap. */
+static void
+remove_older(void *ctx, unsigned b, unsigned long long snap)
+{
+	struct hop *h = ctx;
+	char res[600], params[128], e[512];
+	json_t *v = NULL;
+
+	snprintf(res, sizeof(res), "queue.%s", h->t->state_queue);
+	snprintf(params, sizeof(params),
+	    "[\"" PROP_BUCKET " = %u AND " PROP_SEQ " < %llu\"]", b, snap);
+	if (onyx_mgmt_call(h->m, res, NULL, "removeMessages", params, &v, e,
+	        sizeof(e)) != ONYX_OK)
+		onyx_log(ONYX_LOG_WARN,
+		    "task %s: removing the state records of bucket %u before its snapshot %llu: %s",
+		    h->t->name, b, snap, e);
+	else
+		onyx_log(ONYX_LOG_DEBUG,
+		    "task %s: bucket %u: snapshot %llu, %lld older records removed",
+		    h->t->name, b, snap,
+		    json_is_integer(v) ? (long long)json_integer_value(v)
+		                       : -1LL);
+	json_decref(v);
+}
+
+void
+onyx_hopstate_committed(struct hop *h)
+{
+	if (h->state == NULL ||
+	    onyx_state_get_mode(h->state) != ONYX_STATE_DURABLE)
+		return;
+	onyx_state_batch_committed(h->state);
+	if (h->m != NULL)
+		onyx_state_take_snapshots(h->state, remove_older, h);
+}
+
+void
+onyx_hopstate_abandon(struct hop *h)
+{
+	if (h->state != NULL)
+		onyx_state_batch_abandon(h->state);
+}
+
+int
+onyx_hopstate_flush_all(struct hop *h,
+    int (*end)(struct hop *h, void *ctx, unsigned long long *emitted),
+    void *ctx, unsigned long long *emitted)
+{
+	bool durable;
+	unsigned b;
+	int st = ONYX_OK;
+
+	if (h->state == NULL || end == NULL)
+		return ONYX_OK;
+	durable = onyx_state_get_mode(h->state) == ONYX_STATE_DURABLE;
+	for (b = 0; b < ONYX_STATE_BUCKETS && st == ONYX_OK; b++) {
+		/* durable: what the broker holds, whatever this peer cached */
+		if (durable && (st = restore(h, b)) != ONYX_OK)
+			break;
+		if (!onyx_state_loaded(h->state, b) ||
+		    onyx_state_nkeys(h->state, b) == 0) {
+			if (durable)
+				onyx_state_unload(h->state, b);
+			continue;
+		}
+		if (onyx_state_select(h->state, b) != 0) {
+			st = ONYX_ERR;
+			break;
+		}
+		if ((st = end(h, ctx, emitted)) != ONYX_OK)
+			break;
+		/* what the end changed (a window's state removed as it
+		 * fires) goes with the flush's transaction */
+		if ((st = onyx_hopstate_write(h)) != ONYX_OK)
+			break;
+		if (durable) {
+			onyx_state_batch_forget(h->state);
+			onyx_state_unload(h->state, b);
+		}
+	}
+	if (st != ONYX_OK)
+		onyx_state_batch_abandon(h->state);
+	return st;
+}
