@@ -59,17 +59,23 @@ wait_out() {
 	done
 	return 1
 }
-# kill_w: SIGKILL one process of w's peers (one not killed before), start a
-# replacement; KILLED gets the pid
+# kill_w: SIGKILL one live process of w's peers, start a replacement;
+# KILLED gets the pid (DEAD: every pid killed, as a dead peer stays listed
+# until its ZooKeeper session expires)
 KILLED=
+DEAD=
 kill_w() {
 	local v
-	v=$(w_pids | grep -vxF -f <(printf '%s\n' $KILLED 0) | head -1)
-	[ -n "$v" ] || return 0
-	kill -9 "$v"
-	KILLED="$KILLED $v"
-	echo "# $((SECONDS - t0)) s: killed window peer process $v"
-	start_peer
+	for v in $(w_pids); do
+		case " $DEAD " in *" $v "*) continue ;; esac
+		kill -9 "$v" 2>/dev/null || continue
+		DEAD="$DEAD $v"
+		KILLED="$KILLED $v"
+		echo "# $((SECONDS - t0)) s: killed window peer process $v"
+		start_peer
+		return 0
+	done
+	echo "# $((SECONDS - t0)) s: no live window peer to kill"
 }
 # run NAME PLAN WANT: submit PLAN; send the input in three parts, killing a
 # window peer's process while the first two are being windowed (once the
