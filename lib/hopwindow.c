@@ -16,8 +16,11 @@
 
 /*
  * In a bucket's keyed state, a group's windows are under "w:" and the
- * group; the bucket's own state (watermark, due windows) under "m", which
- * no group's key can be.
+ * group; the bucket's own state (its largest event time and watermark)
+ * under "m", which no group's key can be. Which groups have windows due
+ * when is an index in memory (lib/window.h's "due" and "next"), built from
+ * the bucket's keys the first time this run meets the bucket: it costs no
+ * write, and the state a batch writes stays what the batch changed.
  */
 #define KEY_PREFIX "w:"
 #define BUCKET_KEY "m"
@@ -27,6 +30,7 @@ struct onyx_hopwindow {
 	struct onyx_window *w;
 	long long next_timer; /* monotonic ms; 0: no timer trigger */
 	struct onyx_exec *x;  /* the aggregate's program, once started */
+	json_t *due[ONYX_STATE_BUCKETS]; /* each bucket's index, or NULL */
 	struct onyx_buf kbuf;
 	char *fold_out;
 	size_t fold_cap;
@@ -51,6 +55,47 @@ state_copy(struct hop *h, const char *k, size_t klen)
 	json_t *v = onyx_state_get_json(h->state, k, klen);
 
 	return v != NULL ? json_deep_copy(v) : json_object();
+}
+
+/* The index of due windows */
+
+static int
+index_key(void *ctx, const char *key, size_t klen, json_t *v)
+{
+	json_t *idx = ctx;
+	size_t pl = strlen(KEY_PREFIX);
+	char *g;
+	int rc;
+
+	if (klen < pl || memcmp(key, KEY_PREFIX, pl) != 0)
+		return 0;
+	if ((g = strndup(key + pl, klen - pl)) == NULL)
+		return -1;
+	rc = onyx_window_due_update(idx, g, v);
+	free(g);
+	return rc;
+}
+
+/*
+ * The index of the current bucket, built from its keys when this run has
+ * none yet; outside a call of the state. NULL when out of memory.
+ */
+static json_t *
+index_of(struct hop *h)
+{
+	struct onyx_hopwindow *hw = h->win;
+	unsigned b = onyx_state_current(h->state);
+	json_t *idx;
+
+	if (hw->due[b] != NULL)
+		return hw->due[b];
+	if ((idx = json_object()) == NULL)
+		return NULL;
+	if (onyx_state_each_json(h->state, index_key, idx) != 0) {
+		json_decref(idx);
+		return NULL;
+	}
+	return hw->due[b] = idx;
 }
 
 /* The C fold */
@@ -187,6 +232,8 @@ onyx_hopwindow_free(struct hop *h)
 	if (hw == NULL)
 		return;
 	onyx_exec_stop(hw->x, 500);
+	for (unsigned b = 0; b < ONYX_STATE_BUCKETS; b++)
+		json_decref(hw->due[b]);
 	onyx_window_free(hw->w);
 	onyx_buf_free(&hw->kbuf);
 	free(hw->fold_out);
@@ -292,15 +339,17 @@ send_results(struct hop *h, json_t *results, unsigned long long *emitted)
 
 /*
  * put_key: key state ks (taken) under group key, or the key deleted when
- * it has no window left; its due time into bucket state bs.
+ * it has no window left; its due time into the index idx. ONYX_EDATA
+ * with why when the store refuses it (over its record limit).
  */
 static int
-put_key(struct hop *h, json_t *bs, const char *key, json_t *ks)
+put_key(struct hop *h, json_t *idx, const char *key, json_t *ks, char *why,
+    size_t whylen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	bool empty = json_array_size(json_object_get(ks, "w")) == 0;
 
-	if (onyx_window_due_update(bs, key, ks) != 0 ||
+	if (onyx_window_due_update(idx, key, ks) != 0 ||
 	    state_key(hw, key, strlen(key)) != ONYX_OK) {
 		json_decref(ks);
 		return ONYX_ERR;
@@ -309,23 +358,28 @@ put_key(struct hop *h, json_t *bs, const char *key, json_t *ks)
 		json_decref(ks);
 		ks = NULL;
 	}
-	return onyx_state_put_json(h->state, hw->kbuf.p, hw->kbuf.len, ks) == 0
-	    ? ONYX_OK
-	    : ONYX_ERR;
+	if (onyx_state_put_json(h->state, hw->kbuf.p, hw->kbuf.len, ks) != 0) {
+		snprintf(why, whylen,
+		    "keeping the windows of group '%.200s': %s", key,
+		    onyx_state_why(h->state));
+		return ONYX_EDATA;
+	}
+	return ONYX_OK;
 }
 
 /*
- * Fire the windows of every key of keys (of the current bucket, state
- * bs) for why; except key cur, whose state cks the caller holds.
+ * Fire the windows of every key of keys (of the current bucket, index
+ * idx) for why; except key cur, whose state cks the caller holds.
  */
 static int
-fire_keys(struct hop *h, json_t *bs, json_t *keys, const char *cur, json_t *cks,
-    enum onyx_window_fire why, long long wm, json_t *results)
+fire_keys(struct hop *h, json_t *idx, json_t *keys, const char *cur,
+    json_t *cks, enum onyx_window_fire why, long long wm, json_t *results,
+    char *err, size_t errlen)
 {
 	struct onyx_hopwindow *hw = h->win;
 	json_t *k, *ks;
 	size_t i;
-	int n;
+	int n, st;
 
 	json_array_foreach(keys, i, k)
 	{
@@ -345,37 +399,47 @@ fire_keys(struct hop *h, json_t *bs, json_t *keys, const char *cur, json_t *cks,
 			return ONYX_ERR;
 		}
 		if (n == 0) {
+			/* what the index said may be older than the state (a
+			 * call dropped): it learns the truth */
+			st = onyx_window_due_update(idx, key, ks);
 			json_decref(ks);
+			if (st != 0)
+				return ONYX_ERR;
 			continue;
 		}
-		if (put_key(h, bs, key, ks) != ONYX_OK)
-			return ONYX_ERR;
+		if ((st = put_key(h, idx, key, ks, err, errlen)) != ONYX_OK)
+			return st;
 	}
 	return ONYX_OK;
 }
 
 static int
-put_bucket(struct hop *h, json_t *bs)
+put_bucket(struct hop *h, json_t *bs, char *why, size_t whylen)
 {
-	return onyx_state_put_json(
-	           h->state, BUCKET_KEY, strlen(BUCKET_KEY), bs) == 0
-	    ? ONYX_OK
-	    : ONYX_ERR;
+	if (onyx_state_put_json(h->state, BUCKET_KEY, strlen(BUCKET_KEY), bs) !=
+	    0) {
+		snprintf(why, whylen, "keeping the bucket's watermark: %s",
+		    onyx_state_why(h->state));
+		return ONYX_EDATA;
+	}
+	return ONYX_OK;
 }
 
 /* Segments */
 
 /*
  * fold: segment seg (of group key, event time t when has_t) into the
- * current bucket, in one call of the state: its windows, the watermark,
- * what fires. ONYX_EDATA with why when the segment is a dead letter.
+ * current bucket, in one call of the state: its windows, the watermark;
+ * what fires in *out, a new array. ONYX_EDATA with why when the segment
+ * is a dead letter (the caller drops the call).
  */
 static int
 fold(struct hop *h, json_t *seg, const char *key, long long t, bool has_t,
-    unsigned long long *emitted, char *why, size_t whylen)
+    json_t **out, char *why, size_t whylen)
 {
 	struct onyx_hopwindow *hw = h->win;
-	json_t *bs, *ks, *keys, *results;
+	json_t *bs, *ks, *keys, *results,
+	    *idx = hw->due[onyx_state_current(h->state)];
 	long long wm;
 	int rc, st = ONYX_ERR;
 
@@ -406,23 +470,25 @@ fold(struct hop *h, json_t *seg, const char *key, long long t, bool has_t,
 	if (has_t && onyx_window_observe(hw->w, bs, t) && hw->w->on_watermark &&
 	    onyx_window_watermark(bs, &wm) == 1) {
 		/* this key's due time first: its new windows count */
-		if (onyx_window_due_update(bs, key, ks) != 0 ||
-		    (keys = onyx_window_due_keys(bs, wm, false)) == NULL)
+		if (onyx_window_due_update(idx, key, ks) != 0 ||
+		    (keys = onyx_window_due_keys(idx, wm, false)) == NULL)
 			goto out;
-		st = fire_keys(
-		    h, bs, keys, key, ks, ONYX_FIRE_WATERMARK, wm, results);
+		st = fire_keys(h, idx, keys, key, ks, ONYX_FIRE_WATERMARK, wm,
+		    results, why, whylen);
 		json_decref(keys);
 		if (st != ONYX_OK)
 			goto out;
 	}
-	st = put_key(h, bs, key, ks);
+	st = put_key(h, idx, key, ks, why, whylen);
 	ks = NULL;
 	if (st == ONYX_OK) {
-		st = put_bucket(h, bs);
+		st = put_bucket(h, bs, why, whylen);
 		bs = NULL;
 	}
-	if (st == ONYX_OK)
-		st = send_results(h, results, emitted);
+	if (st == ONYX_OK) {
+		*out = results;
+		results = NULL;
+	}
 out:
 	json_decref(results);
 	json_decref(ks);
@@ -437,7 +503,7 @@ onyx_hopwindow_apply(
 	struct onyx_hopwindow *hw = h->win;
 	char why[512], *key = NULL;
 	const char *k;
-	json_t *seg;
+	json_t *seg, *results = NULL;
 	long long t = 0;
 	size_t kl;
 	int r, st;
@@ -459,15 +525,23 @@ onyx_hopwindow_apply(
 	}
 	if ((r = onyx_window_event_time(hw->w, seg, &t, why, sizeof(why))) < 0)
 		goto dead;
+	if (index_of(h) == NULL) {
+		st = ONYX_ERR;
+		goto out;
+	}
 	onyx_state_call_begin(h->state);
-	st = fold(h, seg, key, t, r == 1, emitted, why, sizeof(why));
+	st = fold(h, seg, key, t, r == 1, &results, why, sizeof(why));
 	onyx_state_call_end(h->state, st == ONYX_OK);
 	if (st == ONYX_EDATA)
 		goto dead;
+	/* a program that fails here fails the batch, state and all */
+	if (st == ONYX_OK)
+		st = send_results(h, results, emitted);
 	goto out;
 dead:
 	st = onyx_hopdead_letter(h, body, len, true, why, 1);
 out:
+	json_decref(results);
 	free(key);
 	json_decref(seg);
 	return st;
@@ -509,7 +583,8 @@ int
 onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 {
 	struct onyx_hopwindow *hw = h->win;
-	json_t *results, *keys, *bs;
+	json_t *results, *keys, *idx;
+	char why[512];
 	unsigned b;
 	int st = ONYX_OK;
 
@@ -525,23 +600,19 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 		    onyx_state_nkeys(h->state, b) == 0)
 			continue;
 		if (onyx_state_select(h->state, b) != 0 ||
-		    (bs = state_copy(h, BUCKET_KEY, strlen(BUCKET_KEY))) ==
-		        NULL) {
-			st = ONYX_ERR;
-			break;
-		}
-		if ((keys = onyx_window_due_keys(bs, 0, true)) == NULL) {
-			json_decref(bs);
+		    (idx = index_of(h)) == NULL ||
+		    (keys = onyx_window_due_keys(idx, 0, true)) == NULL) {
 			st = ONYX_ERR;
 			break;
 		}
 		onyx_state_call_begin(h->state);
-		st = fire_keys(
-		    h, bs, keys, NULL, NULL, ONYX_FIRE_TIMER, 0, results);
-		/* a refinement changes no due time: bs stays as it was */
+		st = fire_keys(h, idx, keys, NULL, NULL, ONYX_FIRE_TIMER, 0,
+		    results, why, sizeof(why));
 		onyx_state_call_end(h->state, st == ONYX_OK);
+		if (st == ONYX_EDATA)
+			snprintf(h->err, h->errlen, "task '%s': %s", h->t->name,
+			    why);
 		json_decref(keys);
-		json_decref(bs);
 	}
 	if (st == ONYX_OK)
 		st = send_results(h, results, emitted);
@@ -551,22 +622,36 @@ onyx_hopwindow_timer(struct hop *h, unsigned long long *emitted)
 
 /* The end of input */
 
+/* Collect the groups of the bucket's window keys into array ctx. */
+static int
+group_of_key(void *ctx, const char *key, size_t klen, json_t *v)
+{
+	size_t pl = strlen(KEY_PREFIX);
+
+	(void)v;
+	if (klen < pl || memcmp(key, KEY_PREFIX, pl) != 0)
+		return 0;
+	return json_array_append_new(ctx, json_stringn(key + pl, klen - pl));
+}
+
 int
 onyx_hopwindow_end(struct hop *h, void *ctx, unsigned long long *emitted)
 {
 	struct onyx_hopwindow *hw = h->win;
-	json_t *bs, *keys, *results, *k;
+	unsigned b = onyx_state_current(h->state);
+	json_t *keys, *results, *k;
 	size_t i;
 	int st = ONYX_ERR;
 
 	(void)ctx;
-	bs = onyx_state_get_json(h->state, BUCKET_KEY, strlen(BUCKET_KEY));
-	if (bs == NULL)
-		return ONYX_OK; /* nothing held */
-	if ((keys = onyx_window_due_keys(bs, 0, true)) == NULL)
-		return ONYX_ERR;
-	if ((results = json_array()) == NULL) {
+	/* the bucket as the store holds it (restored afresh when durable):
+	 * every group with windows, whatever this run's index says */
+	keys = json_array();
+	results = json_array();
+	if (keys == NULL || results == NULL ||
+	    onyx_state_each_json(h->state, group_of_key, keys) != 0) {
 		json_decref(keys);
+		json_decref(results);
 		return ONYX_ERR;
 	}
 	onyx_state_call_begin(h->state);
@@ -590,9 +675,17 @@ onyx_hopwindow_end(struct hop *h, void *ctx, unsigned long long *emitted)
 	if (onyx_state_put_json(
 	        h->state, BUCKET_KEY, strlen(BUCKET_KEY), NULL) != 0)
 		goto out;
-	st = send_results(h, results, emitted);
+	st = ONYX_OK;
 out:
 	onyx_state_call_end(h->state, st == ONYX_OK);
+	json_decref(hw->due[b]);
+	hw->due[b] = NULL;
+	if (st == ONYX_OK)
+		st = send_results(h, results, emitted);
+	else
+		snprintf(h->err, h->errlen,
+		    "task '%s': the end of a bucket's windows: %s", h->t->name,
+		    onyx_state_why(h->state));
 	json_decref(keys);
 	json_decref(results);
 	return st;

@@ -1187,10 +1187,19 @@ onyx_window_due_update(json_t *bs, const char *key, const json_t *ks)
 		        json_integer_value(e) < json_integer_value(min)))
 			min = e;
 	}
-	return json_object_set_new(
-	           due, key, min != NULL ? json_copy(min) : json_null()) == 0
-	    ? 0
-	    : -1;
+	if (json_object_set_new(
+	        due, key, min != NULL ? json_copy(min) : json_null()) != 0)
+		return -1;
+	/* "next": at most the earliest end of all, so a watermark below it
+	 * needs no look at every key */
+	if (min != NULL &&
+	    (!json_is_integer(json_object_get(bs, "next")) ||
+	        json_integer_value(min) <
+	            json_integer_value(json_object_get(bs, "next"))))
+		return json_object_set_new(bs, "next", json_copy(min)) == 0
+		    ? 0
+		    : -1;
+	return 0;
 }
 
 static int
@@ -1200,18 +1209,35 @@ cmp_strp(const void *a, const void *b)
 }
 
 json_t *
-onyx_window_due_keys(const json_t *bs, long long wm, bool all)
+onyx_window_due_keys(json_t *bs, long long wm, bool all)
 {
-	json_t *due = json_object_get(bs, "due"), *x, *out;
+	json_t *due = json_object_get(bs, "due"), *x, *out,
+	       *next = json_object_get(bs, "next");
 	const char *k, **v;
 	size_t n = 0, i;
+	long long rest = 0;
+	bool any = false;
 
+	if (!all && json_is_integer(next) && wm < json_integer_value(next))
+		return json_array();
 	if ((v = calloc(json_object_size(due) + 1, sizeof(*v))) == NULL)
 		return NULL;
 	json_object_foreach(due, k, x)
 	{
 		if (all || (json_is_integer(x) && json_integer_value(x) <= wm))
 			v[n++] = k;
+		else if (json_is_integer(x) &&
+		    (!any || json_integer_value(x) < rest)) {
+			rest = json_integer_value(x);
+			any = true;
+		}
+	}
+	if (!all) {
+		/* the keys returned fire and tell their next ends again */
+		if (any)
+			json_object_set_new(bs, "next", json_integer(rest));
+		else
+			json_object_del(bs, "next");
 	}
 	qsort(v, n, sizeof(*v), cmp_strp);
 	out = json_array();

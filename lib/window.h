@@ -11,18 +11,22 @@
  * A window task (onyx-plan(1), "onyx/window") keeps, per group key, the
  * key's open windows as one JSON value (the key state), and per bucket of
  * keys a JSON value of its own (the bucket state: the largest event time
- * seen, the watermark, and which keys have windows due). Both are plain
- * JSON, so they live in the keyed state store (lib/state.h) as they are;
- * nothing here does I/O.
+ * seen and the watermark), and an index of when keys have windows due.
+ * All are plain JSON, so the states live in the keyed state store
+ * (lib/state.h) as they are; nothing here does I/O.
  *
  * Key state:    {"w": [{"s": START, "e": END, "a": ACC, "n": N}, ...]}
  *               windows sorted by start; "n" counts the segments folded
  *               in since the window last fired; a global window has
  *               "s" and "e" null.
- * Bucket state: {"max": T, "wm": W, "due": {KEY: END, ...}}
- *               "max" and "wm" null until an event time is seen; "due"
- *               the earliest end of each key's windows (null for a
- *               global window).
+ * Bucket state: {"max": T, "wm": W}, absent until an event time is seen.
+ * Due index:    {"due": {KEY: END, ...}, "next": E}, "due" the earliest
+ *               end of each key's windows (null for a global window),
+ *               "next" at most the earliest of them: which keys to look
+ *               at when the watermark moves. It may live in the bucket
+ *               state or apart from it (lib/hopwindow.c keeps it in
+ *               memory, built from the keys); the functions below that
+ *               take "bs" for it take either.
  */
 
 enum onyx_window_type {
@@ -184,11 +188,13 @@ int onyx_window_due_update(json_t *bs, const char *key, const json_t *ks);
 
 /*
  * onyx_window_due_keys: the keys of bucket state bs whose windows are due
- * at watermark wm (an end at most wm), sorted; all keys with windows when
- * all is true (timers, the end of input). A new array of strings, NULL
- * when out of memory.
+ * at watermark wm (an end at most wm), sorted, at no cost while wm is below
+ * "next"; all keys with windows when all is true (timers, the end of
+ * input). Without all, "next" becomes the earliest end of the other keys:
+ * the caller fires the keys returned and gives each its next end with
+ * onyx_window_due_update. A new array of strings, NULL when out of memory.
  */
-json_t *onyx_window_due_keys(const json_t *bs, long long wm, bool all);
+json_t *onyx_window_due_keys(json_t *bs, long long wm, bool all);
 
 /*
  * onyx_window_result: the result value of accumulator acc (borrowed) for

@@ -503,13 +503,18 @@ test_due_and_roundtrip(void **state)
 	assert_int_equal(onyx_window_due_update(bs, "a", ka), 0);
 	assert_int_equal(onyx_window_due_update(bs, "b", kb), 0);
 	onyx_window_observe(w, bs, 25);
-	expect_json(bs, "{'due':{'a':10,'b':20},'max':25,'wm':25}");
+	expect_json(bs, "{'due':{'a':10,'b':20},'next':10,'max':25,'wm':25}");
+	keys = onyx_window_due_keys(bs, 5, false);
+	expect_json(keys, "[]");
+	json_decref(keys);
 	keys = onyx_window_due_keys(bs, 15, false);
 	expect_json(keys, "['a']");
 	json_decref(keys);
+	expect_json(bs, "{'due':{'a':10,'b':20},'next':20,'max':25,'wm':25}");
 	keys = onyx_window_due_keys(bs, 25, false);
 	expect_json(keys, "['a','b']");
 	json_decref(keys);
+	expect_json(bs, "{'due':{'a':10,'b':20},'max':25,'wm':25}");
 	keys = onyx_window_due_keys(bs, 0, true);
 	expect_json(keys, "['a','b']");
 	json_decref(keys);
@@ -523,11 +528,12 @@ test_due_and_roundtrip(void **state)
 	    onyx_window_fire_key(w, "a", back, ONYX_FIRE_WATERMARK, 25, res),
 	    1);
 	assert_int_equal(onyx_window_due_update(bs, "a", back), 0);
-	expect_json(bs, "{'due':{'a':30,'b':20},'max':25,'wm':25}");
+	expect_json(bs, "{'due':{'a':30,'b':20},'max':25,'wm':25,'next':30}");
 	assert_int_equal(
 	    onyx_window_fire_key(w, "a", back, ONYX_FIRE_END, 0, res), 1);
 	assert_int_equal(onyx_window_due_update(bs, "a", back), 0);
-	expect_json(bs, "{'due':{'b':20},'max':25,'wm':25}");
+	/* b was returned but not fired here: "next" trusts the caller */
+	expect_json(bs, "{'due':{'b':20},'max':25,'wm':25,'next':30}");
 	json_decref(back);
 	json_decref(ka);
 	json_decref(kb);
