@@ -50,6 +50,7 @@ struct onyx_state {
 	size_t nwq, capwq;
 	struct snaps done; /* committed, for onyx_state_take_snapshots */
 	char *text;        /* onyx_state_get_text's */
+	size_t snap_min;   /* the compaction's min_bytes */
 	char why[256];
 };
 
@@ -84,6 +85,7 @@ onyx_state_new(enum onyx_state_mode mode)
 	if (s == NULL)
 		return NULL;
 	s->mode = mode;
+	s->snap_min = ONYX_STATE_SNAP_MIN_BYTES;
 	return s;
 }
 
@@ -374,9 +376,17 @@ onyx_state_batch_dirty(const struct onyx_state *s)
 }
 
 bool
-onyx_state_should_snapshot(size_t entries, size_t bytes, size_t nkeys)
+onyx_state_should_snapshot(
+    size_t entries, size_t bytes, size_t nkeys, size_t min_bytes)
 {
-	return bytes >= ONYX_STATE_SNAP_MIN_BYTES && entries >= nkeys;
+	return bytes >= min_bytes && entries >= nkeys;
+}
+
+void
+onyx_state_set_snapshot_bytes(struct onyx_state *s, size_t min_bytes)
+{
+	if (min_bytes > 0)
+		s->snap_min = min_bytes;
 }
 
 /* One record of bucket b: its text, then send. */
@@ -532,8 +542,8 @@ onyx_state_batch_write(struct onyx_state *s,
 		if (changed == 0 || k->map == NULL)
 			continue;
 		if (onyx_state_should_snapshot(k->log_entries + changed,
-		        k->log_bytes + changed * 16,
-		        json_object_size(k->map))) {
+		        k->log_bytes + changed * 16, json_object_size(k->map),
+		        s->snap_min)) {
 			if ((rc = write_snapshot(s, b, send, ctx, &id)) != 0)
 				break;
 			k->log_entries = k->log_bytes = 0;

@@ -209,8 +209,18 @@ void onyx_state_restore_end(struct onyx_state *s, unsigned b);
 /*
  * onyx_state_should_snapshot: compaction: whether a bucket of nkeys keys
  * whose records since its last snapshot hold entries changes in bytes of
- * text should be written whole instead.
+ * text should be written whole instead: once the log holds at least as
+ * many entries as the bucket has keys (restoring it reads at most about
+ * twice the bucket), and min_bytes (small buckets are not rewritten
+ * often).
  */
-bool onyx_state_should_snapshot(size_t entries, size_t bytes, size_t nkeys);
+bool onyx_state_should_snapshot(
+    size_t entries, size_t bytes, size_t nkeys, size_t min_bytes);
+
+/*
+ * onyx_state_set_snapshot_bytes: the min_bytes of the compaction decision
+ * (ONYX_STATE_SNAP_MIN_BYTES unless set; 0 keeps it).
+ */
+void onyx_state_set_snapshot_bytes(struct onyx_state *s, size_t min_bytes);
 
 #endif

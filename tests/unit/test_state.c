@@ -296,14 +296,12 @@ compaction_decision(void **state)
 {
 	(void)state;
 	/* small logs are never compacted */
-	assert_false(onyx_state_should_snapshot(1000, 1000, 10));
+	assert_false(onyx_state_should_snapshot(1000, 1000, 10, 65536));
+	assert_true(onyx_state_should_snapshot(1000, 1000, 10, 1000));
 	/* a log with fewer entries than keys is cheaper than a snapshot */
-	assert_false(onyx_state_should_snapshot(
-	    50000, ONYX_STATE_SNAP_MIN_BYTES * 4, 100000));
-	assert_true(onyx_state_should_snapshot(
-	    100000, ONYX_STATE_SNAP_MIN_BYTES, 100000));
-	assert_true(
-	    onyx_state_should_snapshot(5000, ONYX_STATE_SNAP_MIN_BYTES, 10));
+	assert_false(onyx_state_should_snapshot(50000, 1 << 20, 100000, 65536));
+	assert_true(onyx_state_should_snapshot(100000, 65536, 100000, 65536));
+	assert_true(onyx_state_should_snapshot(5000, 65536, 10, 65536));
 }
 
 /* A value too long for one record is refused (durable only). */
