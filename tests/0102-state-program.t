@@ -7,7 +7,7 @@
 # "state", or malformed, is a dead letter with the reason; the same job run
 # twice on the same queues counts each run alone.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 21
 export ONYX_CLUSTER=$TESTNAME-$$
 export ONYX_FN_PATH=$ONYX_ROOT/build/examples
 TEXT=/usr/share/common-licenses/GPL-3
@@ -63,7 +63,7 @@ counts() { jq -r '"\(.count) \(.word)"' "$1" | sort; }
 # dead QUEUE: the dead letters of QUEUE
 dead() { onyx-queue recv "$1" -n "$(messages "$1")" -w 5000; }
 
-# 1-6. the word count of ten copies of the GPL by a jq program keeping its
+# 1-5. the word count of ten copies of the GPL by a jq program keeping its
 # counts in durable state; a counting peer is SIGKILLed twice mid-run
 for i in $(seq 1 10); do cat "$TEXT"; done > "$T/text"
 jq -R -c '{line: .}' "$T/text" > "$T/lines"
@@ -108,7 +108,7 @@ check "the counts equal the coreutils pipeline's exactly" cmp -s <(counts "$T/ki
 is "$(wc -l < "$T/kill.out")" "$(wc -l < "$T/wc.want")" "one count per word, none twice"
 is "$(count_of "$J" count dead)" 0 "nothing was dead-lettered"
 
-# 7-9. a program that crashes once in each of its first runs: the batch is
+# 6-8. a program that crashes once in each of its first runs: the batch is
 # fed again from the state as it was, so nothing is counted twice
 MARK=$T/crashed
 CRASH="import sys, json, os
@@ -147,7 +147,7 @@ check "the crash was logged and the batch fed again" \
 check "the counts equal the coreutils pipeline's: the failed attempt changed no state" \
     cmp -s <(counts "$T/crash.out") "$T/wc1.want"
 
-# 10-15. answers that break the protocol: the segment is a dead letter
+# 9-15. answers that break the protocol: the segment is a dead letter
 # with the reason, the other keys' counts are exact
 doc() {
 	jq -n --arg s "-$1-$$" --argjson g "$2" '{
@@ -161,7 +161,7 @@ doc() {
 	       "artemis/queue-name": ("x-out" + $s), "onyx/batch-size": 100, "onyx/max-peers": 1}]}' |
 	    jq --arg id "$1-$$" '. + {id: $id}' | onyx-plan
 }
-BAD='if .end then {k: .key, count: .state}
+BAD='if .end then (if .key == "c" then {"onyx/error": "no end for c"} else {k: .key, count: .state} end)
      elif .segment.k == "nostate" then {emit: null}
      elif .segment.k == "number" then 42
      elif .segment.k == "emit" then {state: 1, emit: 5}
@@ -177,10 +177,13 @@ onyx-queue recv "x-out-bad-$$" --until-done -w 120000 > "$T/bad.out"
 set +e; wait $SUB; RC=$?; set -e
 is "$RC" 0 "a program breaking the protocol on some keys: onyx-submit --wait exits 0"
 is "$(jq -c . "$T/bad.out" | sort | tr '\n' ' ')" \
-    '{"k":"a","count":100} {"k":"b","count":100} {"k":"c","count":100} ' \
+    '{"k":"a","count":100} {"k":"b","count":100} ' \
     "the keys answered right are counted exactly, the others hold no state"
 dead "onyx.dlq.$BJ.g" > "$T/bad.dead"
-is "$(wc -l < "$T/bad.dead")" 300 "every segment of the three keys answered wrong is a dead letter"
+is "$(wc -l < "$T/bad.dead")" 301 "every segment of the three keys answered wrong is a dead letter, and one end line"
+is "$(jq -c 'select(.segment.end)' "$T/bad.dead")" \
+    '{"error":"no end for c","task":"g","attempts":1,"segment":{"key":"c","state":100,"end":true}}' \
+    "an end line answered onyx/error is a dead letter holding the key and its state"
 is "$(jq -r 'select(.segment.k == "nostate") | "\(.error) \(.attempts)"' "$T/bad.dead" | sort -u)" \
     'the program'"'"'s answer has no "state" (its task keeps keyed state): {"emit":null} 2' \
     "an answer without \"state\": the reason says so, after 1 + onyx/max-retries attempts"
@@ -202,4 +205,11 @@ wcdoc twice-2 twice "$STATEFUL" > "$T/twice2.plan"
 run_wc twice2 "$T/twice2.plan" twice "$T/lines1"
 is "$RC" 0 "the second run, the same queues: the job completes"
 check "the second run's counts equal the coreutils pipeline's: nothing of the first run's state" cmp -s <(counts "$T/twice2.out") "$T/wc1.want"
+
+# 20-21. keyed state in memory: each peer writes the end lines of the
+# buckets it holds, through the hold protocol
+wcdoc mem mem "{\"onyx/fn\": null, \"onyx/exec\": $(argv jq --unbuffered -c "$COUNT"), \"onyx/state\": \"memory\"}" > "$T/mem.plan"
+run_wc mem "$T/mem.plan" mem "$T/lines1"
+is "$RC" 0 "word count by a program on memory state: the job completes"
+check "the counts equal the coreutils pipeline's" cmp -s <(counts "$T/mem.out") "$T/wc1.want"
 done_testing
