@@ -475,12 +475,6 @@ onyx_hopexec_flush(struct hop *h, unsigned long long *emitted)
 
 	if (h->x == NULL)
 		return ONYX_OK;
-	if (h->state != NULL) {
-		/* keyed state: its end lines were the end; nothing of its own */
-		onyx_exec_stop(h->x, 500);
-		h->x = NULL;
-		return ONYX_OK;
-	}
 	if (onyx_exec_close_input(h->x, tmo, e, sizeof(e)) != ONYX_OK)
 		ended = true;
 	for (;;) {

@@ -271,7 +271,11 @@ emit_ok(const json_t *x)
 		return true;
 	if (!json_is_array(x))
 		return false;
-	json_array_foreach(x, i, e) if (!json_is_object(e)) return false;
+	json_array_foreach(x, i, e)
+	{
+		if (!json_is_object(e))
+			return false;
+	}
 	return true;
 }
 
@@ -306,6 +310,46 @@ parse_answer(struct hop *h, const char *line, size_t len)
 	return v;
 }
 
+/*
+ * What is wrong with answer v (line[0..len)) to a line of a key klen bytes
+ * long: NULL when it is a good {"state": V2, "emit": X}, else a reason
+ * (*nomem when it could not be made). Free it.
+ */
+static char *
+answer_problem(
+    json_t *v, const char *line, size_t len, size_t klen, bool *nomem)
+{
+	int cut = (int)(len < 80 ? len : 80);
+	json_t *nv;
+	char *why = NULL;
+	int rc = 0;
+
+	*nomem = false;
+	if (!json_is_object(v))
+		rc = asprintf(&why,
+		    "the program's answer is not an object {\"state\": ..., \"emit\": ...} (its task keeps keyed state): %.*s",
+		    cut, line);
+	else if ((nv = json_object_get(v, "state")) == NULL)
+		rc = asprintf(&why,
+		    "the program's answer has no \"state\" (its task keeps keyed state): %.*s",
+		    cut, line);
+	else if (!emit_ok(json_object_get(v, "emit")))
+		rc = asprintf(&why,
+		    "the program's answer has an \"emit\" that is not an object, an array of objects or null: %.*s",
+		    cut, line);
+	else if (!json_is_null(nv) &&
+	    klen + json_dumpb(nv, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) >=
+	        ONYX_STATE_RECORD_MAX)
+		rc = asprintf(&why,
+		    "the program's answer has a \"state\" that is too long: a key and its state must be under %d bytes of JSON text",
+		    ONYX_STATE_RECORD_MAX);
+	if (rc < 0) {
+		*nomem = true;
+		return NULL;
+	}
+	return why;
+}
+
 int
 onyx_hopexecstate_answer(struct hop *h, int k, const char *line, size_t len,
     unsigned long long *emitted)
@@ -314,42 +358,22 @@ onyx_hopexecstate_answer(struct hop *h, int k, const char *line, size_t len,
 	struct xslot *xl = &xs->slots[k];
 	struct slot *s = &h->slots[k];
 	struct xkey *e = xkey_of(xs, xl->key, xl->klen);
-	json_t *v, *nv, *x;
-	char *why = NULL;
+	char *why;
 	bool nomem;
+	json_t *v;
 	int st = ONYX_OK;
 
 	if (e == NULL)
 		return ONYX_ERR;
 	if ((v = parse_answer(h, line, len)) == NULL)
 		return ONYX_EDATA;
-	if ((why = error_of(v, &nomem)) != NULL || nomem)
-		;
-	else if (!json_is_object(v)) {
-		if (asprintf(&why,
-		        "the program's answer is not an object {\"state\": ..., \"emit\": ...} (its task keeps keyed state): %.*s",
-		        (int)(len < 80 ? len : 80), line) < 0)
-			why = NULL, nomem = true;
-	} else if ((nv = json_object_get(v, "state")) == NULL) {
-		if (asprintf(&why,
-		        "the program's answer has no \"state\" (its task keeps keyed state): %.*s",
-		        (int)(len < 80 ? len : 80), line) < 0)
-			why = NULL, nomem = true;
-	} else if (!emit_ok(x = json_object_get(v, "emit"))) {
-		if (asprintf(&why,
-		        "the program's answer has an \"emit\" that is not an object, an array of objects or null: %.*s",
-		        (int)(len < 80 ? len : 80), line) < 0)
-			why = NULL, nomem = true;
-	} else if (!json_is_null(nv) &&
-	    xl->klen +
-	            json_dumpb(nv, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) >=
-	        ONYX_STATE_RECORD_MAX) {
-		if (asprintf(&why,
-		        "the program's answer has a \"state\" that is too long: a key and its state must be under %d bytes of JSON text",
-		        ONYX_STATE_RECORD_MAX) < 0)
-			why = NULL, nomem = true;
-	} else {
-		st = send_emit(h, x, emitted);
+	/* {"onyx/error": E}, or an answer that breaks the protocol: the
+	 * line failed, and its key's state stays as it was */
+	if ((why = error_of(v, &nomem)) == NULL && !nomem)
+		why = answer_problem(v, line, len, xl->klen, &nomem);
+	if (why == NULL && !nomem) {
+		json_t *nv = json_object_get(v, "state");
+		st = send_emit(h, json_object_get(v, "emit"), emitted);
 		json_decref(e->v);
 		e->v = json_is_null(nv) ? NULL : json_incref(nv);
 		e->known = e->changed = true;

@@ -270,10 +270,10 @@ int onyx_hopexec_slot_add(
 /*
  * onyx_hopexec_flush: end the program's input, send its last answers (one
  * it cannot place is a dead letter) and count them in *emitted, wait for it
- * to exit (killed after the exec timeout), stop it; with keyed state
- * (whose end is the end lines, lib/hopexecstate.h) only stop it, dropping
- * what it prints. Returns ONYX_OK (also with no program running); or the
- * error of a dead letter or the connection.
+ * to exit (killed after the exec timeout), stop it: for a program without
+ * keyed state (with it, the end is onyx_hopexecstate_end's end lines).
+ * Returns ONYX_OK (also with no program running); or the error of a dead
+ * letter or the connection.
  */
 int onyx_hopexec_flush(struct hop *h, unsigned long long *emitted);
 
