@@ -76,7 +76,7 @@ SUB=$!
 wait_peers "$J" count 2
 onyx-queue send "x-in-kill-$$" --done < "$T/lines"
 KILLED=0 GONE=" "
-for at in $((WORDS / 4)) $((WORDS / 2)); do
+for at in $((WORDS / 5)) $((WORDS * 2 / 5)); do
 	for i in $(seq 1 600); do
 		[ "$(count_of "$J" count read)" -ge "$at" ] && break
 		sleep 0.1
