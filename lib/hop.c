@@ -160,13 +160,13 @@ confirm(struct hop *h)
 {
 	struct onyx_hop_batch b;
 
+	onyx_hopstate_committed(h);
 	if (h->inflight_read == 0 && h->inflight_written == 0)
 		return;
 	h->stats->read += h->inflight_read;
 	h->stats->written += h->inflight_written;
 	h->stats->dead += h->inflight_dead;
 	h->stats->batches++;
-	onyx_hopstate_committed(h);
 	if (h->t->batch != NULL) {
 		b.segments = h->inflight_read;
 		b.commit_seconds =

@@ -389,9 +389,10 @@ int onyx_hopstate_flush_all(struct hop *h,
 int onyx_hopstate_write(struct hop *h);
 
 /*
- * onyx_hopstate_committed: the batch written last has committed: remove
- * through management the records its snapshots made obsolete (a failure
- * is logged: restore ignores them anyway).
+ * onyx_hopstate_committed: a commit is known done (every batch written
+ * but the one whose commit is pending, if any): remove through management
+ * the records their snapshots made obsolete (a failure is logged: restore
+ * ignores them anyway).
  */
 void onyx_hopstate_committed(struct hop *h);
 

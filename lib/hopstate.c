@@ -17,8 +17,10 @@
 #define PROP_SEQ "onyx_seq"
 #define RESTORE_CREDIT 1000 /* records asked for per drain */
 #define RESTORE_MAX_MESSAGE (1024 * 1024)
-#define DRAIN_MS 2000   /* a drain unanswered this long: browse again */
-#define RESTORE_TRIES 8 /* browses of a bucket before the hop fails */
+/* a drain unanswered this long (doubled each time): browse again, at most
+ * RESTORE_TRIES times before the hop fails (about two minutes) */
+#define DRAIN_MS 2000
+#define RESTORE_TRIES 7
 
 int
 onyx_hopstate_open(struct hop *h)
@@ -123,11 +125,11 @@ body_of(pn_message_t *m, pn_bytes_t *out)
  * One browse of bucket b's records (a selector on the bucket) from the
  * head to the end, drain by drain, each applied in order; the bucket
  * starts empty. ONYX_ETIMEDOUT when a drain went unanswered for
- * DRAIN_MS, *n the records read.
+ * drain_ms, *n the records read.
  */
 static int
-browse_bucket(struct hop *h, unsigned b, pn_message_t *msg, long long *n,
-    char *why, size_t whylen)
+browse_bucket(struct hop *h, unsigned b, pn_message_t *msg, int drain_ms,
+    long long *n, char *why, size_t whylen)
 {
 	const struct onyx_task_spec *t = h->t;
 	struct onyx_link *l = NULL;
@@ -144,7 +146,7 @@ browse_bucket(struct hop *h, unsigned b, pn_message_t *msg, long long *n,
 	onyx_amqp_set_max_message(l, RESTORE_MAX_MESSAGE);
 	do {
 		struct onyx_amqp_msg m;
-		if ((st = onyx_amqp_drain(l, RESTORE_CREDIT, DRAIN_MS)) !=
+		if ((st = onyx_amqp_drain(l, RESTORE_CREDIT, drain_ms)) !=
 		    ONYX_OK)
 			break;
 		for (got = 0; (st = onyx_amqp_recv(l, 0, &m)) == ONYX_OK;
@@ -196,12 +198,16 @@ restore(struct hop *h, unsigned b)
 	int st = ONYX_ERR, tries;
 
 	for (tries = 1; msg != NULL && tries <= RESTORE_TRIES; tries++) {
-		if ((st = browse_bucket(h, b, msg, &n, why, sizeof(why))) !=
+		/* a busy broker answers late: the wait doubles each time */
+		int ms = DRAIN_MS << (tries - 1);
+		if (ms > t->txn_timeout_ms)
+			ms = t->txn_timeout_ms;
+		if ((st = browse_bucket(h, b, msg, ms, &n, why, sizeof(why))) !=
 		    ONYX_ETIMEDOUT)
 			break;
 		onyx_log(ONYX_LOG_DEBUG,
 		    "task %s: bucket %u: a drain of '%s' went unanswered for %d ms; browsing again",
-		    t->name, b, t->state_queue, DRAIN_MS);
+		    t->name, b, t->state_queue, ms);
 	}
 	pn_message_free(msg);
 	if (st == ONYX_EDATA) {
@@ -337,7 +343,10 @@ onyx_hopstate_committed(struct hop *h)
 	if (h->state == NULL ||
 	    onyx_state_get_mode(h->state) != ONYX_STATE_DURABLE)
 		return;
-	onyx_state_batch_committed(h->state);
+	/* a commit still pending is the last batch's: the ones before it
+	 * are done (one commit in flight at most) */
+	onyx_state_batch_committed(
+	    h->state, onyx_amqp_txn_pending(h->a) ? 1 : 0);
 	if (h->m != NULL)
 		onyx_state_take_snapshots(h->state, remove_older, h);
 }

@@ -54,6 +54,8 @@ struct onyx_state {
 	char why[256];
 };
 
+static void batch_committed_one(struct onyx_state *s);
+
 enum onyx_state_mode
 onyx_state_mode_of(const char *s)
 {
@@ -560,13 +562,18 @@ onyx_state_batch_write(struct onyx_state *s,
 }
 
 void
-onyx_state_batch_committed(struct onyx_state *s)
+onyx_state_batch_committed(struct onyx_state *s, size_t keep)
 {
-	struct snaps *q;
+	while (s->nwq > keep)
+		batch_committed_one(s);
+}
 
-	if (s->nwq == 0)
-		return;
-	q = &s->wq[0];
+/* The oldest batch written has committed. */
+static void
+batch_committed_one(struct onyx_state *s)
+{
+	struct snaps *q = &s->wq[0];
+
 	for (unsigned i = 0; i < q->n; i++) {
 		unsigned b = q->b[i];
 		unsigned d;

@@ -167,10 +167,11 @@ void onyx_state_take_snapshots(struct onyx_state *s,
 void onyx_state_batch_forget(struct onyx_state *s);
 
 /*
- * onyx_state_batch_committed: the batch written last has committed: its
- * snapshots become what onyx_state_take_snapshots reports.
+ * onyx_state_batch_committed: every batch written but the last keep
+ * (0 or 1: a commit still in flight) has committed: their snapshots become
+ * what onyx_state_take_snapshots reports.
  */
-void onyx_state_batch_committed(struct onyx_state *s);
+void onyx_state_batch_committed(struct onyx_state *s, size_t keep);
 
 /*
  * onyx_state_get_text: for the C API: key of the current bucket as JSON

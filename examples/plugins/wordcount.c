@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <onyx/onyx.h>
@@ -189,7 +190,9 @@ emit_count(void *ctx, const char *word, size_t wl, const char *val, size_t vl)
 
 /*
  * count_flush: at the end of the input, {"word": w, "count": n} each (with
- * keyed state, called once per bucket: the words of that bucket).
+ * keyed state, called once per bucket: the words of that bucket). With
+ * "onyx/params" {"flush-sleep-ms": N} it first sleeps N ms per bucket: a
+ * test's way to hold the sealing flush open (tests/0100-*.t).
  */
 int
 count_flush(void *state, const char *params, struct onyx_emit *out, char *err,
@@ -198,8 +201,13 @@ count_flush(void *state, const char *params, struct onyx_emit *out, char *err,
 	json_t *counts = state, *n;
 	const char *word;
 
-	(void)params;
 	if (onyx_state_enabled(out)) {
+		json_t *pa = json_loads(params, 0, NULL);
+		json_int_t ms =
+		    json_integer_value(json_object_get(pa, "flush-sleep-ms"));
+		json_decref(pa);
+		if (ms > 0)
+			usleep((useconds_t)ms * 1000);
 		if (onyx_state_each(out, emit_count, out) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;

@@ -25,6 +25,10 @@ each_kind(void **state)
 	    onyx_names_done(b, sizeof(b), "j", "inc"), "onyx.done.j.inc");
 	assert_string_equal(
 	    onyx_names_dlq(b, sizeof(b), "j", "inc"), "onyx.dlq.j.inc");
+	assert_string_equal(
+	    onyx_names_state(b, sizeof(b), "j", "inc"), "onyx.state.j.inc");
+	assert_int_equal(onyx_names_kind("onyx.state.j.inc"), ONYX_NAMES_STATE);
+	assert_true(onyx_names_of_job("onyx.state.j.inc", "j"));
 	/* every '.' of a name becomes '~': one word per component */
 	assert_string_equal(
 	    onyx_names_edge(b, sizeof(b), "x.y", "a.b", "c.d.e"),

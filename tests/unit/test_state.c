@@ -172,7 +172,7 @@ deltas_restore(void **state)
 	assert_int_equal(l.b[0], 2); /* bucket order */
 	assert_int_equal(l.seq[0], 1);
 	assert_int_equal(l.b[1], 7);
-	onyx_state_batch_committed(s);
+	onyx_state_batch_committed(s, 0);
 	onyx_state_select(s, 7);
 	onyx_state_put_json(s, "a", 1, json_integer(2));
 	onyx_state_put_json(s, "b", 1, NULL);
@@ -225,7 +225,7 @@ snapshots(void **state)
 			    s, k, strlen(k), json_integer(round * 100000 + i));
 		}
 		assert_int_equal(onyx_state_batch_write(s, keep, &l), 0);
-		onyx_state_batch_committed(s);
+		onyx_state_batch_committed(s, 0);
 	}
 	for (i = 0; i < l.n; i++)
 		if (strstr(l.text[i], "\"t\":\"snap\"") != NULL) {
