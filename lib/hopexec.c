@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "exec.h"
+#include "hopexecstate.h"
 #include "hopint.h"
 #include "jscan.h"
 #include "log.h"
@@ -28,6 +29,11 @@ onyx_hopexec_start(struct hop *h)
 		snprintf(h->err, h->errlen, "task '%s': %s", h->t->name, e);
 	else
 		onyx_exec_set_max_answer(h->x, onyx_hop_max_segment(h));
+	/* with keyed state, the end of input is the end lines of each key */
+	if (h->state != NULL) {
+		h->state_end = onyx_hopexecstate_end;
+		h->state_end_ctx = NULL;
+	}
 	return st;
 }
 
@@ -133,7 +139,7 @@ exec_answers(struct hop *h, unsigned long long *emitted)
 {
 	const char *line;
 	size_t len;
-	int st;
+	int st, k;
 
 	while (onyx_exec_answer(h->x, &line, &len)) {
 		if (h->nans >= h->nfed) {
@@ -143,11 +149,15 @@ exec_answers(struct hop *h, unsigned long long *emitted)
 			return ONYX_EDATA;
 		}
 		h->xwhy[0] = '\0';
-		st = answer_line(
-		    h, line, len, &h->slots[h->fed[h->nans]], emitted);
-		if (st != ONYX_OK)
+		/* counted first: a keyed answer may write the next line */
+		k = h->fed[h->nans++];
+		st = onyx_hopexecstate_on(h)
+		    ? onyx_hopexecstate_answer(h, k, line, len, emitted)
+		    : answer_line(h, line, len, &h->slots[k], emitted);
+		if (st != ONYX_OK) {
+			h->nans--;
 			return st;
-		h->nans++;
+		}
 	}
 	return ONYX_OK;
 }
@@ -161,10 +171,15 @@ onyx_hopexec_feed(struct hop *h, int k, unsigned long long *emitted)
 
 	if ((st = onyx_hopfn_hold(h)) != ONYX_OK)
 		return st;
-	h->fed[h->nfed++] = k;
-	if ((st = onyx_exec_queue(h->x, h->bodies.p + s->off, s->len, h->xwhy,
-	         sizeof(h->xwhy))) != ONYX_OK)
-		return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
+	if (onyx_hopexecstate_on(h)) {
+		if ((st = onyx_hopexecstate_feed(h, k)) != ONYX_OK)
+			return st;
+	} else {
+		h->fed[h->nfed++] = k;
+		if ((st = onyx_exec_queue(h->x, h->bodies.p + s->off, s->len,
+		         h->xwhy, sizeof(h->xwhy))) != ONYX_OK)
+			return st == ONYX_ERR ? ONYX_ERR : ONYX_EDATA;
+	}
 	/* lines go ahead of the answers, in large writes; the answers are
 	 * read as they come, in bulk (the batch's end waits for the rest) */
 	if (onyx_exec_queued(h->x) < EXEC_WRITE_AHEAD)
@@ -325,6 +340,7 @@ onyx_hopexec_batch(struct hop *h, volatile sig_atomic_t *stop,
 		}
 		if ((st = onyx_hop_rollback(h)) != ONYX_OK)
 			return onyx_hop_fail(h, st, "rollback");
+		onyx_hopexecstate_reset(h);
 		*emitted = 0;
 		h->batch_dead = 0;
 		if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) !=
@@ -341,6 +357,10 @@ onyx_hopexec_batch(struct hop *h, volatile sig_atomic_t *stop,
 				return st;
 		}
 	}
+	/* answered for good: the new states of keys go into the store */
+	if (onyx_hopexecstate_on(h) &&
+	    (st = onyx_hopexecstate_commit(h)) != ONYX_OK)
+		return st;
 	for (k = 0; k < h->nslots; k++) {
 		struct slot *s = &h->slots[k];
 		if (s->dead != NULL &&
@@ -362,6 +382,7 @@ onyx_hopexec_slots_clear(struct hop *h)
 		free(h->slots[k].dead);
 		free(h->slots[k].error);
 	}
+	onyx_hopexecstate_free(h);
 	h->nslots = h->nfed = h->nans = h->nmsgs = 0;
 	h->bodies.len = 0;
 }

@@ -188,10 +188,11 @@ onyx_hopfn_flush(struct hop *h)
 	h->batch_dead = 0;
 	if ((st = onyx_amqp_txn_declare(h->a, t->txn_timeout_ms)) != ONYX_OK)
 		return onyx_hop_fail(h, st, "declare");
-	if (t->exec_argv != NULL)
+	if (t->exec_argv != NULL && h->state == NULL)
 		st = onyx_hopexec_flush(h, &emitted);
 	else if (h->state != NULL)
-		/* keyed state in memory: the flush hook once per bucket */
+		/* keyed state in memory: the flush hook (a program's end
+		 * lines) once per bucket */
 		st = onyx_hopstate_flush_all(
 		    h, h->state_end, h->state_end_ctx, &emitted);
 	else if ((st = call_fn(h, NULL, 0, true, &tries, why, sizeof(why))) ==

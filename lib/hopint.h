@@ -23,6 +23,7 @@
  *   lib/hopseal.c   the sealing protocol (lib/hop.h)
  *   lib/hopfn.c     C functions, and the aggregation state of every function
  *   lib/hopexec.c   program functions (onyx/exec): a batch of slots
+ *   lib/hopexecstate.c  programs with keyed state: key and state per line
  *   lib/hopgroup.c  the group of a segment, for grouped egress
  *   lib/hoppack.c   writing egress: plain messages, or packed frames
  *   lib/hopdead.c   dead letters, and messages over the segment limit
@@ -88,7 +89,8 @@ struct hop {
 	int nfed, nans;
 	struct onyx_buf bodies;
 	int broken_run; /* lines dead-lettered in a row, no good answer */
-	char xwhy[512]; /* why the program failed */
+	struct onyx_hopexecstate *xs; /* with keyed state: lib/hopexecstate.c */
+	char xwhy[512];               /* why the program failed */
 	/* aggregation */
 	bool stateful; /* the function keeps state (flush hook, program) */
 	bool fed_any;  /* it has seen a segment: registered as holding */
@@ -270,9 +272,10 @@ int onyx_hopexec_slot_add(
 /*
  * onyx_hopexec_flush: end the program's input, send its last answers (one
  * it cannot place is a dead letter) and count them in *emitted, wait for it
- * to exit (killed after the exec timeout), stop it. Returns ONYX_OK (also
- * with no program running); or the error of a dead letter or the
- * connection.
+ * to exit (killed after the exec timeout), stop it: for a program without
+ * keyed state (with it, the end is onyx_hopexecstate_end's end lines).
+ * Returns ONYX_OK (also with no program running); or the error of a dead
+ * letter or the connection.
  */
 int onyx_hopexec_flush(struct hop *h, unsigned long long *emitted);
 
