@@ -357,7 +357,7 @@ void onyx_hoppack_free(struct hop *h);
 
 /*
  * onyx_hoporder_admit: ingress message m holds the frame payload[0..len).
- * Without keyed state, or a frame without a stamp: *process true. Else,
+ * Without durable keyed state, or a frame without a stamp: *process true. Else,
  * per the bucket's order record: the next frame of its sender (*process
  * true, noted for the batch's commit); a frame ahead of a gap (held aside,
  * m and a copy of the payload: *process false); a frame processed already
@@ -371,8 +371,8 @@ int onyx_hoporder_admit(struct hop *h, const struct onyx_amqp_msg *m,
 /*
  * onyx_hoporder_next: a held frame whose turn has come (its message in *m,
  * its payload in *payload and *len, valid until the next call), noted as
- * processed: 1; 0 when none. Frames of a sender with no record (state
- * lost, memory state, a record pruned) held longer than the hold time are
+ * processed: 1; 0 when none. Frames of a sender with no record (a record
+ * pruned) held longer than the hold time are
  * taken in their order then, with a warning. Returns ONYX_EDATA (h->err
  * filled) when a frame of a known sender has waited the hold time for the
  * frames before it.

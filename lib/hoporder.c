@@ -159,7 +159,10 @@ onyx_hoporder_admit(struct hop *h, const struct onyx_amqp_msg *m,
 
 	*process = true;
 	*skip = false;
+	/* memory state is lost with its peer: a bucket's new owner would know
+	 * no sender, and hold every frame the hold time */
 	if (h->state == NULL ||
+	    onyx_state_get_mode(h->state) != ONYX_STATE_DURABLE ||
 	    onyx_frame_open(&r, payload, len, 0, why, sizeof(why)) != ONYX_OK ||
 	    r.seq == 0 || r.bucket >= ONYX_STATE_BUCKETS)
 		return ONYX_OK;
