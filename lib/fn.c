@@ -8,6 +8,7 @@
 #include <bsd/string.h>
 
 #include "fn.h"
+#include "order.h"
 #include "state.h"
 #include "status.h"
 
@@ -137,7 +138,9 @@ onyx_state_put(struct onyx_emit *out, const char *key, size_t klen,
 {
 	json_t *v = NULL;
 
-	if (out == NULL || out->kstate == NULL || key == NULL)
+	/* a key beginning with 0x01 is the engine's (lib/order.h) */
+	if (out == NULL || out->kstate == NULL || key == NULL ||
+	    (klen > 0 && key[0] == ONYX_ORDER_RESERVED))
 		return -1;
 	if (val != NULL &&
 	    (v = json_loadb(val, vlen, JSON_DECODE_ANY, NULL)) == NULL)

@@ -96,6 +96,26 @@ int
 onyx_frame_encode(struct onyx_buf *out, const struct onyx_frame *f,
     const char *group, size_t glen)
 {
+	return onyx_frame_encode_stamped(out, f, group, glen, NULL);
+}
+
+static void
+put64(unsigned char *p, unsigned long long v)
+{
+	put32(p, (size_t)(v >> 32));
+	put32(p + 4, (size_t)(v & 0xffffffffu));
+}
+
+static unsigned long long
+get64(const char *s)
+{
+	return (unsigned long long)get32(s) << 32 | get32(s + 4);
+}
+
+int
+onyx_frame_encode_stamped(struct onyx_buf *out, const struct onyx_frame *f,
+    const char *group, size_t glen, const struct onyx_frame_stamp *stamp)
+{
 	static const char ct[] = ONYX_FRAME_CONTENT_TYPE;
 	size_t ctlen = sizeof(ct) - 1, props, need;
 	unsigned char *p;
@@ -105,7 +125,9 @@ onyx_frame_encode(struct onyx_buf *out, const struct onyx_frame *f,
 		return -1;
 	/* the list's fields after its count byte */
 	props = 6 + 2 + ctlen + (group != NULL ? 3 + 2 + glen : 0);
-	need = 7 + 3 + 2 + props + 4 + 4 + f->b.len;
+	size_t extra = stamp != NULL ? ONYX_FRAME_STAMP : 0;
+
+	need = 7 + 3 + 2 + props + 4 + 4 + f->b.len + extra;
 	if (onyx_buf_reserve(out, need) != 0)
 		return -1;
 	p = (unsigned char *)out->p + out->len;
@@ -132,9 +154,20 @@ onyx_frame_encode(struct onyx_buf *out, const struct onyx_frame *f,
 	}
 	/* data section */
 	memcpy(p, "\x00\x53\x75\xb0", 4);
-	put32(p + 4, f->b.len);
-	memcpy(p + 8, f->b.p, f->b.len);
-	p += 8 + f->b.len;
+	put32(p + 4, f->b.len + extra);
+	if (stamp == NULL)
+		memcpy(p + 8, f->b.p, f->b.len);
+	else {
+		/* version 2: the head, the stamp, then the same records */
+		memcpy(p + 8, f->b.p, ONYX_FRAME_HEAD);
+		p[8 + 3] = ONYX_FRAME_VERSION_STAMPED;
+		memcpy(p + 8 + ONYX_FRAME_HEAD, stamp->sender, 8);
+		put32(p + 8 + ONYX_FRAME_HEAD + 8, stamp->bucket);
+		put64(p + 8 + ONYX_FRAME_HEAD + 12, stamp->seq);
+		memcpy(p + 8 + ONYX_FRAME_HEAD + extra,
+		    f->b.p + ONYX_FRAME_HEAD, f->b.len - ONYX_FRAME_HEAD);
+	}
+	p += 8 + f->b.len + extra;
 	out->len = (size_t)((char *)p - out->p);
 	return 0;
 }
@@ -150,10 +183,19 @@ onyx_frame_open(struct onyx_frame_reader *r, const char *payload, size_t len,
 		    len);
 		return ONYX_EDATA;
 	}
-	if ((unsigned char)payload[3] != ONYX_FRAME_VERSION) {
+	if ((unsigned char)payload[3] != ONYX_FRAME_VERSION &&
+	    (unsigned char)payload[3] != ONYX_FRAME_VERSION_STAMPED) {
 		snprintf(err, errlen,
-		    "a packed frame of version %u: this version reads version %u",
-		    (unsigned char)payload[3], ONYX_FRAME_VERSION);
+		    "a packed frame of version %u: this version reads versions %u and %u",
+		    (unsigned char)payload[3], ONYX_FRAME_VERSION,
+		    ONYX_FRAME_VERSION_STAMPED);
+		return ONYX_EDATA;
+	}
+	if ((unsigned char)payload[3] == ONYX_FRAME_VERSION_STAMPED &&
+	    len < ONYX_FRAME_HEAD + ONYX_FRAME_STAMP) {
+		snprintf(err, errlen,
+		    "a packed frame of version %u cut short in its stamp (%zu bytes)",
+		    ONYX_FRAME_VERSION_STAMPED, len);
 		return ONYX_EDATA;
 	}
 	if (max > 0 && len > max) {
@@ -165,6 +207,13 @@ onyx_frame_open(struct onyx_frame_reader *r, const char *payload, size_t len,
 	r->count = (unsigned)get32(payload + 4);
 	r->p = payload + ONYX_FRAME_HEAD;
 	r->left = len - ONYX_FRAME_HEAD;
+	if ((unsigned char)payload[3] == ONYX_FRAME_VERSION_STAMPED) {
+		memcpy(r->sender, r->p, 8);
+		r->bucket = (unsigned)get32(r->p + 8);
+		r->seq = get64(r->p + 12);
+		r->p += ONYX_FRAME_STAMP;
+		r->left -= ONYX_FRAME_STAMP;
+	}
 	return ONYX_OK;
 }
 

@@ -18,6 +18,16 @@
  * the broker keeps it a plain (not a large) message.
  */
 #define ONYX_FRAME_VERSION 1
+/*
+ * Version 2, a stamped frame (a grouped edge): as version 1, with after
+ * the count the stamp: the sender's id (8 bytes: random, one per hop run),
+ * the bucket (4 bytes, big-endian) and the frame's sequence number (8
+ * bytes, big-endian) among that sender's frames of the same bucket to the
+ * same queue, from 1 with no gap among the frames committed. The receiver of a task with keyed state
+ * processes each bucket's frames in that order (lib/order.h).
+ */
+#define ONYX_FRAME_VERSION_STAMPED 2
+#define ONYX_FRAME_STAMP 20
 #define ONYX_FRAME_CONTENT_TYPE "application/x-onyx-frame"
 #define ONYX_FRAME_HEAD 8   /* magic, version, count */
 #define ONYX_FRAME_RECORD 4 /* the length before each segment */
@@ -66,11 +76,29 @@ int onyx_frame_add(struct onyx_frame *f, const char *json, size_t len);
 int onyx_frame_encode(struct onyx_buf *out, const struct onyx_frame *f,
     const char *group, size_t glen);
 
+/* A frame's stamp (version 2). */
+struct onyx_frame_stamp {
+	unsigned char sender[8];
+	unsigned bucket;
+	unsigned long long seq;
+};
+
+/*
+ * onyx_frame_encode_stamped: as onyx_frame_encode, and with stamp (not
+ * NULL) a frame of version 2 carrying it.
+ */
+int onyx_frame_encode_stamped(struct onyx_buf *out, const struct onyx_frame *f,
+    const char *group, size_t glen, const struct onyx_frame_stamp *stamp);
+
 /* Reading a frame's payload, record by record. */
 struct onyx_frame_reader {
 	const char *p;
 	size_t left;
 	unsigned count, seen;
+	/* version 2: the stamp; seq 0 for a frame of version 1 */
+	unsigned char sender[8];
+	unsigned bucket;
+	unsigned long long seq;
 };
 
 /*

@@ -297,42 +297,65 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			size_t len = 0;
 			char why[512], pe[400];
 			bool bad, big;
-			int wait;
+			int wait, got;
 			long long fn_us;
 
-			wait = n == 0 ? CHECK_EVERY_MS
-			              : (int)(deadline - onyx_mono_ms());
-			/* a window's timer fires with or without segments */
-			wait = onyx_hopwindow_wait(h, wait);
-			if (wait < 0)
-				wait = 0;
-			st = onyx_amqp_recv_any(
-			    h->in, t->ningress, wait, &m, &j);
-			if (st == ONYX_ETIMEDOUT || st == ONYX_EINTR)
-				break;
-			if (st != ONYX_OK)
-				return onyx_hop_fail(h, st, "reading");
-			h->last_read = onyx_mono_ms();
-			h->undelivered_said = false;
-			big = m.total > m.size;
-			bad = big ||
-			    onyx_wire_decode(h->w, m.bytes, m.size, &kind,
-			        &body, &len, pe, sizeof(pe)) != ONYX_OK;
-			if (!bad && kind == ONYX_WIRE_SEGMENT &&
-			    len > onyx_hop_max_segment(h)) {
-				m.total = len;
-				big = true;
+			/* a frame held aside whose turn has come (lib/hoporder.c)
+			 * before anything new */
+			got = onyx_hoporder_next(h, &m, &body, &len);
+			if (got < 0) {
+				if (open)
+					onyx_hop_rollback(h);
+				return got;
 			}
-			if (big) {
-				onyx_hopdead_oversize(h, &m,
-				    big && !bad ? body : NULL, len, why,
-				    sizeof(why), &body, &len);
-				bad = true;
-			}
-			if (!bad && kind == ONYX_WIRE_SENTINEL) {
-				held = m;
-				hj = j;
-				break;
+			if (got == 1) {
+				/* a task with keyed state has one ingress */
+				kind = ONYX_WIRE_FRAME;
+				bad = big = false;
+				j = 0;
+			} else {
+				wait = n == 0
+				    ? CHECK_EVERY_MS
+				    : (int)(deadline - onyx_mono_ms());
+				/* a window's timer fires with or without segments */
+				wait = onyx_hopwindow_wait(h, wait);
+				if (wait < 0)
+					wait = 0;
+				st = onyx_amqp_recv_any(
+				    h->in, t->ningress, wait, &m, &j);
+				if (st == ONYX_ETIMEDOUT || st == ONYX_EINTR)
+					break;
+				if (st != ONYX_OK)
+					return onyx_hop_fail(h, st, "reading");
+				h->last_read = onyx_mono_ms();
+				h->undelivered_said = false;
+				big = m.total > m.size;
+				bad = big ||
+				    onyx_wire_decode(h->w, m.bytes, m.size,
+				        &kind, &body, &len, pe,
+				        sizeof(pe)) != ONYX_OK;
+				if (!bad && kind == ONYX_WIRE_SEGMENT &&
+				    len > onyx_hop_max_segment(h)) {
+					m.total = len;
+					big = true;
+				}
+				if (big) {
+					onyx_hopdead_oversize(h, &m,
+					    big && !bad ? body : NULL, len, why,
+					    sizeof(why), &body, &len);
+					bad = true;
+				}
+				if (!bad && kind == ONYX_WIRE_SENTINEL &&
+				    onyx_hoporder_held(h) > 0) {
+					/* frames before it are still to come */
+					onyx_amqp_release(h->a, &m);
+					continue;
+				}
+				if (!bad && kind == ONYX_WIRE_SENTINEL) {
+					held = m;
+					hj = j;
+					break;
+				}
 			}
 			if (bad && !big)
 				snprintf(why, sizeof(why),
@@ -345,6 +368,32 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 				         h->a, t->txn_timeout_ms)) != ONYX_OK)
 					return onyx_hop_fail(h, st, "declare");
 				open = true;
+			}
+			if (got == 0 && !bad && kind == ONYX_WIRE_FRAME &&
+			    h->state != NULL) {
+				/* a bucket's frames in their sender's order */
+				bool process, skip;
+				st = onyx_hoporder_admit(
+				    h, &m, body, len, &process, &skip);
+				if (st != ONYX_OK) {
+					onyx_amqp_release(h->a, &m);
+					if (exec)
+						onyx_hopexec_undo(h, NULL);
+					else
+						onyx_hop_rollback(h);
+					return st;
+				}
+				if (skip && exec &&
+				    (st = onyx_hopexec_msg_add(h, &m)) !=
+				        ONYX_OK)
+					return st;
+				if (skip && !exec &&
+				    (st = onyx_amqp_accept(h->a, &m)) !=
+				        ONYX_OK)
+					return onyx_hop_fail(
+					    h, st, "accepting");
+				if (!process)
+					continue;
 			}
 			if (exec && h->x == NULL &&
 			    (st = onyx_hopexec_start(h)) != ONYX_OK) {
@@ -452,6 +501,7 @@ loop(struct hop *h, volatile sig_atomic_t *stop)
 			 */
 			long long commit_us = onyx_mono_us();
 			if ((st = onyx_hoppack_flush(h)) != ONYX_OK ||
+			    (st = onyx_hoporder_write(h)) != ONYX_OK ||
 			    (st = onyx_hopstate_write(h)) != ONYX_OK)
 				return st;
 			if ((st = onyx_amqp_txn_commit_begin(
@@ -559,6 +609,7 @@ onyx_hop_run(struct onyx_amqp *a, const struct onyx_task_spec *t,
 			    t->name);
 		onyx_hopfn_unhold(&h);
 	}
+	onyx_hoporder_free(&h);
 	onyx_exec_stop(h.x, 500);
 	onyx_hopwindow_free(&h);
 	for (i = 0; h.gx != NULL && i < t->negress; i++)

@@ -61,6 +61,14 @@ struct hop {
 	struct onyx_frame *
 	    *frames; /* negress, each GROUP_BUCKETS (lib/hoppack.c) or 1 */
 	size_t frame_max;
+	/* grouped packed egress: the stamps of its frames (lib/hoppack.c):
+	 * this run's sender id, and per egress and bucket the last sequence
+	 * number stamped, and that as of the last flush before a commit */
+	unsigned char sender_id[8];
+	unsigned long long **seq, **seq_mark;
+	/* a task with keyed state: its ingress frames held aside until
+	 * their turn (lib/hoporder.c) */
+	struct onyx_hoporder *ord;
 	struct onyx_emit emit;
 	char **gidv; /* groups of h->emit's segments, negress each */
 	size_t gidcap;
@@ -347,6 +355,47 @@ unsigned onyx_hoppack_bucket(const char *gid);
 /* onyx_hoppack_free: free the frames and h->frames, at the hop's end. */
 void onyx_hoppack_free(struct hop *h);
 
+/* lib/hoporder.c: the order of each bucket's frames into a task with keyed
+ * state (onyx(7), "Order of a bucket's frames") */
+
+/*
+ * onyx_hoporder_admit: ingress message m holds the frame payload[0..len).
+ * Without durable keyed state, or a frame without a stamp: *process true. Else,
+ * per the bucket's order record: the next frame of its sender (*process
+ * true, noted for the batch's commit); a frame ahead of a gap (held aside,
+ * m and a copy of the payload: *process false); a frame processed already
+ * (logged; *process false and *skip true: accept it). Returns ONYX_OK;
+ * ONYX_EDATA (h->err filled) when more frames would be held than allowed;
+ * or a restore's error.
+ */
+int onyx_hoporder_admit(struct hop *h, const struct onyx_amqp_msg *m,
+    const char *payload, size_t len, bool *process, bool *skip);
+
+/*
+ * onyx_hoporder_next: a held frame whose turn has come (its message in *m,
+ * its payload in *payload and *len, valid until the next call), noted as
+ * processed: 1; 0 when none. Frames of a sender with no record (a record
+ * pruned) held longer than the hold time are
+ * taken in their order then, with a warning. Returns ONYX_EDATA (h->err
+ * filled) when a frame of a known sender has waited the hold time for the
+ * frames before it.
+ */
+int onyx_hoporder_next(
+    struct hop *h, struct onyx_amqp_msg *m, const char **payload, size_t *len);
+
+/* onyx_hoporder_held: how many frames are held aside. */
+size_t onyx_hoporder_held(const struct hop *h);
+
+/*
+ * onyx_hoporder_write: before a commit, the batch's order notes into the
+ * buckets' order records (written with the rest of the keyed state).
+ * ONYX_OK or an error (a restore's, out of memory).
+ */
+int onyx_hoporder_write(struct hop *h);
+
+/* onyx_hoporder_free: give back every held message; free h->ord. */
+void onyx_hoporder_free(struct hop *h);
+
 /* lib/hopstate.c */
 
 /*
@@ -358,6 +407,12 @@ int onyx_hopstate_open(struct hop *h);
 
 /* onyx_hopstate_close: free what onyx_hopstate_open made. */
 void onyx_hopstate_close(struct hop *h);
+
+/*
+ * onyx_hopstate_enter_bucket: make bucket b (0..63) current, restoring it
+ * first if needed. ONYX_OK, or an error (h->err filled).
+ */
+int onyx_hopstate_enter_bucket(struct hop *h, unsigned b);
 
 /*
  * onyx_hopstate_enter: make the bucket of segment text[0..len) (seg:

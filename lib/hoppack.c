@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bsd/stdlib.h>
+
 #include "frame.h"
 #include "hopint.h"
 #include "status.h"
@@ -51,25 +53,61 @@ send_encoded(struct hop *h, int i)
 	return st == ONYX_OK ? ONYX_OK : onyx_hop_fail(h, st, "sending");
 }
 
+/*
+ * The stamp of the next frame of bucket b on grouped egress i: this run's
+ * sender id and the bucket's next sequence number. The numbers of frames
+ * sent in a transaction that rolls back are given again (onyx_hoppack_drop),
+ * so those committed have no gap.
+ */
+static int
+next_stamp(struct hop *h, int i, unsigned b, struct onyx_frame_stamp *s)
+{
+	if (h->seq == NULL) {
+		if ((h->seq = calloc(h->t->negress, sizeof(*h->seq))) == NULL ||
+		    (h->seq_mark = calloc(
+		         h->t->negress, sizeof(*h->seq_mark))) == NULL)
+			return ONYX_ERR;
+		arc4random_buf(h->sender_id, sizeof(h->sender_id));
+	}
+	if (h->seq[i] == NULL &&
+	    ((h->seq[i] = calloc(GROUP_BUCKETS, sizeof(**h->seq))) == NULL ||
+	        (h->seq_mark[i] = calloc(GROUP_BUCKETS, sizeof(**h->seq))) ==
+	            NULL))
+		return ONYX_ERR;
+	memcpy(s->sender, h->sender_id, sizeof(s->sender));
+	s->bucket = b;
+	s->seq = ++h->seq[i][b];
+	return ONYX_OK;
+}
+
 /* Send frame b of egress i in the open transaction, and empty it. */
 static int
 frame_send(struct hop *h, int i, unsigned b)
 {
 	struct onyx_frame *f = &h->frames[i][b];
+	struct onyx_frame_stamp stamp;
+	bool grouped = onyx_hopgroup_grouped(h, i);
 	char gid[32];
 
 	if (f->count == 0)
 		return ONYX_OK;
 	bucket_id(gid, sizeof(gid), b);
 	h->genc.len = 0;
-	if (onyx_frame_encode(&h->genc, f,
-	        onyx_hopgroup_grouped(h, i) ? gid : NULL, strlen(gid)) != 0)
+	if (grouped && next_stamp(h, i, b, &stamp) != ONYX_OK)
+		return ONYX_ERR;
+	if (onyx_frame_encode_stamped(&h->genc, f, grouped ? gid : NULL,
+	        strlen(gid), grouped ? &stamp : NULL) != 0)
 		return ONYX_ERR;
 	onyx_frame_reset(f);
 	return send_encoded(h, i);
 }
 
-/* Before a commit: every frame not yet sent goes out. */
+/*
+ * Before a commit: every frame not yet sent goes out, and the sequence
+ * numbers stamped so far are those of the commit (every commit that
+ * carries frames is preceded by this flush; a failed commit ends the run,
+ * and with it the sender id).
+ */
 int
 onyx_hoppack_flush(struct hop *h)
 {
@@ -79,10 +117,17 @@ onyx_hoppack_flush(struct hop *h)
 		for (b = 0; h->frames[i] != NULL && b < nbuckets(h, i); b++)
 			if ((st = frame_send(h, i, (unsigned)b)) != ONYX_OK)
 				return st;
+	for (i = 0; h->seq != NULL && i < h->t->negress; i++)
+		if (h->seq[i] != NULL)
+			memcpy(h->seq_mark[i], h->seq[i],
+			    GROUP_BUCKETS * sizeof(**h->seq));
 	return ONYX_OK;
 }
 
-/* A rollback: the frames being filled belonged to the lost transaction. */
+/*
+ * A rollback: the frames being filled belonged to the lost transaction, and
+ * so did the sequence numbers stamped since the last flush.
+ */
 void
 onyx_hoppack_drop(struct hop *h)
 {
@@ -91,6 +136,10 @@ onyx_hoppack_drop(struct hop *h)
 	for (i = 0; h->frames != NULL && i < h->t->negress; i++)
 		for (b = 0; h->frames[i] != NULL && b < nbuckets(h, i); b++)
 			onyx_frame_reset(&h->frames[i][b]);
+	for (i = 0; h->seq != NULL && i < h->t->negress; i++)
+		if (h->seq[i] != NULL)
+			memcpy(h->seq[i], h->seq_mark[i],
+			    GROUP_BUCKETS * sizeof(**h->seq));
 }
 
 /*
@@ -188,4 +237,10 @@ onyx_hoppack_free(struct hop *h)
 		free(h->frames[i]);
 	}
 	free(h->frames);
+	for (i = 0; h->seq != NULL && i < h->t->negress; i++) {
+		free(h->seq[i]);
+		free(h->seq_mark[i]);
+	}
+	free(h->seq);
+	free(h->seq_mark);
 }

@@ -229,6 +229,20 @@ restore(struct hop *h, unsigned b)
 }
 
 int
+onyx_hopstate_enter_bucket(struct hop *h, unsigned b)
+{
+	int st;
+
+	if (h->state == NULL || b >= ONYX_STATE_BUCKETS)
+		return ONYX_ERR;
+	if (!onyx_state_loaded(h->state, b) &&
+	    onyx_state_get_mode(h->state) == ONYX_STATE_DURABLE &&
+	    (st = restore(h, b)) != ONYX_OK)
+		return st;
+	return onyx_state_select(h->state, b) == 0 ? ONYX_OK : ONYX_ERR;
+}
+
+int
 onyx_hopstate_enter(struct hop *h, const char *text, size_t len, json_t *seg,
     const char **key, size_t *klen, char *why, size_t whylen)
 {

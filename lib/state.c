@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "order.h"
 #include "state.h"
 
 /* a record's room for what is not its entries */
@@ -317,6 +318,9 @@ onyx_state_each_json(struct onyx_state *s,
 
 	json_object_keylen_foreach(s->bk[s->cur].map, key, klen, v)
 	{
+		/* the engine's keys (lib/order.h) are not the task's */
+		if (klen > 0 && key[0] == ONYX_ORDER_RESERVED)
+			continue;
 		if ((rc = cb(ctx, key, klen, v)) != 0)
 			return rc;
 	}

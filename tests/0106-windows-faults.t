@@ -83,8 +83,20 @@ kill_w() {
 # window peer's process while the first two are being windowed (once the
 # output holds 1/6 and then 3/5 of the WANT results); drain the output
 # into $T/NAME.out; RC is onyx-submit's status
+# gone_dead: until no peer killed before is listed (its ZooKeeper session
+# expired; a deadline of 30 s), so that no task of the next job is offered
+# to a dead peer
+gone_dead() {
+	local i
+	for i in $(seq 1 150); do
+		onyx-watch --json | jq -r '.peers[].pid' | grep -qxF -f <(echo $DEAD | tr ' ' '\n') || return 0
+		sleep 0.2
+	done
+	return 1
+}
 run() {
 	local sub want=$3 q="x-out-$1-$$"
+	[ -z "$DEAD" ] || gone_dead || echo "# killed peers are still listed"
 	t0=$SECONDS
 	JOB=$(jq -r .job "$2")
 	KILLED=

@@ -104,6 +104,51 @@ round_trip(void **state)
 	pn_message_free(m);
 }
 
+/* A stamped frame (version 2): the same records, and the stamp read back;
+ * cut short in the stamp, it is no frame. */
+static void
+stamped(void **state)
+{
+	static const struct onyx_frame_stamp st = {
+	    {1, 2, 3, 4, 5, 6, 7, 0xfe}, 63, 0x0102030405060708ULL};
+	struct onyx_frame f = {0};
+	struct onyx_buf b = {0};
+	struct onyx_wire *w = onyx_wire_new();
+	struct onyx_frame_reader r;
+	enum onyx_wire_kind k;
+	const char *body;
+	size_t len;
+	char err[256];
+
+	(void)state;
+	pack(&f);
+	assert_int_equal(
+	    onyx_frame_encode_stamped(&b, &f, "onyx-bucket-63", 14, &st), 0);
+	read_back(b.p, b.len);
+	assert_int_equal(
+	    onyx_wire_decode(w, b.p, b.len, &k, &body, &len, err, sizeof(err)),
+	    ONYX_OK);
+	assert_int_equal(len, f.b.len + ONYX_FRAME_STAMP);
+	assert_int_equal((unsigned char)body[3], ONYX_FRAME_VERSION_STAMPED);
+	assert_int_equal(
+	    onyx_frame_open(&r, body, len, 0, err, sizeof(err)), ONYX_OK);
+	assert_memory_equal(r.sender, st.sender, 8);
+	assert_int_equal(r.bucket, 63);
+	assert_true(r.seq == 0x0102030405060708ULL);
+	assert_int_equal(r.count, NSEGS);
+	assert_int_equal(
+	    onyx_frame_open(&r, body, ONYX_FRAME_HEAD + 5, 0, err, sizeof(err)),
+	    ONYX_EDATA);
+	assert_non_null(strstr(err, "cut short in its stamp"));
+	/* version 1 reads with no stamp */
+	assert_int_equal(
+	    onyx_frame_open(&r, f.b.p, f.b.len, 0, err, sizeof(err)), ONYX_OK);
+	assert_true(r.seq == 0);
+	onyx_wire_free(w);
+	onyx_frame_free(&f);
+	onyx_buf_free(&b);
+}
+
 /* A frame another encoder wrote (proton's, with a footer after the body)
  * reads the same. */
 static void
@@ -184,12 +229,12 @@ wrong_version(void **state)
 
 	(void)state;
 	pack(&f);
-	f.b.p[3] = 2;
+	f.b.p[3] = 3;
 	assert_int_equal(
 	    onyx_frame_open(&r, f.b.p, f.b.len, 0, err, sizeof(err)),
 	    ONYX_EDATA);
-	assert_string_equal(
-	    err, "a packed frame of version 2: this version reads version 1");
+	assert_string_equal(err,
+	    "a packed frame of version 3: this version reads versions 1 and 2");
 	onyx_frame_free(&f);
 }
 
@@ -253,6 +298,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(stamped),
 	    cmocka_unit_test(fit),
 	    cmocka_unit_test(foreign_encoding),
 	    cmocka_unit_test(truncated),
