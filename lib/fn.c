@@ -236,22 +236,26 @@ onyx_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
 	return ONYX_OK;
 }
 
-int
-onyx_group_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
-    onyx_group_fn **g, char *err, size_t errlen)
+/*
+ * The plain symbol of spec ("lib.so:sym", what names it in messages) into
+ * *sym, its library kept open in f with no hooks of a function task.
+ */
+static int
+resolve_plain(const char *spec, const char *path, const char *what,
+    struct onyx_fnref *f, void **sym, char *err, size_t errlen)
 {
 	int st;
 
-	*g = NULL;
+	*sym = NULL;
 	if (strchr(spec, ':') == NULL) {
 		memset(f, 0, sizeof(*f));
-		snprintf(err, errlen,
-		    "onyx/group-by-fn '%s' is not \"libname.so:symbol\"", spec);
+		snprintf(err, errlen, "%s '%s' is not \"libname.so:symbol\"",
+		    what, spec);
 		return ONYX_ENOENT;
 	}
 	if ((st = onyx_fn_resolve(spec, path, f, err, errlen)) != ONYX_OK)
 		return st;
-	*g = (onyx_group_fn *)(void *)f->fn;
+	*sym = (void *)f->fn;
 	f->fn = NULL;
 	f->init = NULL;
 	f->flush = NULL;
@@ -260,27 +264,30 @@ onyx_group_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
 }
 
 int
+onyx_group_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
+    onyx_group_fn **g, char *err, size_t errlen)
+{
+	void *sym;
+	int st =
+	    resolve_plain(spec, path, "onyx/group-by-fn", f, &sym, err, errlen);
+
+	*g = (onyx_group_fn *)sym;
+	return st;
+}
+
+int
 onyx_fold_fn_resolve(const char *spec, const char *path, struct onyx_fnref *f,
     onyx_fold_fn **fold, onyx_fold_fn **merge, char *err, size_t errlen)
 {
-	int st;
+	void *sym;
+	int st =
+	    resolve_plain(spec, path, "onyx/window fold", f, &sym, err, errlen);
 
-	*fold = *merge = NULL;
-	if (strchr(spec, ':') == NULL) {
-		memset(f, 0, sizeof(*f));
-		snprintf(err, errlen,
-		    "onyx/window fold '%s' is not \"libname.so:symbol\"", spec);
-		return ONYX_ENOENT;
-	}
-	if ((st = onyx_fn_resolve(spec, path, f, err, errlen)) != ONYX_OK)
-		return st;
-	*fold = (onyx_fold_fn *)(void *)f->fn;
-	*(void **)merge = hook(f, strrchr(spec, ':') + 1, "merge");
-	f->fn = NULL;
-	f->init = NULL;
-	f->flush = NULL;
-	f->fini = NULL;
-	return ONYX_OK;
+	*fold = (onyx_fold_fn *)sym;
+	*merge = NULL;
+	if (st == ONYX_OK)
+		*(void **)merge = hook(f, strrchr(spec, ':') + 1, "merge");
+	return st;
 }
 
 void

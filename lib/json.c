@@ -215,3 +215,48 @@ onyx_json_select(json_t *v, const char *sel)
 	}
 	return v;
 }
+
+const char *
+onyx_json_describe(const json_t *v, char *buf, size_t len)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (s != NULL && strlen(s) <= 40)
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%s", onyx_json_type_name(v));
+	free(s);
+	return buf;
+}
+
+int
+onyx_json_check_argv(const json_t *v, const char *path,
+    void (*report)(void *ctx, const char *path, const char *msg), void *ctx)
+{
+	char p[512], d[64], msg[160];
+	const json_t *arg;
+	size_t i;
+	int n = 0;
+
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		snprintf(msg, sizeof(msg),
+		    "must be a non-empty array of strings (the program and its arguments), not %s",
+		    onyx_json_describe(v, d, sizeof(d)));
+		report(ctx, path, msg);
+		return 1;
+	}
+	json_array_foreach(v, i, arg)
+	{
+		onyx_json_path_index(p, sizeof(p), path, i);
+		if (!json_is_string(arg)) {
+			snprintf(msg, sizeof(msg), "must be a string, not %s",
+			    onyx_json_describe(arg, d, sizeof(d)));
+			report(ctx, p, msg);
+			n++;
+		} else if (i == 0 && json_string_length(arg) == 0) {
+			report(ctx, p, "must name the program, not \"\"");
+			n++;
+		}
+	}
+	return n;
+}

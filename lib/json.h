@@ -44,6 +44,21 @@ onyx_json_path_key(char *buf, size_t len, const char *base, const char *key);
 char *onyx_json_path_index(char *buf, size_t len, const char *base, size_t i);
 
 /*
+ * onyx_json_describe: a short description of v for "must be X, not Y": the
+ * value itself when it is short ("0", "1.5", "\"10\"", "[]"), else its type
+ * (onyx_json_type_name). Written to buf; returns buf.
+ */
+const char *onyx_json_describe(const json_t *v, char *buf, size_t len);
+
+/*
+ * onyx_json_check_argv: check that v, at JSON path path, is a program's
+ * argv: a non-empty array of strings whose first names the program. Each
+ * problem goes to report(ctx, its path, its message); returns how many.
+ */
+int onyx_json_check_argv(const json_t *v, const char *path,
+    void (*report)(void *ctx, const char *path, const char *msg), void *ctx);
+
+/*
  * onyx_json_has_newline: whether text[0..len) holds a raw newline, which
  * would break a JSON-lines stream.
  */

@@ -222,24 +222,6 @@ onyx_plan_problem_str(const struct onyx_plan_problem *p, const char *source,
 	return buf;
 }
 
-/*
- * describe: a short description of v for "must be X, not Y": the value
- * itself when it is short ("0", "1.5", "\"10\"", "[]"), else its type.
- */
-static const char *
-describe(const json_t *v, char *buf, size_t len)
-{
-	char *s;
-
-	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (s != NULL && strlen(s) <= 40)
-		snprintf(buf, len, "%s", s);
-	else
-		snprintf(buf, len, "%s", onyx_json_type_name(v));
-	free(s);
-	return buf;
-}
-
 /* Names */
 
 int
@@ -350,28 +332,17 @@ fn_valid(const char *s)
 	    (colon != s && colon[1] != '\0' && strchr(colon + 1, ':') == NULL);
 }
 
+/* A problem found by onyx_json_check_argv. */
+static void
+argv_problem(void *ctx, const char *path, const char *msg)
+{
+	problem(ctx, path, "%s", msg);
+}
+
 static void
 check_argv(struct ctx *c, const char *path, const json_t *v)
 {
-	char p[PATHLEN], d[64];
-	const json_t *arg;
-	size_t i;
-
-	if (!json_is_array(v) || json_array_size(v) == 0) {
-		problem(c, path,
-		    "must be a non-empty array of strings (the program and its arguments), not %s",
-		    describe(v, d, sizeof(d)));
-		return;
-	}
-	json_array_foreach(v, i, arg)
-	{
-		onyx_json_path_index(p, sizeof(p), path, i);
-		if (!json_is_string(arg))
-			problem(c, p, "must be a string, not %s",
-			    describe(arg, d, sizeof(d)));
-		else if (i == 0 && json_string_length(arg) == 0)
-			problem(c, p, "must name the program, not \"\"");
-	}
+	onyx_json_check_argv(v, path, argv_problem, c);
 }
 
 /*
@@ -461,14 +432,14 @@ check_value(
 		if (!json_is_string(v))
 			problem(c, path,
 			    "must be a key name or a path such as \"$.user.id\", not %s",
-			    describe(v, d, sizeof(d)));
+			    onyx_json_describe(v, d, sizeof(d)));
 		else if (onyx_json_select_check(
 		             json_string_value(v), why, sizeof(why)) != 0)
 			problem(
 			    c, path, "is not a key name or a path: %s", why);
 	} else if ((w = want(r, v, wb, sizeof(wb))) != NULL)
 		problem(c, path, "must be %s, not %s", w,
-		    describe(v, d, sizeof(d)));
+		    onyx_json_describe(v, d, sizeof(d)));
 }
 
 static void
@@ -683,7 +654,7 @@ read_catalog(struct ctx *c)
 	if (!json_is_array(cat)) {
 		problem(c, "catalog",
 		    "must be an array of task entries, not %s",
-		    describe(cat, d, sizeof(d)));
+		    onyx_json_describe(cat, d, sizeof(d)));
 		return;
 	}
 	c->catalog_ok = true;
@@ -700,7 +671,7 @@ read_catalog(struct ctx *c)
 		if (!json_is_object(entry))
 			problem(c, p,
 			    "must be a JSON object (a task entry), not %s",
-			    describe(entry, d, sizeof(d)));
+			    onyx_json_describe(entry, d, sizeof(d)));
 		else
 			check_entry(c, p, entry, i);
 		name = json_string_value(json_object_get(entry, "onyx/name"));
@@ -759,7 +730,7 @@ read_edges(struct ctx *c, const json_t *w)
 		if (!json_is_array(e) || json_array_size(e) != 2) {
 			problem(c, p,
 			    "an edge must be an array of two task names, not %s",
-			    describe(e, d, sizeof(d)));
+			    onyx_json_describe(e, d, sizeof(d)));
 			c->workflow_ok = false;
 			continue;
 		}
@@ -769,10 +740,10 @@ read_edges(struct ctx *c, const json_t *w)
 		onyx_json_path_index(p1, sizeof(p1), p, 1);
 		if (!json_is_string(a))
 			problem(c, p0, "must be a task name (a string), not %s",
-			    describe(a, d, sizeof(d)));
+			    onyx_json_describe(a, d, sizeof(d)));
 		if (!json_is_string(b))
 			problem(c, p1, "must be a task name (a string), not %s",
-			    describe(b, d, sizeof(d)));
+			    onyx_json_describe(b, d, sizeof(d)));
 		if (json_is_string(a) && json_is_string(b))
 			add_edge(c, json_string_value(a), json_string_value(b),
 			    p, p0, p1);
@@ -806,7 +777,7 @@ read_tree(struct ctx *c, const char *parent, const char *parent_path,
 		else {
 			problem(c, p,
 			    "must name a child task (a string) or hold an object of children, not %s",
-			    describe(v, d, sizeof(d)));
+			    onyx_json_describe(v, d, sizeof(d)));
 			c->workflow_ok = false;
 		}
 	}
@@ -825,7 +796,7 @@ read_workflow(struct ctx *c)
 	if (!json_is_array(w) && !json_is_object(w)) {
 		problem(c, "workflow",
 		    "must be an edge list (an array) or a tree (an object), not %s",
-		    describe(w, d, sizeof(d)));
+		    onyx_json_describe(w, d, sizeof(d)));
 		return;
 	}
 	if ((json_is_array(w) && json_array_size(w) == 0) ||
@@ -1547,7 +1518,7 @@ check_top(struct ctx *c)
 
 	if (!json_is_object(c->doc)) {
 		problem(c, "", "a job document must be a JSON object, not %s",
-		    describe(c->doc, d, sizeof(d)));
+		    onyx_json_describe(c->doc, d, sizeof(d)));
 		return -1;
 	}
 	json_object_foreach(c->doc, key, v)
@@ -1560,11 +1531,11 @@ check_top(struct ctx *c)
 	id = json_object_get(c->doc, "id");
 	if (id != NULL && !json_is_string(id))
 		problem(c, "id", "must be a string, not %s",
-		    describe(id, d, sizeof(d)));
+		    onyx_json_describe(id, d, sizeof(d)));
 	else if (id != NULL && !onyx_plan_name_valid(json_string_value(id)))
 		problem(c, "id",
 		    "must be 1 to 64 characters out of A-Z a-z 0-9 . _ -, not %s",
-		    describe(id, d, sizeof(d)));
+		    onyx_json_describe(id, d, sizeof(d)));
 	return 0;
 }
 

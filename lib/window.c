@@ -49,20 +49,6 @@ say(struct check *c, const char *path, const char *fmt, ...)
 	c->n++;
 }
 
-/* A short description of v: itself when short, else its type. */
-static const char *
-describe(const json_t *v, char *buf, size_t len)
-{
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-	if (s != NULL && strlen(s) <= 40)
-		snprintf(buf, len, "%s", s);
-	else
-		snprintf(buf, len, "%s", onyx_json_type_name(v));
-	free(s);
-	return buf;
-}
-
 static int
 find(const char *s, const char *const *v, size_t n)
 {
@@ -124,7 +110,7 @@ check_ms(struct check *c, const json_t *v, const char *key, long long min,
 	if (n < min || n > ONYX_WINDOW_MS_MAX) {
 		say(c, p, "must be %s (milliseconds), not %s",
 		    min > 0 ? "a positive integer" : "an integer >= 0",
-		    describe(x, d, sizeof(d)));
+		    onyx_json_describe(x, d, sizeof(d)));
 		return 0;
 	}
 	return n;
@@ -138,7 +124,7 @@ check_selector(struct check *c, const json_t *x, const char *p)
 	if (!json_is_string(x))
 		say(c, p,
 		    "must be a key name or a path such as \"$.ts\", not %s",
-		    describe(x, d, sizeof(d)));
+		    onyx_json_describe(x, d, sizeof(d)));
 	else if (onyx_json_select_check(
 	             json_string_value(x), why, sizeof(why)) != 0)
 		say(c, p, "is not a key name or a path: %s", why);
@@ -161,7 +147,7 @@ check_time(struct check *c, const json_t *v, const char *type_name, bool global)
 	if (!json_is_object(t)) {
 		say(c, p,
 		    "must be a JSON object such as {\"field\": \"ts\", \"format\": \"epoch-ms\"}, not %s",
-		    describe(t, d, sizeof(d)));
+		    onyx_json_describe(t, d, sizeof(d)));
 		return;
 	}
 	unknown_keys(c, t, p, keys, "a time holds \"field\" and \"format\"");
@@ -177,7 +163,7 @@ check_time(struct check *c, const json_t *v, const char *type_name, bool global)
 	        (strcmp(json_string_value(f), "epoch-ms") != 0 &&
 	            strcmp(json_string_value(f), "rfc3339") != 0)))
 		say(c, q, "must be \"epoch-ms\" or \"rfc3339\", not %s",
-		    describe(f, d, sizeof(d)));
+		    onyx_json_describe(f, d, sizeof(d)));
 }
 
 /* fn_spec_valid: "library.so:symbol", no '/' in the library. */
@@ -190,28 +176,17 @@ fn_spec_valid(const char *s)
 	    strchr(colon + 1, ':') == NULL && memchr(s, '/', colon - s) == NULL;
 }
 
+/* A problem found by onyx_json_check_argv. */
+static void
+argv_problem(void *ctx, const char *path, const char *msg)
+{
+	say(ctx, path, "%s", msg);
+}
+
 static void
 check_argv(struct check *c, const json_t *x, const char *p)
 {
-	char q[PATHLEN], d[64];
-	const json_t *a;
-	size_t i;
-
-	if (!json_is_array(x) || json_array_size(x) == 0) {
-		say(c, p,
-		    "must be a non-empty array of strings (the program and its arguments), not %s",
-		    describe(x, d, sizeof(d)));
-		return;
-	}
-	json_array_foreach(x, i, a)
-	{
-		onyx_json_path_index(q, sizeof(q), p, i);
-		if (!json_is_string(a))
-			say(c, q, "must be a string, not %s",
-			    describe(a, d, sizeof(d)));
-		else if (i == 0 && json_string_length(a) == 0)
-			say(c, q, "must name the program, not \"\"");
-	}
+	onyx_json_check_argv(x, p, argv_problem, c);
 }
 
 static void
@@ -233,13 +208,13 @@ check_aggregate(struct check *c, const json_t *v)
 		if (strcmp(json_string_value(a), "count") != 0)
 			say(c, p,
 			    "must be \"count\" or an object such as {\"op\": \"sum\", \"field\": \"bytes\"}, not %s",
-			    describe(a, d, sizeof(d)));
+			    onyx_json_describe(a, d, sizeof(d)));
 		return;
 	}
 	if (!json_is_object(a)) {
 		say(c, p,
 		    "must be \"count\" or an object such as {\"op\": \"sum\", \"field\": \"bytes\"}, not %s",
-		    describe(a, d, sizeof(d)));
+		    onyx_json_describe(a, d, sizeof(d)));
 		return;
 	}
 	unknown_keys(c, a, p, keys,
@@ -262,12 +237,12 @@ check_aggregate(struct check *c, const json_t *v)
 		if (k < 0)
 			say(c, q,
 			    "must be \"count\", \"sum\", \"min\", \"max\", \"mean\", \"distinct\" or \"collect\", not %s",
-			    describe(op, d, sizeof(d)));
+			    onyx_json_describe(op, d, sizeof(d)));
 	}
 	if (fn != NULL && !fn_spec_valid(json_string_value(fn)))
 		say(c, path_of(q, p, "fn"),
 		    "must be \"library.so:symbol\" (a library without '/', found in the function path), not %s",
-		    describe(fn, d, sizeof(d)));
+		    onyx_json_describe(fn, d, sizeof(d)));
 	if (ex != NULL)
 		check_argv(c, ex, path_of(q, p, "exec"));
 	path_of(q, p, "field");
@@ -283,7 +258,7 @@ check_aggregate(struct check *c, const json_t *v)
 	path_of(q, p, "as");
 	if (as != NULL && (!json_is_string(as) || json_string_length(as) == 0))
 		say(c, q, "must be a non-empty string, not %s",
-		    describe(as, d, sizeof(d)));
+		    onyx_json_describe(as, d, sizeof(d)));
 	else if (as != NULL &&
 	    (strcmp(json_string_value(as), "key") == 0 ||
 	        strcmp(json_string_value(as), "window") == 0 ||
@@ -305,7 +280,7 @@ check_triggers(struct check *c, const json_t *v)
 		return;
 	if (!json_is_array(tr) || json_array_size(tr) == 0) {
 		say(c, p, "must be a non-empty array of triggers, not %s",
-		    describe(tr, d, sizeof(d)));
+		    onyx_json_describe(tr, d, sizeof(d)));
 		return;
 	}
 	json_array_foreach(tr, i, x)
@@ -327,12 +302,12 @@ check_triggers(struct check *c, const json_t *v)
 				            ? "segments"
 				            : "timer"),
 				    "must be a positive integer, not %s",
-				    describe(n, d, sizeof(d)));
+				    onyx_json_describe(n, d, sizeof(d)));
 			continue;
 		}
 		say(c, q,
 		    "must be \"watermark\", \"end\", {\"segments\": N} or {\"timer\": MS}, not %s",
-		    describe(x, d, sizeof(d)));
+		    onyx_json_describe(x, d, sizeof(d)));
 	}
 }
 
@@ -352,7 +327,7 @@ onyx_window_check(
 	if (!json_is_object(v)) {
 		say(&c, base,
 		    "must be a JSON object (a window spec such as {\"type\": \"tumbling\", \"size\": 60000, ...}), not %s",
-		    describe(v, d, sizeof(d)));
+		    onyx_json_describe(v, d, sizeof(d)));
 		return c.oom ? -1 : c.n;
 	}
 	unknown_keys(&c, v, base, keys,
@@ -366,7 +341,7 @@ onyx_window_check(
 	else if (type < 0)
 		say(&c, p,
 		    "must be \"tumbling\", \"sliding\", \"session\" or \"global\", not %s",
-		    describe(ty, d, sizeof(d)));
+		    onyx_json_describe(ty, d, sizeof(d)));
 	if (type >= 0) {
 		tn = types[type];
 		size = check_ms(&c, v, "size", 1, tn,
@@ -615,7 +590,7 @@ onyx_window_event_time(const struct onyx_window *w, json_t *seg, long long *t,
 			return 1;
 		snprintf(why, whylen,
 		    "time field '%s' is not an RFC 3339 time: %s", f,
-		    describe(v, d, sizeof(d)));
+		    onyx_json_describe(v, d, sizeof(d)));
 		return -1;
 	}
 	if (json_is_integer(v) &&
@@ -626,7 +601,7 @@ onyx_window_event_time(const struct onyx_window *w, json_t *seg, long long *t,
 	}
 	snprintf(why, whylen,
 	    "time field '%s' is not epoch milliseconds (an integer): %s", f,
-	    describe(v, d, sizeof(d)));
+	    onyx_json_describe(v, d, sizeof(d)));
 	return -1;
 }
 
@@ -690,7 +665,7 @@ agg_value(const struct onyx_window *w, json_t *seg, char *why, size_t whylen)
 	    !json_is_number(v)) {
 		snprintf(why, whylen,
 		    "aggregate field '%s' is not a number: %s", w->field,
-		    describe(v, d, sizeof(d)));
+		    onyx_json_describe(v, d, sizeof(d)));
 		return NULL;
 	}
 	return v;
