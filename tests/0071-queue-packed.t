@@ -142,7 +142,7 @@ onyx-queue create "$q" > /dev/null
 $PY "$T/client.py" "$q" '{"ok":1}' 'frame:4f4e580900000001000000077b226e223a317d' '{"ok":3}'
 run_rc onyx-queue recv "$q" -w 2000
 is "$RC:$OUT" '65:{"ok":1}' "a frame of another version: exit 65, after the segment before it"
-is "$ERR" "onyx-queue: message 2 on '$q' (content-type application/x-onyx-frame) cannot be read: a packed frame of version 9: this version reads version 1; it stays on the queue" \
+is "$ERR" "onyx-queue: message 2 on '$q' (content-type application/x-onyx-frame) cannot be read: a packed frame of version 9: this version reads versions 1 and 2; it stays on the queue" \
     "the message names the queue, the message and the version"
 is "$(messages "$q")" 2 "the frame and the segment after it stay on the queue"
 onyx-queue purge "$q" > /dev/null
