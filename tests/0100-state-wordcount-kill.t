@@ -49,7 +49,9 @@ KILLED=0 GONE=
 for frac in 4 2; do
 	for i in $(seq 1 600); do [ "$(count_read)" -ge $((WORDS / frac)) ] && break; sleep 0.1; done
 	V=
-	for i in $(seq 1 100); do
+	# a live counting peer: the killed one may stay listed until its
+	# session expires, and a busy machine answers onyx-watch slowly
+	for i in $(seq 1 300); do
 		V=$(count_pids | grep -vxF -e "${GONE:-none}" | head -1)
 		[ -n "$V" ] && break
 		sleep 0.1
