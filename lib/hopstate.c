@@ -342,7 +342,8 @@ out:
  * the drain of a browser with a selector unanswered (and its
  * countMessages with a filter looks at the first
  * management-browse-page-size messages only, so it cannot say how many
- * to expect): a browse whose drain goes unanswered starts again, afresh.
+ * to expect): a browse whose drain goes unanswered, or whose fence does
+ * not come, starts again, afresh, with a new fence.
  */
 static int
 restore(struct hop *h, unsigned b)
