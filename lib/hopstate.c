@@ -163,7 +163,9 @@ body_of(pn_message_t *m, pn_bytes_t *out)
  * Send a fence for bucket b to the state queue: a message outside the
  * transaction, with PROP_BUCKET b and PROP_FENCE id and no PROP_SEQ, and
  * wait until the broker has taken it (then it is in the queue, behind
- * every record committed before).
+ * every record committed before). The wait is onyx_amqp_settle_sends, for
+ * every transfer of the connection: a refusal of one of the open batch's
+ * outputs fails the restore (and so the batch, which is replayed).
  */
 static int
 send_fence(struct hop *h, unsigned b, const char *id, int timeout_ms)
