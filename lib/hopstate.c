@@ -17,7 +17,10 @@
 #define PROP_BUCKET "onyx_bucket"
 #define PROP_SEQ "onyx_seq"
 #define PROP_FENCE "onyx_fence"
-/* a fence left behind (its remover died) expires from the queue */
+/* a restore's fence stays in the queue until it expires: with its
+ * removal through management (removeMessages, a filter on the fence, after
+ * the browse) tests/0102 lost a bucket's committed records in 2 runs of 2,
+ * cause not found; without, it passed */
 #define FENCE_TTL_MS (10 * 60 * 1000)
 #define RESTORE_CREDIT 1000 /* records asked for per drain */
 #define RESTORE_MAX_MESSAGE (1024 * 1024)
@@ -196,25 +199,6 @@ send_fence(struct hop *h, unsigned b, const char *id, int timeout_ms)
 	return st;
 }
 
-/* Remove fence id from the state queue (it expires anyway). */
-static void
-remove_fence(struct hop *h, const char *id)
-{
-	char res[600], params[160], e[512];
-	json_t *v = NULL;
-
-	if (h->m == NULL)
-		return;
-	snprintf(res, sizeof(res), "queue.%s", h->t->state_queue);
-	snprintf(params, sizeof(params), "[\"" PROP_FENCE " = '%s'\"]", id);
-	if (onyx_mgmt_call(h->m, res, NULL, "removeMessages", params, &v, e,
-	        sizeof(e)) != ONYX_OK)
-		onyx_log(ONYX_LOG_DEBUG,
-		    "task %s: removing the restore fence %s: %s", h->t->name,
-		    id, e);
-	json_decref(v);
-}
-
 /*
  * One browse of bucket b's records (a selector on the bucket) from the
  * head to this browse's own fence, drain by drain, each record applied in
@@ -234,7 +218,8 @@ remove_fence(struct hop *h, const char *id)
  * does not select, so once the fence has come every record committed
  * before it has come too. Records committed later are not the
  * restorer's: the bucket is its own from the start of the restore.
- * Other restorers' fences are skipped. ONYX_ETIMEDOUT when nothing came
+ * Other restorers' fences (they expire after FENCE_TTL_MS) are not
+ * selected. ONYX_ETIMEDOUT when nothing came
  * for drain_ms (the caller browses again, with a new fence); *n the
  * records read.
  */
@@ -245,7 +230,7 @@ browse_bucket(struct hop *h, unsigned b, pn_message_t *msg, int drain_ms,
 	static unsigned fences;
 	const struct onyx_task_spec *t = h->t;
 	struct onyx_link *l = NULL;
-	char sel[64], id[96];
+	char sel[192], id[96];
 	long long last;
 	bool fenced = false, empty = false;
 	int st, got;
@@ -262,7 +247,10 @@ browse_bucket(struct hop *h, unsigned b, pn_message_t *msg, int drain_ms,
 		st = ONYX_ERR;
 		goto out;
 	}
-	snprintf(sel, sizeof(sel), PROP_BUCKET " = %u", b);
+	snprintf(sel, sizeof(sel),
+	    PROP_BUCKET " = %u AND (" PROP_FENCE " IS NULL OR " PROP_FENCE
+	                " = '%s')",
+	    b, id);
 	if ((st = onyx_amqp_browser_select(h->a, t->state_queue, sel, &l)) !=
 	    ONYX_OK)
 		goto out;
@@ -335,7 +323,6 @@ out:
 	if (l != NULL)
 		onyx_amqp_link_close(l);
 	onyx_state_restore_end(h->state, b);
-	remove_fence(h, id);
 	return st;
 }
 
