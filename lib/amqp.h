@@ -120,9 +120,10 @@ int onyx_amqp_browser_select(struct onyx_amqp *a, const char *address,
  * for a message or given it back: then every message it had to send within
  * that credit, and sent before its answer, has arrived (read them with
  * onyx_amqp_recv and timeout 0). Artemis answers a browser's drain before
- * it has sent all it holds when the connection is busy (a drain may bring
- * fewer than credit while more wait): a browse has reached the queue's end
- * only when a drain brings nothing. Returns ONYX_OK,
+ * it has sent all it holds when the connection is not writable (a drain
+ * may bring fewer than credit, or nothing, while more wait): no drain
+ * tells a browse it has reached the queue's end (lib/hopstate.c browses
+ * to a fence message of its own). Returns ONYX_OK,
  * ONYX_ETIMEDOUT, ONYX_EINTR or the connection's error.
  */
 int onyx_amqp_drain(struct onyx_link *l, int credit, int timeout_ms);
