@@ -119,7 +119,12 @@ write_line(enum onyx_log_level level, const char *msg, size_t len)
 	memcpy(line + n, msg, len);
 	n += (int)len;
 	line[n++] = '\n';
+	/* under stderr's stdio lock: warnx(3) writes its "prog: " prefix and
+	 * its text as two writes while holding it, and a line from another
+	 * thread must not land between them */
+	flockfile(stderr);
 	(void)!write(STDERR_FILENO, line, n);
+	funlockfile(stderr);
 }
 
 /*
