@@ -64,6 +64,7 @@ struct onyx_link {
 	int window;
 	bool receiver;
 	bool browse;         /* a browser: credit only by onyx_amqp_drain */
+	bool untxn;          /* its accepts settle outside any transaction */
 	struct onyx_buf buf; /* the last received message */
 	/* With a limit (max > 0) a message is read as it arrives into inc,
 	 * at most max bytes of it kept, and once whole parked (advanced past,
@@ -1098,7 +1099,7 @@ top_up(struct onyx_link *ol)
 	int have = pn_link_credit(ol->l) + pn_link_queued(ol->l) +
 	    (int)(ol->pn - ol->phead);
 
-	if (ol->browse)
+	if (ol->browse || ol->untxn)
 		return;
 	if (have <= ol->window / 2)
 		pn_link_flow(ol->l, ol->window - have);
@@ -1111,7 +1112,7 @@ top_up(struct onyx_link *ol)
  */
 static int
 open_receiver(struct onyx_amqp *a, const char *address, int window, bool browse,
-    const char *selector, struct onyx_link **out)
+    bool untxn, const char *selector, struct onyx_link **out)
 {
 	char name[300], what[320];
 	pn_link_t *l;
@@ -1158,6 +1159,7 @@ open_receiver(struct onyx_amqp *a, const char *address, int window, bool browse,
 	(*out)->address = strdup(ra ? ra : "");
 	(*out)->receiver = true;
 	(*out)->browse = browse;
+	(*out)->untxn = untxn;
 	(*out)->window = window < 1 ? 1 : window;
 	pn_link_set_context(l, *out);
 	top_up(*out);
@@ -1168,7 +1170,7 @@ int
 onyx_amqp_receiver(struct onyx_amqp *a, const char *address, int window,
     struct onyx_link **out)
 {
-	return open_receiver(a, address, window, false, NULL, out);
+	return open_receiver(a, address, window, false, false, NULL, out);
 }
 
 int
@@ -1186,7 +1188,18 @@ onyx_amqp_browser_select(struct onyx_amqp *a, const char *address,
 		seterr(a, "a browser needs a queue");
 		return ONYX_ERR;
 	}
-	return open_receiver(a, address, 1, true, selector, out);
+	return open_receiver(a, address, 1, true, false, selector, out);
+}
+
+int
+onyx_amqp_taker(struct onyx_amqp *a, const char *address,
+    const char *selector, struct onyx_link **out)
+{
+	if (address == NULL || *address == '\0' || selector == NULL) {
+		seterr(a, "a taker needs a queue and a selector");
+		return ONYX_ERR;
+	}
+	return open_receiver(a, address, 1, false, true, selector, out);
 }
 
 /* The broker has used or returned the credit, and no message is half in. */
@@ -1473,9 +1486,10 @@ onyx_amqp_accept(struct onyx_amqp *a, struct onyx_amqp_msg *m)
 
 	if (a->dead)
 		return a->status;
-	/* a browser's copy is settled outside any transaction */
+	/* a browser's copy, or a taker's message, is settled outside any
+	 * transaction */
 	if (a->cur.txn.state == ONYX_TXN_ACTIVE &&
-	    !(ol != NULL && ol->browse)) {
+	    !(ol != NULL && (ol->browse || ol->untxn))) {
 		pn_data_t *data = pn_disposition_data(pn_delivery_local(d));
 		if (a->cur.nacc == a->cur.capacc) {
 			size_t cap = a->cur.capacc ? a->cur.capacc * 2 : 256;

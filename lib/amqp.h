@@ -115,6 +115,18 @@ int onyx_amqp_browser_select(struct onyx_amqp *a, const char *address,
     const char *selector, struct onyx_link **out);
 
 /*
+ * onyx_amqp_taker: a receiver from queue address given only the messages
+ * the JMS selector selector selects, with no credit but what
+ * onyx_amqp_drain asks for, whose onyx_amqp_accept takes a message from the
+ * queue at once, outside the transaction even when one is open
+ * (onyx_amqp_release gives one back). For removing chosen messages:
+ * Artemis 2.40's management removeMessages with a filter removed messages
+ * its filter does not select (lib/hopstate.c).
+ */
+int onyx_amqp_taker(struct onyx_amqp *a, const char *address,
+    const char *selector, struct onyx_link **out);
+
+/*
  * onyx_amqp_drain: grant browser (or receiver) l credit messages in drain
  * mode and wait, at most timeout_ms, until the broker has used each credit
  * for a message or given it back: then every message it had to send within

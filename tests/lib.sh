@@ -13,6 +13,11 @@ cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
 	pkill -9 -P $$ 2>/dev/null || true
 	wait 2>/dev/null || true
+	# ONYX_TEST_KEEP=DIR keeps each test's files (logs) as DIR/NAME-PID
+	if [ -n "${ONYX_TEST_KEEP:-}" ]; then
+		mkdir -p "$ONYX_TEST_KEEP"
+		cp -r "$T" "$ONYX_TEST_KEEP/$(basename "$0" .t)-$$" 2>/dev/null || true
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
