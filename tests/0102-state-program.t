@@ -44,11 +44,16 @@ count_of() {
 }
 # task_pids JOB TASK: the pids of the peers working on the task
 task_pids() { onyx-watch --json | jq -r --arg j "$1" --arg t "$2" '.peers[] | select(.job == $j and .task == $t) | .pid'; }
-# wait_peers JOB TASK N: until the task has N peers (then a moment for
-# their receivers to attach, so the broker spreads the buckets)
+# wait_peers JOB TASK N: until the task has N peers and their N receivers
+# are attached to its ingress queue (from split), so the broker spreads the
+# buckets over them
 wait_peers() {
+	local c
 	for i in $(seq 1 150); do
-		[ "$(task_pids "$1" "$2" | wc -l)" -ge "$3" ] && sleep 1 && return 0
+		if [ "$(task_pids "$1" "$2" | wc -l)" -ge "$3" ]; then
+			c=$(onyx-queue stat --json "onyx.edge.$1.split.$2" 2> /dev/null | jq -r '.consumers // 0')
+			[ "${c:-0}" -ge "$3" ] && return 0
+		fi
 		sleep 0.2
 	done
 	return 1
