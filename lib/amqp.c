@@ -1192,8 +1192,8 @@ onyx_amqp_browser_select(struct onyx_amqp *a, const char *address,
 }
 
 int
-onyx_amqp_taker(struct onyx_amqp *a, const char *address,
-    const char *selector, struct onyx_link **out)
+onyx_amqp_taker(struct onyx_amqp *a, const char *address, const char *selector,
+    struct onyx_link **out)
 {
 	if (address == NULL || *address == '\0' || selector == NULL) {
 		seterr(a, "a taker needs a queue and a selector");

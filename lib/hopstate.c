@@ -12,6 +12,7 @@
 #include "log.h"
 #include "state.h"
 #include "status.h"
+#include "wire.h"
 
 #define PROP_BUCKET "onyx_bucket"
 #define PROP_SEQ "onyx_seq"
@@ -77,72 +78,27 @@ onyx_hopstate_close(struct hop *h)
 static long long
 int_prop(pn_message_t *m, const char *name)
 {
-	pn_data_t *p = pn_message_properties(m);
-	size_t n, i;
+	pn_data_t *p = onyx_wire_prop(m, name);
 
-	pn_data_rewind(p);
-	if (!pn_data_next(p) || pn_data_type(p) != PN_MAP)
-		return -1;
-	n = pn_data_get_map(p);
-	pn_data_enter(p);
-	for (i = 0; i < n; i += 2) {
-		pn_bytes_t k;
-		bool match;
-		if (!pn_data_next(p))
-			break;
-		match = (pn_data_type(p) == PN_STRING ||
-		            pn_data_type(p) == PN_SYMBOL) &&
-		    (k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p)
-		                                      : pn_data_get_symbol(p),
-		        k.size == strlen(name) &&
-		            memcmp(k.start, name, k.size) == 0);
-		if (!pn_data_next(p))
-			break;
-		if (!match)
-			continue;
-		switch (pn_data_type(p)) {
-		case PN_LONG: return pn_data_get_long(p);
-		case PN_INT: return pn_data_get_int(p);
-		case PN_ULONG: return (long long)pn_data_get_ulong(p);
-		case PN_UINT: return pn_data_get_uint(p);
-		default: return -1;
-		}
+	switch (p == NULL ? PN_NULL : pn_data_type(p)) {
+	case PN_LONG: return pn_data_get_long(p);
+	case PN_INT: return pn_data_get_int(p);
+	case PN_ULONG: return (long long)pn_data_get_ulong(p);
+	case PN_UINT: return pn_data_get_uint(p);
+	default: return -1;
 	}
-	return -1;
 }
 
 /* The string property name of message m into out; false when none. */
 static bool
 str_prop(pn_message_t *m, const char *name, pn_bytes_t *out)
 {
-	pn_data_t *p = pn_message_properties(m);
-	size_t n, i;
+	pn_data_t *p = onyx_wire_prop(m, name);
 
-	pn_data_rewind(p);
-	if (!pn_data_next(p) || pn_data_type(p) != PN_MAP)
+	if (p == NULL || pn_data_type(p) != PN_STRING)
 		return false;
-	n = pn_data_get_map(p);
-	pn_data_enter(p);
-	for (i = 0; i < n; i += 2) {
-		pn_bytes_t k;
-		if (!pn_data_next(p))
-			break;
-		if (pn_data_type(p) == PN_STRING)
-			k = pn_data_get_string(p);
-		else if (pn_data_type(p) == PN_SYMBOL)
-			k = pn_data_get_symbol(p);
-		else
-			k = pn_bytes(0, "");
-		if (!pn_data_next(p))
-			break;
-		if (k.size == strlen(name) &&
-		    memcmp(k.start, name, k.size) == 0 &&
-		    pn_data_type(p) == PN_STRING) {
-			*out = pn_data_get_string(p);
-			return true;
-		}
-	}
-	return false;
+	*out = pn_data_get_string(p);
+	return true;
 }
 
 /* The body text of message m: a string or binary value. */
@@ -213,8 +169,7 @@ take_selected(struct hop *h, const char *sel, const struct take_what *w,
 	*n = 0;
 	if (msg == NULL)
 		return ONYX_ERR;
-	if ((st = onyx_amqp_taker(h->a, h->t->state_queue, sel, &l)) !=
-	    ONYX_OK)
+	if ((st = onyx_amqp_taker(h->a, h->t->state_queue, sel, &l)) != ONYX_OK)
 		goto out;
 	onyx_amqp_set_max_message(l, RESTORE_MAX_MESSAGE);
 	while (max < 0 || *n < max) {
@@ -229,7 +184,8 @@ take_selected(struct hop *h, const char *sel, const struct take_what *w,
 			if (m.total == m.size &&
 			    pn_message_decode(msg, m.bytes, m.size) == 0 &&
 			    take_ok(msg, w)) {
-				if ((st = onyx_amqp_accept(h->a, &m)) != ONYX_OK)
+				if ((st = onyx_amqp_accept(h->a, &m)) !=
+				    ONYX_OK)
 					goto out;
 				(*n)++;
 				continue;
@@ -253,6 +209,53 @@ out:
 }
 
 /*
+ * Encode a message of the state queue for bucket b into *out (malloc'd,
+ * *outlen bytes): with fence, a fence of that id (an empty body, expiring
+ * after FENCE_TTL_MS), else the record seq holding text. 0 or -1.
+ */
+static int
+encode_state(unsigned b, const char *fence, unsigned long long seq,
+    const char *text, size_t len, char **out, size_t *outlen)
+{
+	pn_message_t *m = pn_message();
+	pn_data_t *p;
+	size_t n = len + 512;
+	char *buf = malloc(n);
+	int rc = -1;
+
+	if (m == NULL || buf == NULL)
+		goto out;
+	pn_message_set_durable(m, true);
+	if (fence != NULL)
+		pn_message_set_ttl(m, FENCE_TTL_MS);
+	p = pn_message_properties(m);
+	pn_data_put_map(p);
+	pn_data_enter(p);
+	pn_data_put_string(p, pn_bytes(strlen(PROP_BUCKET), PROP_BUCKET));
+	pn_data_put_int(p, (int32_t)b);
+	if (fence != NULL) {
+		pn_data_put_string(p, pn_bytes(strlen(PROP_FENCE), PROP_FENCE));
+		pn_data_put_string(p, pn_bytes(strlen(fence), fence));
+	} else {
+		pn_data_put_string(p, pn_bytes(strlen(PROP_SEQ), PROP_SEQ));
+		pn_data_put_long(p, (int64_t)seq);
+	}
+	pn_data_exit(p);
+	pn_data_put_string(pn_message_body(m),
+	    fence != NULL ? pn_bytes(0, "") : pn_bytes(len, text));
+	if (pn_message_encode(m, buf, &n) == 0) {
+		*out = buf;
+		*outlen = n;
+		buf = NULL;
+		rc = 0;
+	}
+out:
+	free(buf);
+	pn_message_free(m);
+	return rc;
+}
+
+/*
  * Send a fence for bucket b to the state queue: a message outside the
  * transaction, with PROP_BUCKET b and PROP_FENCE id and no PROP_SEQ, and
  * wait until the broker has taken it (then it is in the queue, behind
@@ -263,29 +266,15 @@ out:
 static int
 send_fence(struct hop *h, unsigned b, const char *id, int timeout_ms)
 {
-	pn_message_t *m = pn_message();
-	pn_data_t *p;
-	char buf[512];
-	size_t n = sizeof(buf);
-	int st = ONYX_ERR;
+	char *buf;
+	size_t n;
+	int st;
 
-	if (m == NULL)
+	if (encode_state(b, id, 0, NULL, 0, &buf, &n) != 0)
 		return ONYX_ERR;
-	pn_message_set_durable(m, true);
-	pn_message_set_ttl(m, FENCE_TTL_MS);
-	p = pn_message_properties(m);
-	pn_data_put_map(p);
-	pn_data_enter(p);
-	pn_data_put_string(p, pn_bytes(strlen(PROP_BUCKET), PROP_BUCKET));
-	pn_data_put_int(p, (int32_t)b);
-	pn_data_put_string(p, pn_bytes(strlen(PROP_FENCE), PROP_FENCE));
-	pn_data_put_string(p, pn_bytes(strlen(id), id));
-	pn_data_exit(p);
-	pn_data_put_string(pn_message_body(m), pn_bytes(0, ""));
-	if (pn_message_encode(m, buf, &n) == 0 &&
-	    (st = onyx_amqp_send(h->state_out, buf, n, false)) == ONYX_OK)
+	if ((st = onyx_amqp_send(h->state_out, buf, n, false)) == ONYX_OK)
 		st = onyx_amqp_settle_sends(h->a, timeout_ms);
-	pn_message_free(m);
+	free(buf);
 	return st;
 }
 
@@ -535,31 +524,15 @@ send_record(void *ctx, unsigned bucket, unsigned long long seq,
     const char *text, size_t len)
 {
 	struct hop *h = ctx;
-	pn_message_t *m = pn_message();
-	pn_data_t *p;
-	size_t n = len + 512;
-	char *buf = malloc(n);
-	int st = ONYX_ERR;
+	char *buf;
+	size_t n;
+	int st;
 
-	if (m == NULL || buf == NULL)
-		goto out;
-	pn_message_set_durable(m, true);
-	p = pn_message_properties(m);
-	pn_data_put_map(p);
-	pn_data_enter(p);
-	pn_data_put_string(p, pn_bytes(strlen(PROP_BUCKET), PROP_BUCKET));
-	pn_data_put_int(p, (int32_t)bucket);
-	pn_data_put_string(p, pn_bytes(strlen(PROP_SEQ), PROP_SEQ));
-	pn_data_put_long(p, (int64_t)seq);
-	pn_data_exit(p);
-	pn_data_put_string(pn_message_body(m), pn_bytes(len, text));
-	if (pn_message_encode(m, buf, &n) != 0)
-		goto out;
+	if (encode_state(bucket, NULL, seq, text, len, &buf, &n) != 0)
+		return ONYX_ERR;
 	if ((st = onyx_amqp_send(h->state_out, buf, n, true)) != ONYX_OK)
 		st = onyx_hop_fail(h, st, "writing state");
-out:
 	free(buf);
-	pn_message_free(m);
 	return st;
 }
 

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "mgmt.h"
 #include "status.h"
+#include "wire.h"
 
 #define MGMT_ADDRESS "activemq.management"
 #define MGMT_TIMEOUT_MS 30000
@@ -69,33 +70,11 @@ put_prop(pn_data_t *p, const char *k, const char *v)
 static int
 answer_ok(pn_message_t *msg)
 {
-	pn_data_t *p = pn_message_properties(msg);
-	size_t n, i;
-	static const char key[] = "_AMQ_OperationSucceeded";
+	pn_data_t *p = onyx_wire_prop(msg, "_AMQ_OperationSucceeded");
 
-	pn_data_rewind(p);
-	if (!pn_data_next(p) || pn_data_type(p) != PN_MAP)
+	if (p == NULL || pn_data_type(p) != PN_BOOL)
 		return -1;
-	n = pn_data_get_map(p);
-	pn_data_enter(p);
-	for (i = 0; i < n; i += 2) {
-		pn_bytes_t k;
-		if (!pn_data_next(p))
-			break;
-		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p)
-		                                 : pn_bytes(0, NULL);
-		if (!pn_data_next(p))
-			break;
-		if (k.size == sizeof(key) - 1 &&
-		    memcmp(k.start, key, k.size) == 0 &&
-		    pn_data_type(p) == PN_BOOL) {
-			bool ok = pn_data_get_bool(p);
-			pn_data_exit(p);
-			return ok ? 1 : 0;
-		}
-	}
-	pn_data_exit(p);
-	return -1;
+	return pn_data_get_bool(p) ? 1 : 0;
 }
 
 /* Encode and send one request (not waiting for its settlement). */

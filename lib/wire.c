@@ -188,39 +188,39 @@ done:
 	return rc;
 }
 
-static bool
-is_sentinel(pn_message_t *m)
+pn_data_t *
+onyx_wire_prop(pn_message_t *m, const char *name)
 {
 	pn_data_t *p = pn_message_properties(m);
-	size_t n, i;
+	size_t n, i, len = strlen(name);
 
 	pn_data_rewind(p);
 	if (!pn_data_next(p) || pn_data_type(p) != PN_MAP)
-		return false;
+		return NULL;
 	n = pn_data_get_map(p);
 	pn_data_enter(p);
-	for (i = 0; i + 1 < n + 1 && i < n; i += 2) {
-		pn_bytes_t k;
+	for (i = 0; i < n; i += 2) {
+		pn_bytes_t k = pn_bytes(0, NULL);
 		if (!pn_data_next(p))
 			break;
-		if (pn_data_type(p) != PN_STRING &&
-		    pn_data_type(p) != PN_SYMBOL) {
-			pn_data_next(p);
-			continue;
-		}
-		k = pn_data_type(p) == PN_STRING ? pn_data_get_string(p)
-		                                 : pn_data_get_symbol(p);
+		if (pn_data_type(p) == PN_STRING)
+			k = pn_data_get_string(p);
+		else if (pn_data_type(p) == PN_SYMBOL)
+			k = pn_data_get_symbol(p);
 		if (!pn_data_next(p))
 			break;
-		if (k.size == strlen(ONYX_WIRE_SENTINEL_PROP) &&
-		    memcmp(k.start, ONYX_WIRE_SENTINEL_PROP, k.size) == 0 &&
-		    pn_data_type(p) == PN_BOOL && pn_data_get_bool(p)) {
-			pn_data_exit(p);
-			return true;
-		}
+		if (k.size == len && memcmp(k.start, name, len) == 0)
+			return p;
 	}
-	pn_data_exit(p);
-	return false;
+	return NULL;
+}
+
+static bool
+is_sentinel(pn_message_t *m)
+{
+	pn_data_t *p = onyx_wire_prop(m, ONYX_WIRE_SENTINEL_PROP);
+
+	return p != NULL && pn_data_type(p) == PN_BOOL && pn_data_get_bool(p);
 }
 
 static const char *

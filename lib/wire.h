@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <proton/message.h>
+
 #include "buf.h"
 
 /*
@@ -30,6 +32,13 @@ enum onyx_wire_kind {
 };
 
 struct onyx_wire;
+
+/*
+ * onyx_wire_prop: the value of message m's application property name (a
+ * string or symbol key): m's property data positioned on it, to read with
+ * pn_data_type and pn_data_get_*; NULL when m has no such property.
+ */
+pn_data_t *onyx_wire_prop(pn_message_t *m, const char *name);
 
 /* onyx_wire_new: a decoder. NULL when out of memory. Free with onyx_wire_free. */
 struct onyx_wire *onyx_wire_new(void);
